@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The one command that runs the tests: installs what they need, then runs them.
+# Usage: bash scripts/test.sh [pytest arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "Installing Debian's chromium for the browser tests..."
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+python3 -m ruff check webchat tests bench run.py
+python3 -m pytest "$@"

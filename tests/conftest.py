@@ -1,0 +1,34 @@
+"""One fixture per real thing: stand-in Ollama, live app, browser-like client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .fake_ollama import FakeOllama
+from .live import BrowserClient, LiveServer
+
+
+@pytest.fixture
+def fake_ollama() -> Iterator[FakeOllama]:
+    """Start a stand-in Ollama on a free loopback port."""
+    fake = FakeOllama().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def live_server(tmp_path, fake_ollama) -> Iterator[LiveServer]:
+    """Serve the app on a real port against the stand-in, with a fresh data folder."""
+    server = LiveServer(tmp_path / "data", fake_ollama.url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def user(live_server) -> Iterator[BrowserClient]:
+    """A browser-like client that has opened the page (and so holds a session cookie)."""
+    client = BrowserClient(live_server)
+    yield client
+    client.close()

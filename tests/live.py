@@ -1,0 +1,131 @@
+"""The app on a real port and a browser-like client for it, shared by the tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+import simple_websocket
+from werkzeug.serving import make_server
+
+from webchat import create_app
+
+
+class LiveServer:
+    """The Flask app served by werkzeug's threaded server on 127.0.0.1."""
+
+    def __init__(self, data_dir: Path, ollama_url: str, **config: Any) -> None:
+        self.config = {"DATA_DIR": str(data_dir), "OLLAMA_URL": ollama_url,
+                       "CONNECT_TIMEOUT": 2.0, "READ_TIMEOUT": 10.0, **config}
+        self.app = create_app(self.config)
+        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def services(self) -> Any:
+        return self.app.extensions["webchat"]
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        for reply in self.services.active.all():
+            reply.stop("disconnected")
+            reply.finished.wait(5)
+        self.services.sessions.db.close()
+
+
+class BrowserClient:
+    """What a browser holds: a cookie jar, and any number of sockets using it."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.server = server
+        self.http = requests.Session()
+        page = self.http.get(server.url + "/", timeout=5)
+        page.raise_for_status()
+        self.sockets: list[ChatSocket] = []
+
+    @property
+    def cookie(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
+
+    def socket(self) -> ChatSocket:
+        ws = ChatSocket(self.server.ws_url, self.cookie)
+        self.sockets.append(ws)
+        return ws
+
+    def history(self) -> dict[str, Any]:
+        response = self.http.get(self.server.url + "/api/history", timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def close(self) -> None:
+        for ws in self.sockets:
+            ws.close()
+
+
+class WebSocketClient(simple_websocket.Client):
+    """simple-websocket sends `Host` without the port; browsers send `host:port`."""
+
+    def handshake(self) -> None:
+        if self.port not in (80, 443) and ":" not in self.host:
+            self.host = f"{self.host}:{self.port}"
+        super().handshake()
+
+
+class ChatSocket:
+    def __init__(self, url: str, cookie: str, origin: str | None = None) -> None:
+        headers = {"Cookie": cookie}
+        if origin:
+            headers["Origin"] = origin
+        self.ws = WebSocketClient.connect(url, headers=headers)
+
+    def send(self, frame: dict[str, Any] | str) -> None:
+        self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        raw = self.ws.receive(timeout=timeout)
+        if raw is None:
+            raise TimeoutError(f"no frame within {timeout} s")
+        return json.loads(raw)
+
+    def recv_until(self, *types: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Every frame up to and including the first one of `types`."""
+        frames: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.recv(max(0.01, deadline - time.monotonic()))
+            frames.append(frame)
+            if frame["type"] in types:
+                return frames
+
+    def chat(self, text: str, model: str = "gemma3:270m", **fields: Any) -> list[dict[str, Any]]:
+        """Send one message and return its frames up to `done` or `error`."""
+        self.send({"type": "chat", "text": text, "model": model, **fields})
+        return self.recv_until("done", "error")
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        except Exception:
+            pass
+
+
+def reply_text(frames: list[dict[str, Any]]) -> str:
+    return "".join(f["text"] for f in frames if f["type"] == "chunk")
+
+
+def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())

@@ -1,0 +1,104 @@
+"""The JSON endpoints and the seed's commands, against a live server and stand-in."""
+
+from __future__ import annotations
+
+from .live import wait_until
+
+
+def test_models_lists_what_ollama_has(fake_ollama, user, live_server):
+    names = [m["name"] for m in user.http.get(live_server.url + "/api/models").json()["models"]]
+    assert "gemma3:270m" in names and "tiny-assistant:latest" in names
+
+
+def test_loaded_shows_size_split_and_expiry(fake_ollama, user, live_server):
+    assert user.http.get(live_server.url + "/api/loaded").json() == {"models": []}
+    user.socket().chat("load it", keep_alive=-1)
+    models = user.http.get(live_server.url + "/api/loaded").json()["models"]
+    assert [m["name"] for m in models] == ["gemma3:270m"]
+    assert models[0]["processor"] == "100% CPU" and models[0]["size_mb"] > 0
+    assert models[0]["expires_never"] is True
+
+
+def test_loaded_reports_a_gpu_split(fake_ollama, user, live_server):
+    fake_ollama.gpu_fraction = 0.52
+    user.socket().chat("load it")
+    model = user.http.get(live_server.url + "/api/loaded").json()["models"][0]
+    assert model["processor"] == "48%/52% CPU/GPU"
+    assert model["expires_at"] and not model["expires_never"]
+
+
+def test_unload_empties_ps(fake_ollama, user, live_server):
+    user.socket().chat("load it")
+    assert fake_ollama.loaded_names() == ["gemma3:270m"]
+    response = user.http.post(live_server.url + "/api/unload", json={"model": "gemma3:270m"})
+    assert response.status_code == 200
+    assert response.json() == {"unloaded": "gemma3:270m", "gone": True}
+    assert fake_ollama.loaded_names() == []
+    assert user.http.get(live_server.url + "/api/loaded").json() == {"models": []}
+    assert fake_ollama.unloads == ["gemma3:270m"]
+
+
+def test_unload_errors_are_json(fake_ollama, user, live_server):
+    url = live_server.url + "/api/unload"
+    unknown = user.http.post(url, json={"model": "nope"})
+    assert unknown.status_code == 404 and "not found" in unknown.json()["error"]
+    for body in ({"model": "../../x"}, {"model": "http://evil.example/x"}, {}, [1]):
+        bad = user.http.post(url, json=body)
+        assert bad.status_code == 400 and "model" in bad.json()["error"].lower()
+    not_json = user.http.post(url, data="model=x")
+    assert not_json.status_code == 400 and "error" in not_json.json()
+    assert user.http.get(url).status_code == 405
+    assert user.http.get(live_server.url + "/api/nothing").json()["error"]
+
+
+def test_models_when_ollama_is_down(fake_ollama, user, live_server):
+    fake_ollama.stop()
+    response = user.http.get(live_server.url + "/api/models")
+    assert response.status_code == 503
+    assert "Cannot reach Ollama" in response.json()["error"]
+
+
+def test_seed_commands(fake_ollama, user):
+    ws = user.socket()
+    ws.chat("hello")
+    ws.send({"type": "chat", "text": "/models", "model": "gemma3:270m"})
+    info = ws.recv()
+    assert info["command"] == "models" and "gemma3:270m" in info["text"]
+    assert info["models"][0]["name"] == "gemma3:270m"
+
+    ws.send({"type": "chat", "text": "/unload", "model": "gemma3:270m"})
+    info = ws.recv()
+    assert info["command"] == "unload" and info["unloaded"] is True
+    assert fake_ollama.loaded_names() == []
+    ws.send({"type": "chat", "text": "/models", "model": "gemma3:270m"})
+    assert ws.recv()["text"] == "No models are currently loaded."
+
+    ws.chat("load again")
+    ws.send({"type": "chat", "text": "/exit", "model": "gemma3:270m"})
+    info = ws.recv()
+    assert info["command"] == "exit" and info["unloaded"] == ["gemma3:270m"]
+    assert "unloaded 'gemma3:270m'" in info["text"]
+    assert wait_until(lambda: fake_ollama.loaded_names() == [])
+
+    ws.send({"type": "chat", "text": "/clear", "model": "gemma3:270m"})
+    assert ws.recv() == {"type": "cleared"}
+    assert user.history()["messages"] == []
+
+    ws.send({"type": "chat", "text": "/help", "model": "gemma3:270m"})
+    assert "/unload" in ws.recv()["text"]
+
+
+def test_text_that_only_looks_like_a_command_is_a_message(fake_ollama, user):
+    frames = user.socket().chat("/etc/hosts: what is this file?")
+    assert frames[-1]["type"] == "done"
+    sent = fake_ollama.last_payload("/api/chat")["messages"][-1]["content"]
+    assert sent == "/etc/hosts: what is this file?"
+
+
+def test_page_gives_a_session_cookie(live_server):
+    import requests
+    response = requests.get(live_server.url + "/", timeout=5)
+    assert response.status_code == 200
+    cookie = response.headers["Set-Cookie"]
+    assert "webchat_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert 'type="module"' in response.text

@@ -1,0 +1,327 @@
+"""The `/ws` contract, over a real socket to a live server and a live stand-in Ollama."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from .fake_ollama import FakeOllama
+from .live import BrowserClient, LiveServer, reply_text, wait_until
+
+CAPTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "ollama-captures"
+
+
+def capture_text(name: str) -> str:
+    lines = [json.loads(line) for line in (CAPTURES / name).read_text().splitlines() if line]
+    return "".join((line.get("message") or {}).get("content") or line.get("response") or ""
+                   for line in lines)
+
+
+def test_reply_streams_in_order_and_complete(fake_ollama, user):
+    tokens = [f" tok{i}" for i in range(50)]
+    fake_ollama.script(tokens=tokens, delay=0.002)
+    frames = user.socket().chat("count for me")
+    assert frames[0]["type"] == "start"
+    chunks = [f["text"] for f in frames if f["type"] == "chunk"]
+    assert chunks == tokens
+    done = frames[-1]
+    assert done["type"] == "done"
+    assert done["stats"]["eval_count"] == len(tokens)
+    assert done["stats"]["tokens_per_second"] > 0
+    assert done["stats"]["model"] == "gemma3:270m"
+    messages = user.history()["messages"]
+    assert [(m["role"], m["status"]) for m in messages] == [("user", "ok"), ("assistant", "ok")]
+    assert messages[1]["content"] == "".join(tokens)
+    assert messages[1]["request"]["messages"][-1] == {"role": "user", "content": "count for me"}
+
+
+@pytest.mark.skipif(not CAPTURES.exists(), reason="shared/ollama-captures not beside the repo")
+@pytest.mark.parametrize("capture", ["chat-stream.ndjson", "chat-stream-200.ndjson"])
+def test_captured_ollama_stream_is_relayed_whole(fake_ollama, user, capture):
+    fake_ollama.replay(CAPTURES / capture)
+    frames = user.socket().chat("hello")
+    assert reply_text(frames) == capture_text(capture)
+    final = json.loads((CAPTURES / capture).read_text().splitlines()[-1])
+    assert frames[-1]["stats"]["eval_count"] == final["eval_count"]
+    assert frames[-1]["stats"]["done_reason"] == final["done_reason"]
+
+
+@pytest.mark.skipif(not CAPTURES.exists(), reason="shared/ollama-captures not beside the repo")
+def test_generate_mode_sends_the_flattened_prompt(fake_ollama, user):
+    ws = user.socket()
+    ws.send({"type": "system", "text": "Be brief."})
+    assert ws.recv()["type"] == "system_set"
+    fake_ollama.replay(CAPTURES / "generate-stream.ndjson")
+    frames = ws.chat("Why is the sky blue?", endpoint="generate")
+    assert reply_text(frames) == capture_text("generate-stream.ndjson")
+    prompt = fake_ollama.last_payload("/api/generate")["prompt"]
+    assert prompt.startswith("System: Be brief.")
+    assert prompt.endswith("User: Why is the sky blue?\nAssistant:")
+
+
+def test_window_keeps_system_prompt_and_last_n(tmp_path, fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_HISTORY=4)
+    try:
+        user = BrowserClient(server)
+        ws = user.socket()
+        ws.send({"type": "system", "text": "You are terse."})
+        ws.recv()
+        for i in range(4):
+            assert ws.chat(f"question {i}")[-1]["type"] == "done"
+        sent = fake_ollama.last_payload("/api/chat")["messages"]
+        assert sent[0] == {"role": "system", "content": "You are terse."}
+        assert len(sent) == 1 + 4
+        assert sent[-1]["content"] == "question 3"
+        assert sent[1]["role"] == "assistant"  # question 1's reply; question 1 fell out
+        history = user.history()["messages"]
+        assert len(history) == 8  # nothing was deleted by trimming
+        assert [m["in_context"] for m in history] == [False] * 4 + [True] * 4
+    finally:
+        server.stop()
+
+
+def test_clear_keeps_the_system_prompt(fake_ollama, user):
+    ws = user.socket()
+    ws.send({"type": "system", "text": "Answer in French."})
+    ws.recv()
+    ws.chat("hello")
+    ws.send({"type": "clear"})
+    assert ws.recv()["type"] == "cleared"
+    history = user.history()
+    assert history["messages"] == []
+    assert history["system"] == "Answer in French."
+    ws.chat("again")
+    assert fake_ollama.last_payload("/api/chat")["messages"] == [
+        {"role": "system", "content": "Answer in French."},
+        {"role": "user", "content": "again"},
+    ]
+
+
+def test_two_browsers_never_see_each_other(live_server, fake_ollama):
+    alice, bob = BrowserClient(live_server), BrowserClient(live_server)
+    alice.socket().chat("alice's secret")
+    bob.socket().chat("bob's question")
+    assert "alice" not in json.dumps(fake_ollama.last_payload("/api/chat"))
+    assert [m["content"] for m in bob.history()["messages"]][0] == "bob's question"
+    assert all("bob" not in m["content"] for m in alice.history()["messages"])
+
+
+def test_restart_keeps_history(tmp_path, fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url)
+    user = BrowserClient(server)
+    user.socket().chat("remember me")
+    user.close()
+    server.stop()
+    restarted = LiveServer(tmp_path / "data", fake_ollama.url)
+    try:
+        user.server = restarted
+        messages = user.history()["messages"]
+        assert [m["content"] for m in messages][0] == "remember me"
+        assert messages[1]["status"] == "ok"
+    finally:
+        restarted.stop()
+
+
+def test_stop_mid_reply_hangs_up_on_ollama_and_keeps_the_partial(fake_ollama, user):
+    fake_ollama.script(tokens=[f" w{i}" for i in range(500)], delay=0.02)
+    ws = user.socket()
+    ws.send({"type": "chat", "text": "talk a lot", "model": "gemma3:270m"})
+    frames = ws.recv_until("chunk")
+    ws.send({"type": "stop"})
+    frames += ws.recv_until("done", "error")
+    assert frames[-1] == {"type": "done", "stats": frames[-1]["stats"]}
+    assert frames[-1]["stats"]["stopped"] is True
+    assert fake_ollama.wait_for_disconnect(2)
+    partial = reply_text(frames)
+    reply = user.history()["messages"][1]
+    assert reply["status"] == "stopped"
+    assert reply["content"] == partial and 0 < len(partial) < len(" w0") * 500
+
+
+def test_stop_while_the_model_is_still_loading(fake_ollama, user):
+    fake_ollama.script(load_delay=30)
+    ws = user.socket()
+    ws.send({"type": "chat", "text": "hi", "model": "gemma3:270m"})
+    assert ws.recv()["type"] == "start"
+    time.sleep(0.2)  # Ollama has the request and has sent nothing back
+    started = time.monotonic()
+    ws.send({"type": "stop"})
+    done = ws.recv_until("done", "error", timeout=5)[-1]
+    assert done["type"] == "done" and done["stats"]["stopped"] is True
+    assert time.monotonic() - started < 2
+    assert fake_ollama.wait_for_disconnect(2)
+    user_message = user.history()["messages"][0]
+    assert user_message["status"] == "failed"  # not sent again as if answered
+    assert ws.chat("hi again")[-1]["type"] == "done"
+    assert fake_ollama.last_payload("/api/chat")["messages"] == [
+        {"role": "user", "content": "hi again"}]
+
+
+def test_browser_leaving_mid_reply_closes_the_upstream_request(fake_ollama, user):
+    fake_ollama.script(tokens=[" x"] * 1000, delay=0.02)
+    ws = user.socket()
+    ws.send({"type": "chat", "text": "long one", "model": "gemma3:270m"})
+    ws.recv_until("chunk")
+    ws.close()
+    assert fake_ollama.wait_for_disconnect(3)
+    assert wait_until(lambda: not user.history()["generating"])
+    reply = user.history()["messages"][1]
+    assert reply["status"] == "interrupted" and reply["content"].startswith(" x")
+
+
+def test_unknown_model_is_a_clear_error_and_the_socket_lives(fake_ollama, user):
+    ws = user.socket()
+    frames = ws.chat("hi", model="nope")
+    assert frames[-1]["type"] == "error"
+    assert "not found" in frames[-1]["message"] and "nope" in frames[-1]["message"]
+    assert user.history()["messages"][0]["status"] == "failed"
+    assert ws.chat("hi")[-1]["type"] == "done"
+
+
+def test_retry_resends_a_failed_message_once(fake_ollama, user):
+    ws = user.socket()
+    fake_ollama.script(error_after=0, error_message="model runner crashed")
+    failed = ws.chat("please work")
+    assert failed[-1]["type"] == "error" and "model runner crashed" in failed[-1]["message"]
+    message_id = failed[0]["message_id"]
+    ws.send({"type": "retry", "id": message_id, "model": "gemma3:270m"})
+    frames = ws.recv_until("done", "error")
+    assert frames[-1]["type"] == "done"
+    messages = user.history()["messages"]
+    assert [(m["role"], m["status"]) for m in messages] == [("user", "ok"), ("assistant", "ok")]
+    assert fake_ollama.last_payload("/api/chat")["messages"] == [
+        {"role": "user", "content": "please work"}]
+    ws.send({"type": "retry", "id": message_id, "model": "gemma3:270m"})
+    assert ws.recv()["code"] == "invalid"
+
+
+def test_ollama_down_at_start(tmp_path, fake_ollama):
+    port = fake_ollama.port
+    fake_ollama.stop()
+    server = LiveServer(tmp_path / "data", f"http://127.0.0.1:{port}")
+    try:
+        user = BrowserClient(server)
+        frames = user.socket().chat("anyone there?")
+        assert frames[-1]["type"] == "error" and frames[-1]["code"] == "ollama"
+        assert "Cannot reach Ollama" in frames[-1]["message"]
+        response = user.http.get(server.url + "/api/loaded")
+        assert response.status_code == 503 and "Cannot reach Ollama" in response.json()["error"]
+        with FakeOllama(port=port):
+            assert user.socket().chat("now?")[-1]["type"] == "done"
+            assert user.http.get(server.url + "/api/loaded").status_code == 200
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("fault, expected", [
+    ({"break_after": 3}, "broke mid-reply"),
+    ({"error_after": 3, "error_message": "out of memory"}, "out of memory"),
+    ({"no_done": True}, "without finishing"),
+    ({"garbage_after": 3}, "not JSON"),
+])
+def test_ollama_failing_mid_stream_keeps_the_partial(fake_ollama, user, fault, expected):
+    fake_ollama.script(tokens=[" a", " b", " c", " d", " e"], **fault)
+    ws = user.socket()
+    frames = ws.chat("go")
+    assert frames[-1]["type"] == "error" and expected in frames[-1]["message"]
+    partial = reply_text(frames)
+    assert partial.startswith(" a b c")
+    reply = user.history()["messages"][1]
+    assert reply["status"] == "error" and reply["content"] == partial
+    assert ws.chat("still there?")[-1]["type"] == "done"
+
+
+def test_ollama_dying_mid_stream(fake_ollama, user):
+    fake_ollama.script(tokens=[" a"] * 100, delay=0.02)
+    ws = user.socket()
+    ws.send({"type": "chat", "text": "go", "model": "gemma3:270m"})
+    ws.recv_until("chunk")
+    fake_ollama.stop()
+    error = ws.recv_until("done", "error")[-1]
+    assert error["type"] == "error" and error["partial"] is True
+    assert user.history()["messages"][1]["status"] == "error"
+
+
+def test_second_chat_while_busy_is_refused_and_first_finishes(fake_ollama, user):
+    fake_ollama.script(tokens=[" t"] * 30, delay=0.01)
+    ws = user.socket()
+    ws.send({"type": "chat", "text": "first", "model": "gemma3:270m"})
+    frames = ws.recv_until("chunk")
+    ws.send({"type": "chat", "text": "second", "model": "gemma3:270m"})
+    frames += ws.recv_until("done")
+    errors = [f for f in frames if f["type"] == "error"]
+    assert [e["code"] for e in errors] == ["busy"]
+    assert reply_text(frames) == " t" * 30
+    assert [m["content"] for m in user.history()["messages"] if m["role"] == "user"] == ["first"]
+
+
+@pytest.mark.parametrize("frame, code, words", [
+    ("not json", "bad_frame", "not valid JSON"),
+    ("[1, 2]", "bad_frame", "type"),
+    ('{"type": "dance"}', "bad_frame", "Unknown frame type"),
+    ({"type": "chat", "text": "", "model": "gemma3:270m"}, "invalid", "empty"),
+    ({"type": "chat", "text": 5, "model": "gemma3:270m"}, "invalid", "text"),
+    ({"type": "chat", "text": "x" * 40000, "model": "gemma3:270m"}, "invalid", "limit"),
+    ({"type": "chat", "text": "hi"}, "invalid", "model"),
+    ({"type": "chat", "text": "hi", "model": "../../etc"}, "invalid", "model"),
+    ({"type": "chat", "text": "hi", "model": "gemma3:270m",
+      "options": {"temperature": "hot"}}, "invalid", "options.temperature"),
+    ({"type": "chat", "text": "hi", "model": "gemma3:270m",
+      "options": {"top_p": 7}}, "invalid", "options.top_p"),
+    ({"type": "chat", "text": "hi", "model": "gemma3:270m",
+      "options": {"temprature": 1}}, "invalid", "temprature"),
+    ({"type": "chat", "text": "hi", "model": "gemma3:270m",
+      "keep_alive": "forever"}, "invalid", "keep_alive"),
+    ({"type": "chat", "text": "hi", "model": "gemma3:270m", "endpoint": "x"}, "invalid",
+     "endpoint"),
+])
+def test_bad_frames_get_an_error_and_the_socket_stays_open(fake_ollama, user, frame, code,
+                                                           words):
+    ws = user.socket()
+    ws.send(frame)
+    error = ws.recv()
+    assert error["type"] == "error" and error["code"] == code
+    assert words in error["message"]
+    assert ws.chat("fine now")[-1]["type"] == "done"
+    assert [m["content"] for m in user.history()["messages"]][0] == "fine now"
+
+
+def test_binary_frame_is_refused(user):
+    ws = user.socket()
+    ws.ws.send(b"\x00\x01")
+    assert ws.recv()["code"] == "bad_frame"
+
+
+def test_frame_over_the_frame_limit_closes_only_that_socket(live_server, user):
+    ws = user.socket()
+    ws.send("x" * (live_server.app.config["MAX_FRAME_BYTES"] + 10))
+    with pytest.raises(Exception):  # noqa: B017 - closed by the server, code 1009
+        ws.recv(timeout=3)
+    assert user.socket().chat("hello")[-1]["type"] == "done"
+
+
+def test_options_and_keep_alive_reach_ollama(fake_ollama, user):
+    user.socket().chat("hi", options={"temperature": 0.2, "top_p": 0.9, "seed": 7,
+                                      "stop": ["\n\n"], "keep_alive": "10m"})
+    payload = fake_ollama.last_payload("/api/chat")
+    assert payload["options"] == {"temperature": 0.2, "top_p": 0.9, "seed": 7,
+                                  "stop": ["\n\n"]}
+    assert payload["keep_alive"] == "10m"
+
+
+def test_thinking_is_streamed_separately(fake_ollama, user):
+    fake_ollama.script(tokens=[" 42"], thinking=["Let me", " think"])
+    frames = user.socket().chat("meaning of life?", model="thinker:latest", think=True)
+    assert "".join(f["text"] for f in frames if f["type"] == "thinking") == "Let me think"
+    assert reply_text(frames) == " 42"
+    assert fake_ollama.last_payload("/api/chat")["think"] is True
+    assert user.history()["messages"][1]["thinking"] == "Let me think"
+
+
+def test_no_session_cookie_gets_an_error(live_server):
+    from .live import ChatSocket
+    ws = ChatSocket(live_server.ws_url, "")
+    assert ws.recv()["code"] == "no_session"

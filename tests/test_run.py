@@ -1,0 +1,44 @@
+"""`python run.py` is the one command that starts the app."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_run_py_starts_and_prints_the_url(tmp_path, fake_ollama):
+    env = {**os.environ, "WEBCHAT_DATA_DIR": str(tmp_path / "data"), "OLLAMA_HOST": "",
+           "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "run.py", "--port", "0", "--ollama-url", fake_ollama.url],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        url = match.group(0)
+        assert requests.get(url, timeout=5).status_code == 200
+        models = requests.get(url + "api/models", timeout=5).json()["models"]
+        assert any(m["name"] == "gemma3:270m" for m in models)
+        secret = tmp_path / "data" / "secret_key"
+        assert secret.stat().st_mode & 0o777 == 0o600
+        assert (tmp_path / "data" / "webchat.sqlite3").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+
+
+def test_help_documents_every_flag():
+    out = subprocess.run([sys.executable, "run.py", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    for flag in ("--host", "--port", "--ollama-url", "--data-dir", "--max-history"):
+        assert flag in out
+    assert "WEBCHAT_OLLAMA_URL" in out and "OLLAMA_HOST" in out

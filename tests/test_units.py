@@ -1,0 +1,126 @@
+"""Pure pieces: settings, validation, formatting, NDJSON parsing, prompts."""
+
+from __future__ import annotations
+
+import pytest
+
+from webchat.config import ollama_url_from_host
+from webchat.loaded import describe_loaded, processor_split
+from webchat.ollama import StreamFailed, iter_ndjson, reply_stats
+from webchat.payloads import build_payload, flatten_prompt
+from webchat.sessions import Message
+from webchat.validation import (
+    InvalidInput,
+    validate_keep_alive,
+    validate_model_name,
+    validate_options,
+)
+
+
+@pytest.mark.parametrize("value, url", [
+    (None, "http://127.0.0.1:11434"),
+    ("", "http://127.0.0.1:11434"),
+    ("0.0.0.0", "http://127.0.0.1:11434"),
+    ("0.0.0.0:9999", "http://127.0.0.1:9999"),
+    ("example.lan", "http://example.lan:11434"),
+    ("example.lan:8080", "http://example.lan:8080"),
+    ("https://ollama.example.com", "https://ollama.example.com:443"),
+    ("http://10.0.0.5:11434/", "http://10.0.0.5:11434"),
+    ("[::1]:11435", "http://[::1]:11435"),
+    ("::", "http://[::1]:11434"),
+    ('"localhost:1234"', "http://localhost:1234"),
+])
+def test_ollama_host_is_read_like_ollama(value, url):
+    assert ollama_url_from_host(value) == url
+
+
+@pytest.mark.parametrize("name", ["gemma3:270m", "llama3.2", "hf.co/org/model:Q4_K_M",
+                                  "library/qwen3.5:9b"])
+def test_valid_model_names(name):
+    assert validate_model_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", None, 3, "../x", "a/../b", "http://evil/x", "a b",
+                                  "/abs", "x" * 300, "a?b", "a#b"])
+def test_invalid_model_names(name):
+    with pytest.raises(InvalidInput):
+        validate_model_name(name)
+
+
+def test_options_are_checked_and_named():
+    assert validate_options({"temperature": 1, "top_k": 40.0, "stop": "END", "seed": None}) \
+        == {"temperature": 1.0, "top_k": 40, "stop": ["END"]}
+    for bad, field in [({"temperature": -1}, "temperature"), ({"top_k": 1.5}, "top_k"),
+                       ({"num_ctx": True}, "num_ctx"), ({"stop": [1]}, "stop"),
+                       ({"use_mmap": "yes"}, "use_mmap"), ({"bogus": 1}, "bogus"),
+                       ({"temperature": float("nan")}, "temperature")]:
+        with pytest.raises(InvalidInput, match=field):
+            validate_options(bad)
+    with pytest.raises(InvalidInput):
+        validate_options([1])
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, None), (0, 0), (-1, -1), (300, 300), ("10m", "10m"), ("1h30m", "1h30m"),
+    ("0", 0), ("-1", -1), (2.5, 2.5)])
+def test_keep_alive_values(value, expected):
+    assert validate_keep_alive(value) == expected
+
+
+@pytest.mark.parametrize("value", ["forever", -5, True, "10 minutes", [1]])
+def test_bad_keep_alive(value):
+    with pytest.raises(InvalidInput, match="keep_alive"):
+        validate_keep_alive(value)
+
+
+@pytest.mark.parametrize("size, vram, text", [
+    (1000, 0, "100% CPU"), (1000, 1000, "100% GPU"), (1000, 520, "48%/52% CPU/GPU"),
+    (0, 0, "unknown")])
+def test_processor_split_matches_ollama_ps(size, vram, text):
+    assert processor_split(size, vram) == text
+
+
+def test_describe_loaded_reads_captured_ps():
+    model = {"name": "gemma3:270m", "size": 477798912, "size_vram": 0,
+             "expires_at": "2026-11-25T21:19:20.568188819Z", "context_length": 4096}
+    described = describe_loaded(model)
+    assert described["size_mb"] == 455.7
+    assert described["processor"] == "100% CPU"
+    assert described["expires_at"].startswith("2026-11-25T21:19:20.568188")
+    assert not described["expires_never"]
+    forever = describe_loaded({**model, "expires_at": "2319-03-07T10:00:00.1Z"})
+    assert forever["expires_never"] and forever["expires_at"] is None
+
+
+def test_ndjson_lines_split_across_reads():
+    body = b'{"a": 1}\n{"b": "x\\ny"}\n{"c": 3}'
+    pieces = [body[i:i + 3] for i in range(0, len(body), 3)]
+    assert list(iter_ndjson(iter(pieces))) == [{"a": 1}, {"b": "x\ny"}, {"c": 3}]
+
+
+def test_ndjson_garbage_is_an_error():
+    with pytest.raises(StreamFailed, match="not JSON"):
+        list(iter_ndjson(iter([b'{"a": 1}\n<html>\n'])))
+
+
+def test_reply_stats_tokens_per_second():
+    stats = reply_stats({"done": True, "eval_count": 40, "eval_duration": 1_000_000_000,
+                         "done_reason": "length", "context": [1, 2]})
+    assert stats == {"eval_count": 40, "eval_duration": 1_000_000_000, "done_reason": "length",
+                     "tokens_per_second": 40.0}
+
+
+def _message(role: str, content: str) -> Message:
+    return Message(0, role, content, "", "ok", None, None, None, None, None, 0.0)
+
+
+def test_payloads_for_both_endpoints():
+    window = [_message("user", "hi"), _message("assistant", "hello"), _message("user", "more")]
+    assert flatten_prompt("Be kind.", window) == (
+        "System: Be kind.\n\nUser: hi\nAssistant: hello\nUser: more\nAssistant:")
+    chat = build_payload("chat", "m", "Be kind.", window, {"temperature": 0.1}, 0)
+    assert chat["messages"][0] == {"role": "system", "content": "Be kind."}
+    assert chat["options"] == {"temperature": 0.1} and chat["keep_alive"] == 0
+    generate = build_payload("generate", "m", None, window, {}, None)
+    assert "messages" not in generate and "options" not in generate
+    assert generate["prompt"].startswith("User: hi")

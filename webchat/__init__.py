@@ -1,0 +1,72 @@
+"""Ollama WebChat: a small, self-hosted browser chat for a local Ollama server."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, request, session
+
+from . import api, security, views
+from .chat_socket import sock
+from .config import settings_from_env
+from .db import Database
+from .ollama import OllamaClient
+from .replies import ActiveReplies
+from .secret import load_or_create_secret
+from .services import Services
+from .sessions import SessionManager
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure an app instance around one data folder."""
+    settings = settings_from_env()
+    if test_config:
+        settings.update(test_config)
+    data_dir = Path(settings["DATA_DIR"]).expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    app = Flask(__name__, instance_path=str(data_dir), instance_relative_config=True,
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.from_mapping(settings)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    app.config.update(
+        SECRET_KEY=load_or_create_secret(data_dir),
+        # Cookies are per host, not per port: a distinct name avoids clashing with any
+        # other Flask app on localhost.
+        SESSION_COOKIE_NAME="webchat_session",
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(days=400),
+        SOCK_SERVER_OPTIONS={"ping_interval": 25,
+                             "max_message_size": app.config["MAX_FRAME_BYTES"]},
+    )
+    logging.getLogger("webchat").setLevel(logging.INFO)
+
+    db = Database(data_dir / "webchat.sqlite3")
+    sessions = SessionManager(db, app.config["MAX_HISTORY"])
+    sessions.recover_interrupted()
+    client = OllamaClient(app.config["OLLAMA_URL"], app.config["CONNECT_TIMEOUT"],
+                          app.config["READ_TIMEOUT"])
+    app.extensions["webchat"] = Services(app.config, client, sessions, ActiveReplies())
+
+    security.init_app(app)
+    app.before_request(_ensure_session_id)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    sock.init_app(app)
+    return app
+
+
+def _ensure_session_id() -> None:
+    """Give each browser its id on an ordinary request: a WebSocket cannot set cookies."""
+    if "sid" in session or request.path == "/ws" or request.path.startswith("/static/"):
+        return
+    services: Services = current_app.extensions["webchat"]
+    session["sid"] = services.sessions.create()
+    session.permanent = True

@@ -1,0 +1,207 @@
+"""The `/ws` endpoint: JSON frames in, streamed reply frames out.
+
+The contract (see docs/protocol.md) is fixed: extend it, never rename it. Every bad
+frame gets an `error` frame and the socket stays open; only a frame larger than
+MAX_FRAME_BYTES closes it (simple-websocket refuses to buffer it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from flask import current_app, session
+from flask_sock import Sock
+from simple_websocket import ConnectionClosed
+
+from . import commands
+from .ollama import OllamaError
+from .payloads import build_payload
+from .replies import Reply
+from .services import Services
+from .validation import (
+    InvalidInput,
+    validate_keep_alive,
+    validate_model_name,
+    validate_options,
+)
+
+log = logging.getLogger(__name__)
+sock = Sock()
+
+
+@sock.route("/ws")
+def chat_socket(ws: Any) -> None:
+    ChatConnection(ws, session.get("sid"), current_app.extensions["webchat"]).serve()
+
+
+class ChatConnection:
+    """One browser tab's socket."""
+
+    def __init__(self, ws: Any, sid: str | None, services: Services) -> None:
+        self.ws = ws
+        self.sid = sid or ""
+        self.services = services
+        self.config = services.config
+        self._send_lock = threading.Lock()
+        self.reply: Reply | None = None  # the reply this socket started, if running
+
+    # -- sending ------------------------------------------------------------------
+
+    def send(self, frame: dict[str, Any]) -> bool:
+        """Send one frame; False when the browser is gone (never raises)."""
+        data = json.dumps(frame)
+        with self._send_lock:
+            try:
+                self.ws.send(data)
+                return True
+            except (ConnectionClosed, OSError):
+                return False
+
+    def error(self, message: str, code: str) -> None:
+        self.send({"type": "error", "code": code, "message": message})
+
+    # -- receiving ----------------------------------------------------------------
+
+    def serve(self) -> None:
+        if not self.sid:
+            self.error("This browser has no session yet: reload the page.", "no_session")
+            return
+        try:
+            while True:
+                raw = self.ws.receive()
+                if raw is not None:
+                    self.handle(raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            if self.reply is not None and not self.reply.finished.is_set():
+                self.reply.stop("disconnected")
+
+    def handle(self, raw: str | bytes) -> None:
+        if isinstance(raw, bytes):
+            self.error("Frames must be JSON text, not binary.", "bad_frame")
+            return
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            self.error("Malformed frame: not valid JSON.", "bad_frame")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            self.error('Malformed frame: expected an object with a "type".', "bad_frame")
+            return
+        handler = getattr(self, f"on_{frame['type']}", None) \
+            if frame["type"] in ("chat", "stop", "clear", "system", "retry") else None
+        if handler is None:
+            self.error(f"Unknown frame type {frame['type'][:40]!r}.", "bad_frame")
+            return
+        try:
+            handler(frame)
+        except InvalidInput as exc:
+            self.error(str(exc), "invalid")
+        except OllamaError as exc:
+            self.error(str(exc), "ollama")
+        except Exception:
+            log.exception("frame handler failed")
+            self.error("The server hit an internal error; see its log.", "internal")
+
+    # -- frame types --------------------------------------------------------------
+
+    def _text(self, frame: dict[str, Any], allow_empty: bool = False) -> str:
+        text = frame.get("text")
+        if not isinstance(text, str):
+            raise InvalidInput('text: must be a string')
+        if not allow_empty and not text.strip():
+            raise InvalidInput("text: the message is empty")
+        limit = self.config["MAX_MESSAGE_BYTES"]
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > limit:
+            raise InvalidInput(f"text: the message is {size:,} bytes; the limit is {limit:,}")
+        return text
+
+    def _busy(self) -> bool:
+        if self.services.active.get(self.sid) is None:
+            return False
+        self.error("A reply is still being generated: wait for it or press Stop.", "busy")
+        return True
+
+    def on_chat(self, frame: dict[str, Any]) -> None:
+        text = self._text(frame)
+        if commands.is_command(text):
+            commands.run(self, text, frame)
+            return
+        request = self._reply_settings(frame)
+        self._start_reply(request, lambda: self.services.sessions.add_user(
+            self.sid, text, request["model"]))
+
+    def on_retry(self, frame: dict[str, Any]) -> None:
+        message_id = frame.get("id")
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            raise InvalidInput("id: must be the id of the failed message")
+        request = self._reply_settings(frame)
+
+        def reopen() -> int:
+            if not self.services.sessions.retry_user(self.sid, message_id):
+                raise InvalidInput("Only the last message, when its reply failed, can be retried")
+            return message_id
+
+        self._start_reply(request, reopen)
+
+    def _reply_settings(self, frame: dict[str, Any]) -> dict[str, Any]:
+        options = frame.get("options")
+        keep_alive = frame.get("keep_alive")
+        if isinstance(options, dict) and "keep_alive" in options:
+            options = dict(options)
+            keep_alive = options.pop("keep_alive")
+        endpoint = frame.get("endpoint", "chat")
+        if endpoint not in ("chat", "generate"):
+            raise InvalidInput('endpoint: must be "chat" or "generate"')
+        think = frame.get("think")
+        if think is not None and not isinstance(think, bool):
+            raise InvalidInput("think: must be true or false")
+        return {
+            "model": validate_model_name(frame.get("model")),
+            "options": validate_options(options),
+            "keep_alive": validate_keep_alive(keep_alive),
+            "endpoint": endpoint,
+            "think": think,
+        }
+
+    def _start_reply(self, request: dict[str, Any], store_user_message: Any) -> None:
+        sessions, active = self.services.sessions, self.services.active
+        reply = Reply(sid=self.sid, user_id=0, model=request["model"],
+                      endpoint=request["endpoint"], payload={}, sessions=sessions,
+                      client=self.services.client, active=active, send=self.send)
+        if not active.claim(self.sid, reply):
+            self.error("A reply is still being generated: wait for it or press Stop.", "busy")
+            return
+        try:
+            reply.user_id = store_user_message()
+            reply.payload = build_payload(
+                request["endpoint"], request["model"], sessions.system_prompt(self.sid),
+                sessions.context_window(self.sid), request["options"],
+                request["keep_alive"], request["think"])
+        except BaseException:
+            active.release(self.sid, reply)
+            raise
+        self.reply = reply
+        self.send({"type": "start", "message_id": reply.user_id})
+        reply.start()
+
+    def on_stop(self, frame: dict[str, Any]) -> None:
+        reply = self.services.active.get(self.sid)
+        if reply is not None:
+            reply.stop("stopped")
+
+    def on_clear(self, frame: dict[str, Any]) -> None:
+        if self._busy():
+            return
+        self.services.sessions.clear(self.sid)
+        self.send({"type": "cleared"})
+
+    def on_system(self, frame: dict[str, Any]) -> None:
+        text = self._text(frame, allow_empty=True).strip()
+        self.services.sessions.set_system(self.sid, text or None)
+        self.send({"type": "system_set", "text": text})

@@ -1,0 +1,77 @@
+"""The seed CLI's commands, typed in the chat input: /clear, /models, /unload, /exit.
+
+Only these exact words are commands; any other text starting with "/" is a message.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .loaded import describe_loaded, loaded_summary
+from .validation import validate_model_name
+
+if TYPE_CHECKING:
+    from .chat_socket import ChatConnection
+
+HELP = {
+    "/clear": "clear this conversation (the system prompt stays)",
+    "/models": "show the models loaded in memory",
+    "/unload": "release the current model (or /unload NAME) from memory now",
+    "/exit": "end the session: unload the models it used",
+    "/help": "list these commands",
+}
+
+
+def is_command(text: str) -> bool:
+    words = text.split()
+    return bool(words) and words[0] in HELP and (len(words) == 1 or words[0] == "/unload")
+
+
+def run(conn: ChatConnection, text: str, frame: dict[str, Any]) -> None:
+    words = text.split()
+    name = words[0][1:]
+    if name == "clear":
+        conn.on_clear(frame)
+    elif name == "models":
+        _models(conn)
+    elif name == "unload":
+        _unload(conn, words[1] if len(words) > 1 else frame.get("model"))
+    elif name == "exit":
+        _exit(conn, frame.get("model"))
+    else:
+        lines = ["Commands:"] + [f"{word}  {what}" for word, what in HELP.items()]
+        conn.send({"type": "info", "command": "help", "text": "\n".join(lines)})
+
+
+def _models(conn: ChatConnection) -> None:
+    models = [describe_loaded(m) for m in conn.services.client.list_loaded_models()]
+    conn.send({"type": "info", "command": "models", "models": models,
+               "text": loaded_summary(models)})
+
+
+def _unload(conn: ChatConnection, model: Any) -> None:
+    name = validate_model_name(model)
+    gone = conn.services.client.unload_model(name)
+    text = (f"Released '{name}' from memory. It will be reloaded on the next message."
+            if gone else f"Asked Ollama to release '{name}'; it is still listed as loaded.")
+    conn.send({"type": "info", "command": "unload", "model": name, "unloaded": gone,
+               "text": text})
+
+
+def _exit(conn: ChatConnection, current: Any) -> None:
+    """End the session as the seed's /exit does: release what it loaded."""
+    if conn.services.active.get(conn.sid) is not None:
+        conn.error("A reply is still being generated: wait for it or press Stop.", "busy")
+        return
+    names = list(conn.services.sessions.models_used(conn.sid))
+    if isinstance(current, str) and current and current not in names:
+        names.append(validate_model_name(current))
+    loaded = {m.get("name") for m in conn.services.client.list_loaded_models()}
+    unloaded = []
+    for name in names:
+        if name in loaded:
+            conn.services.client.unload_model(name)
+            unloaded.append(name)
+    what = ", ".join(f"'{n}'" for n in unloaded) if unloaded else "nothing was loaded"
+    conn.send({"type": "info", "command": "exit", "unloaded": unloaded,
+               "text": f"Session ended: unloaded {what}. Great work today!"})

@@ -1,0 +1,115 @@
+"""Settings: one name, one default, one environment variable each.
+
+`run.py` turns the same table into command-line flags, so the flag, the variable and
+the Flask config key can never drift apart.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_OLLAMA_PORT = 11434
+
+
+def ollama_url_from_host(value: str | None) -> str:
+    """Read OLLAMA_HOST the way Ollama's own client does (envconfig.Host).
+
+    Accepts `0.0.0.0`, `host`, `host:port`, `[::1]:port` or a full URL. A listen-all
+    address is something a server binds to, not something a client can reach, so it
+    becomes loopback.
+    """
+    text = (value or "").strip().strip("\"'")
+    if not text:
+        return f"http://127.0.0.1:{DEFAULT_OLLAMA_PORT}"
+    default_port = str(DEFAULT_OLLAMA_PORT)
+    scheme, sep, hostport = text.partition("://")
+    if not sep:
+        scheme, hostport = "http", text
+    elif scheme == "http":
+        default_port = "80"
+    elif scheme == "https":
+        default_port = "443"
+    hostport, _, path = hostport.partition("/")
+    try:  # a bare IP, "::" included, has no port to split off
+        host, port = str(ipaddress.ip_address(hostport.strip("[]"))), None
+    except ValueError:
+        parsed = urlsplit(f"//{hostport}")
+        try:
+            host, port = parsed.hostname or "127.0.0.1", parsed.port
+        except ValueError:
+            host, port = parsed.hostname or "127.0.0.1", None
+    port_text = str(port) if port is not None else default_port
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None and address.is_unspecified:
+        host = "127.0.0.1" if address.version == 4 else "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    suffix = f"/{path.strip('/')}" if path.strip("/") else ""
+    return f"{scheme}://{host}:{port_text}{suffix}"
+
+
+def default_data_dir() -> str:
+    """Keep data where the user's other applications keep theirs (XDG on Linux)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return os.path.join(base, "ollama-webchat")
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # Flask config key
+    env: str  # environment variable
+    flag: str  # run.py flag
+    default: Callable[[], Any]
+    kind: type
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HOST", "WEBCHAT_HOST", "--host", lambda: "127.0.0.1", str,
+            "address to listen on (127.0.0.1 = this machine only)"),
+    Setting("PORT", "WEBCHAT_PORT", "--port", lambda: 8765, int, "port to listen on"),
+    Setting("OLLAMA_URL", "WEBCHAT_OLLAMA_URL", "--ollama-url",
+            lambda: ollama_url_from_host(os.environ.get("OLLAMA_HOST")), str,
+            "Ollama server URL (default: OLLAMA_HOST read as Ollama reads it, "
+            "else http://127.0.0.1:11434)"),
+    Setting("DATA_DIR", "WEBCHAT_DATA_DIR", "--data-dir", default_data_dir, str,
+            "instance folder holding the SQLite history and the secret key"),
+    Setting("MAX_HISTORY", "WEBCHAT_MAX_HISTORY", "--max-history", lambda: 10, int,
+            "user/assistant messages sent to the model besides the system prompt"),
+    Setting("MAX_MESSAGE_BYTES", "WEBCHAT_MAX_MESSAGE_BYTES", "--max-message-bytes",
+            lambda: 32 * 1024, int, "largest chat message accepted, in UTF-8 bytes"),
+    Setting("MAX_FRAME_BYTES", "WEBCHAT_MAX_FRAME_BYTES", "--max-frame-bytes",
+            lambda: 1024 * 1024, int,
+            "largest WebSocket frame accepted; a bigger one closes the socket"),
+    Setting("CONNECT_TIMEOUT", "WEBCHAT_CONNECT_TIMEOUT", "--connect-timeout",
+            lambda: 5.0, float, "seconds to wait for a connection to Ollama"),
+    Setting("READ_TIMEOUT", "WEBCHAT_READ_TIMEOUT", "--read-timeout", lambda: 300.0, float,
+            "seconds Ollama may stay silent mid-reply (a big model can take minutes "
+            "to load) before the reply is abandoned"),
+)
+
+
+def _coerce(setting: Setting, raw: str) -> Any:
+    try:
+        return setting.kind(raw)
+    except ValueError as exc:
+        raise ValueError(f"{setting.env}={raw!r} is not a valid {setting.kind.__name__}") from exc
+
+
+def settings_from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
+    """Resolve every setting from its environment variable or its default."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env)
+        values[setting.key] = _coerce(setting, raw) if raw not in (None, "") else setting.default()
+    return values

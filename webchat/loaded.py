@@ -1,0 +1,68 @@
+"""What `/api/ps` says, put the way `ollama ps` shows it to a person."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+# keep_alive -1 gives an expiry centuries ahead ("2319-03-07T..."): that means never.
+_NEVER_AFTER_YEAR = 2200
+
+
+def processor_split(size: int, size_vram: int) -> str:
+    """`100% GPU`, `100% CPU`, or `48%/52% CPU/GPU`, exactly like `ollama ps`."""
+    if size <= 0:
+        return "unknown"
+    if size_vram <= 0:
+        return "100% CPU"
+    if size_vram >= size:
+        return "100% GPU"
+    gpu = round(size_vram / size * 100)
+    return f"{100 - gpu}%/{gpu}% CPU/GPU"
+
+
+def parse_expiry(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    # Go prints nanoseconds; Python takes at most microseconds.
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        zone = rest[len(digits):]
+        text = f"{head}.{digits[:6]}{zone}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def describe_loaded(model: dict[str, Any]) -> dict[str, Any]:
+    size = int(model.get("size") or 0)
+    size_vram = int(model.get("size_vram") or 0)
+    expires = parse_expiry(model.get("expires_at"))
+    never = expires is not None and expires.year >= _NEVER_AFTER_YEAR
+    return {
+        "name": model.get("name") or model.get("model") or "",
+        "size": size,
+        "size_vram": size_vram,
+        "size_mb": round(size / 1024 / 1024, 1),
+        "vram_mb": round(size_vram / 1024 / 1024, 1),
+        "processor": processor_split(size, size_vram),
+        "expires_at": None if never or expires is None else expires.isoformat(),
+        "expires_never": never,
+        "context_length": model.get("context_length"),
+        "details": model.get("details") or {},
+    }
+
+
+def loaded_summary(models: list[dict[str, Any]]) -> str:
+    """The seed's `/models` output."""
+    if not models:
+        return "No models are currently loaded."
+    lines = ["Models currently loaded in memory:"]
+    for m in models:
+        lines.append(f"- {m['name']} ({m['size_mb']:.1f} MB, {m['processor']}, "
+                     f"VRAM usage: {m['vram_mb']:.1f} MB)")
+    return "\n".join(lines)

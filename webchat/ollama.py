@@ -1,0 +1,359 @@
+"""Ollama's HTTP API on plain `requests`: every byte sent and received stays visible.
+
+One `requests.Session` per client reuses connections. A streamed reply can be aborted
+from another thread at any moment, also while the model is still loading and Ollama has
+not sent its response headers yet: the socket is shut down under the blocked read,
+which is what makes Ollama stop generating.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+
+
+class OllamaError(Exception):
+    """Anything that went wrong talking to Ollama; `str()` is fit to show a person."""
+
+    status = 502
+
+
+class OllamaUnreachable(OllamaError):
+    status = 503
+
+
+class ModelNotFound(OllamaError):
+    status = 404
+
+
+class OllamaRejected(OllamaError):
+    """Ollama answered a request with an HTTP error and its own message."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = 400 if 400 <= status < 500 else 502
+
+
+class StreamFailed(OllamaError):
+    """The stream broke: an error line, a dropped connection, garbage, or no `done`."""
+
+
+class StreamTimeout(StreamFailed):
+    status = 504
+
+
+class Cancelled(OllamaError):
+    """The reader was stopped on purpose (Stop button, browser gone)."""
+
+
+class Cancellation:
+    """A switch another thread flips to abort one streamed request at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self.cancelled = False
+        self.reason = ""
+
+    def attach(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.cancelled:
+                _shutdown(sock)
+
+    def detach(self) -> None:
+        """Forget the socket so a later cancel cannot cut a pooled connection."""
+        with self._lock:
+            self._sock = None
+
+    def cancel(self, reason: str = "stopped") -> None:
+        with self._lock:
+            if self.cancelled:
+                return
+            self.cancelled = True
+            self.reason = reason
+            _shutdown(self._sock)
+
+
+def _shutdown(sock: socket.socket | None) -> None:
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+_active = threading.local()
+
+
+class _AbortableMixin:
+    """Hands the socket to the thread's Cancellation before waiting for headers."""
+
+    sock: socket.socket | None
+
+    def getresponse(self):  # type: ignore[no-untyped-def]
+        token = getattr(_active, "token", None)
+        if token is not None:
+            token.attach(self.sock)
+        return super().getresponse()  # type: ignore[misc]
+
+
+class _AbortableHTTPConnection(_AbortableMixin, HTTPConnection):
+    pass
+
+
+class _AbortableHTTPSConnection(_AbortableMixin, HTTPSConnection):
+    pass
+
+
+class _AbortableHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _AbortableHTTPConnection
+
+
+class _AbortableHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _AbortableHTTPSConnection
+
+
+class _AbortableAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _AbortableHTTPPool,
+            "https": _AbortableHTTPSPool,
+        }
+
+
+@dataclass
+class StreamEvent:
+    """One thing a streamed reply produced: `content`, `thinking`, or the final `done`."""
+
+    kind: str
+    text: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+STAT_KEYS = (
+    "done_reason", "total_duration", "load_duration", "prompt_eval_count",
+    "prompt_eval_duration", "eval_count", "eval_duration",
+)
+
+
+def reply_stats(final: dict[str, Any]) -> dict[str, Any]:
+    """Keep Ollama's own counts and durations (ns) and add tokens per second."""
+    stats = {key: final[key] for key in STAT_KEYS if key in final}
+    count, duration = final.get("eval_count"), final.get("eval_duration")
+    if isinstance(count, int) and isinstance(duration, (int, float)) and duration > 0:
+        stats["tokens_per_second"] = round(count / duration * 1e9, 2)
+    return stats
+
+
+def iter_ndjson(chunks: Iterator[bytes]) -> Iterator[dict[str, Any]]:
+    """Yield one object per line; a line may arrive split across several reads."""
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield _parse_line(line)
+    if buffer.strip():
+        yield _parse_line(buffer)
+
+
+def _parse_line(line: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except ValueError as exc:
+        raise StreamFailed(f"Ollama sent a line that is not JSON: {line[:80]!r}") from exc
+    if not isinstance(value, dict):
+        raise StreamFailed(f"Ollama sent an unexpected line: {line[:80]!r}")
+    return value
+
+
+def _error_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return body["error"]
+    return f"HTTP {response.status_code} {response.reason}".strip()
+
+
+class OllamaClient:
+    """Talks to one Ollama server; safe to share between threads."""
+
+    def __init__(self, base_url: str, connect_timeout: float = 5.0,
+                 read_timeout: float = 300.0, info_timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.info_timeout = info_timeout
+        self.http = requests.Session()
+        adapter = _AbortableAdapter(pool_maxsize=32)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+
+    # -- plain requests -------------------------------------------------------------
+
+    def _request(self, method: str, path: str, payload: dict[str, Any] | None = None,
+                 timeout: float | None = None) -> Any:
+        try:
+            response = self.http.request(
+                method, self.base_url + path, json=payload,
+                timeout=(self.connect_timeout, timeout or self.info_timeout))
+        except requests.Timeout as exc:
+            raise OllamaUnreachable(f"Ollama at {self.base_url} did not answer in time") from exc
+        except requests.ConnectionError as exc:
+            raise self._unreachable() from exc
+        self._raise_for_status(response)
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise OllamaError(f"Ollama sent a body that is not JSON ({path})") from exc
+
+    def _unreachable(self) -> OllamaUnreachable:
+        return OllamaUnreachable(
+            f"Cannot reach Ollama at {self.base_url}. Is it running? (start it with "
+            "`ollama serve`, or point --ollama-url at it)")
+
+    def _raise_for_status(self, response: requests.Response) -> None:
+        if response.status_code < 400:
+            return
+        message = _error_message(response)
+        if response.status_code == 404:
+            raise ModelNotFound(message)
+        raise OllamaRejected(message, response.status_code)
+
+    def version(self) -> str:
+        return str(self._request("GET", "/api/version").get("version", ""))
+
+    def list_models(self) -> list[dict[str, Any]]:
+        """Installed models, as `/api/tags` lists them."""
+        return list(self._request("GET", "/api/tags").get("models", []))
+
+    def list_loaded_models(self) -> list[dict[str, Any]]:
+        """Models in memory, as `/api/ps` lists them (size, size_vram, expires_at...)."""
+        return list(self._request("GET", "/api/ps").get("models", []))
+
+    def show_model(self, name: str) -> dict[str, Any]:
+        return dict(self._request("POST", "/api/show", {"model": name}))
+
+    def unload_model(self, name: str, wait: float = 2.0) -> bool:
+        """Ask Ollama to drop the model from memory now (`keep_alive: 0`).
+
+        Ollama answers before `/api/ps` forgets the model (about 100 ms later), so poll
+        briefly; True once it is gone, False if it is still listed after `wait` seconds.
+        """
+        self._request("POST", "/api/generate", {"model": name, "keep_alive": 0}, timeout=60.0)
+        deadline = time.monotonic() + wait
+        while True:
+            if not any(m.get("name") == name or m.get("model") == name
+                       for m in self.list_loaded_models()):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    # -- streaming ------------------------------------------------------------------
+
+    def stream(self, path: str, payload: dict[str, Any],
+               cancel: Cancellation | None = None) -> Iterator[StreamEvent]:
+        """Stream `/api/chat` or `/api/generate`, yielding content, thinking, done."""
+        cancel = cancel or Cancellation()
+        text_key = "response" if path == "/api/generate" else None
+        _active.token = cancel
+        try:
+            try:
+                response = self.http.post(
+                    self.base_url + path, json={**payload, "stream": True}, stream=True,
+                    timeout=(self.connect_timeout, self.read_timeout))
+            finally:
+                _active.token = None
+            with response:
+                if cancel.cancelled:
+                    raise Cancelled(cancel.reason)
+                self._raise_for_status(response)
+                yield from self._events(response, text_key, cancel)
+        except Cancelled:
+            raise
+        except OllamaError:
+            if cancel.cancelled:
+                raise Cancelled(cancel.reason) from None
+            raise
+        except (requests.RequestException, OSError) as exc:
+            if cancel.cancelled:
+                raise Cancelled(cancel.reason) from None
+            if _caused_by(exc, NewConnectionError, ConnectTimeoutError):
+                raise self._unreachable() from exc
+            if isinstance(exc, requests.Timeout) or _caused_by(exc, ReadTimeoutError):
+                raise StreamTimeout(
+                    f"Ollama sent nothing for {self.read_timeout:g} s, so the reply was "
+                    "abandoned") from exc
+            raise StreamFailed(f"The connection to Ollama broke mid-reply ({_short(exc)})") from exc
+        finally:
+            cancel.detach()
+
+    def _events(self, response: requests.Response, text_key: str | None,
+                cancel: Cancellation) -> Iterator[StreamEvent]:
+        for line in iter_ndjson(response.iter_content(chunk_size=None)):
+            if "error" in line:
+                raise StreamFailed(f"Ollama reported an error: {line['error']}")
+            if text_key:
+                text = line.get(text_key) or ""
+                thinking = line.get("thinking") or ""
+            else:
+                message = line.get("message") or {}
+                text = message.get("content") or ""
+                thinking = message.get("thinking") or ""
+            if thinking:
+                yield StreamEvent("thinking", thinking)
+            if text:
+                yield StreamEvent("content", text)
+            if line.get("done"):
+                yield StreamEvent("done", stats=reply_stats(line))
+                return
+        if cancel.cancelled:
+            raise Cancelled(cancel.reason)
+        raise StreamFailed("Ollama ended the reply without finishing it (no `done` line)")
+
+
+def _caused_by(exc: BaseException, *kinds: type[BaseException]) -> bool:
+    """Look through requests' wrapping for urllib3's own error, e.g. to tell 'nothing
+    listens there' from 'it answered, then the line dropped'."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, kinds):
+            return True
+        current = current.__cause__ or current.__context__ or _first_arg(current)
+    return False
+
+
+def _first_arg(exc: BaseException) -> BaseException | None:
+    """requests wraps urllib3's error as the first argument, not as a cause."""
+    inner = exc.args[0] if exc.args else None
+    if isinstance(inner, BaseException):
+        return inner
+    reason = getattr(inner, "reason", None)
+    return reason if isinstance(reason, BaseException) else None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."

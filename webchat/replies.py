@@ -1,0 +1,147 @@
+"""One reply being generated: streamed from Ollama, relayed to a browser, saved once.
+
+Each reply runs in its own thread so the socket that asked for it stays free to hear
+`stop` while Ollama is still loading the model. Text is relayed chunk by chunk but saved
+only at the end (and flushed about once a second, so a killed server keeps most of it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .ollama import Cancellation, Cancelled, OllamaClient, OllamaError
+from .payloads import ENDPOINTS
+from .sessions import SessionManager
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL = 1.0  # seconds between saves of a partial reply
+Send = Callable[[dict[str, Any]], bool]
+
+
+class ActiveReplies:
+    """At most one running reply per browser session."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, Reply] = {}
+
+    def claim(self, sid: str, reply: Reply) -> bool:
+        with self._lock:
+            if sid in self._running:
+                return False
+            self._running[sid] = reply
+            return True
+
+    def release(self, sid: str, reply: Reply) -> None:
+        with self._lock:
+            if self._running.get(sid) is reply:
+                del self._running[sid]
+
+    def get(self, sid: str) -> Reply | None:
+        with self._lock:
+            return self._running.get(sid)
+
+    def all(self) -> list[Reply]:
+        with self._lock:
+            return list(self._running.values())
+
+
+class Reply:
+    def __init__(self, *, sid: str, user_id: int, model: str, endpoint: str,
+                 payload: dict[str, Any], sessions: SessionManager, client: OllamaClient,
+                 active: ActiveReplies, send: Send) -> None:
+        self.sid = sid
+        self.user_id = user_id
+        self.model = model
+        self.endpoint = endpoint
+        self.payload = payload
+        self.sessions = sessions
+        self.client = client
+        self.active = active
+        self.send = send
+        self.cancel = Cancellation()
+        self.finished = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"reply-{sid[:8]}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Abort the upstream request now; `disconnected` means nobody is listening."""
+        self.cancel.cancel(reason)
+
+    def _relay(self, frame: dict[str, Any]) -> None:
+        if not self.send(frame):
+            self.stop("disconnected")
+
+    def _run(self) -> None:
+        content: list[str] = []
+        thinking: list[str] = []
+        stats: dict[str, Any] = {}
+        status, error = "ok", None
+        reply_id = 0
+        started = time.monotonic()
+        first_token: float | None = None
+        try:
+            reply_id = self.sessions.begin_reply(self.sid, self.model, self.endpoint,
+                                                 self.payload)
+            last_flush = started
+            for event in self.client.stream(ENDPOINTS[self.endpoint], self.payload,
+                                            self.cancel):
+                if event.kind == "done":
+                    stats = event.stats
+                    continue
+                if first_token is None:
+                    first_token = time.monotonic()
+                (content if event.kind == "content" else thinking).append(event.text)
+                self._relay({"type": "chunk" if event.kind == "content" else "thinking",
+                             "text": event.text})
+                now = time.monotonic()
+                if now - last_flush >= FLUSH_INTERVAL:
+                    self.sessions.save_partial(reply_id, "".join(content), "".join(thinking))
+                    last_flush = now
+        except Cancelled:
+            stopped = self.cancel.reason != "disconnected"
+            status = "stopped" if stopped else "interrupted"
+            error = ("Stopped before any reply" if stopped
+                     else "The browser went away before the reply finished")
+            stats = {"stopped": True}
+        except OllamaError as exc:
+            status, error = "error", str(exc)
+        except Exception:  # a bug must not leave the session busy forever
+            log.exception("reply failed")
+            status, error = "error", "The server hit an internal error; see its log"
+        stats.update(self._timings(started, first_token))
+        text = "".join(content)
+        if status == "stopped" and text:
+            error = "Stopped by the user"
+        try:
+            if reply_id:
+                self.sessions.finish_reply(self.user_id, reply_id, text, "".join(thinking),
+                                           status, stats, error)
+        except Exception:
+            log.exception("could not save the reply")
+            status, error = "error", "The reply could not be saved"
+        finally:
+            self.active.release(self.sid, self)
+            self.finished.set()
+        if status in ("ok", "stopped"):
+            self.send({"type": "done", "stats": stats})
+        elif status == "error":
+            self.send({"type": "error", "code": "ollama", "message": error,
+                       "partial": bool(text)})
+
+    def _timings(self, started: float, first_token: float | None) -> dict[str, Any]:
+        timings: dict[str, Any] = {
+            "model": self.model,
+            "endpoint": self.endpoint,
+            "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+        }
+        if first_token is not None:
+            timings["first_token_ms"] = round((first_token - started) * 1000, 1)
+        return timings
