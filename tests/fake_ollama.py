@@ -113,6 +113,7 @@ class _Loaded:
     expires_ns: int = 0  # what /api/ps shows
     vanish_ns: int = 0  # when it leaves /api/ps (later than expires_ns after an unload)
     in_use: int = 0  # Ollama never expires a model that is answering
+    unload_pending: bool = False  # keep_alive 0 arrived while answering
 
     def visible(self, now: int) -> bool:
         return self.in_use > 0 or now < self.vanish_ns
@@ -534,13 +535,23 @@ class FakeOllama:
             entry = self._loaded.get(name)
             if entry is not None:
                 entry.in_use -= 1
+                if entry.unload_pending and entry.in_use <= 0:
+                    entry.unload_pending = False
+                    keep_alive_ns = 0
                 self._set_expiry(entry, keep_alive_ns)
 
     def _unload(self, name: str) -> None:
+        """Like Ollama's expireRunner: a model that is answering stays until its running
+        requests end (/api/ps shows it expiring now), then goes."""
         with self._lock:
             self.unloads.append(name)
             entry = self._loaded.get(name)
-            if entry is not None:
+            if entry is None:
+                return
+            if entry.in_use > 0:
+                entry.expires_ns = time.time_ns()
+                entry.unload_pending = True
+            else:
                 self._set_expiry(entry, 0)
 
     def _next_script(self) -> _Script:

@@ -32,7 +32,9 @@ def test_unload_empties_ps(fake_ollama, user, live_server):
     assert fake_ollama.loaded_names() == ["gemma3:270m"]
     response = user.http.post(live_server.url + "/api/unload", json={"model": "gemma3:270m"})
     assert response.status_code == 200
-    assert response.json() == {"unloaded": "gemma3:270m", "gone": True}
+    body = response.json()
+    assert (body["unloaded"], body["gone"], body["deferred"]) == ("gemma3:270m", True, False)
+    assert "Released" in body["message"]
     assert fake_ollama.loaded_names() == []
     assert user.http.get(live_server.url + "/api/loaded").json() == {"models": []}
     assert fake_ollama.unloads == ["gemma3:270m"]

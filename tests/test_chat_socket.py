@@ -325,3 +325,19 @@ def test_no_session_cookie_gets_an_error(live_server):
     from .live import ChatSocket
     ws = ChatSocket(live_server.ws_url, "")
     assert ws.recv()["code"] == "no_session"
+
+
+def test_a_stalled_stream_times_out_with_a_clear_error(tmp_path, fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url, READ_TIMEOUT=0.5)
+    try:
+        user = BrowserClient(server)
+        ws = user.socket()
+        fake_ollama.script(tokens=[" a", " b", " c"], stall_after=2)
+        frames = ws.chat("hello")
+        assert frames[-1]["type"] == "error" and "sent nothing for 0.5 s" in frames[-1]["message"]
+        assert reply_text(frames) == " a b"
+        assert fake_ollama.wait_for_disconnect(2)
+        assert user.history()["messages"][1]["content"] == " a b"
+        assert ws.chat("next")[-1]["type"] == "done"
+    finally:
+        server.stop()

@@ -9,15 +9,17 @@ from typing import Any
 
 from flask import Flask, current_app, request, session
 
-from . import api, security, views
+from . import api, auth, security, views
 from .chat_socket import sock
-from .config import settings_from_env
+from .config import is_loopback, settings_from_env
 from .db import Database
+from .limits import RateLimiter, SocketCounter
 from .ollama import OllamaClient
 from .replies import ActiveReplies
 from .secret import load_or_create_secret
 from .services import Services
 from .sessions import SessionManager
+from .usage import ModelUsage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +48,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SOCK_SERVER_OPTIONS={"ping_interval": 25,
                              "max_message_size": app.config["MAX_FRAME_BYTES"]},
     )
+    app.config["ALLOWED_ORIGINS"] = _origins(app.config["ALLOWED_ORIGINS"])
+    # Listening beyond loopback means anyone on the network can connect: ask for a token.
+    app.config["AUTH_REQUIRED"] = not app.config["NO_AUTH"] and not is_loopback(
+        app.config["HOST"])
+    app.config["ACCESS_TOKEN"] = app.config["TOKEN"] or load_or_create_secret(
+        data_dir, "access_token", 24)
     logging.getLogger("webchat").setLevel(logging.INFO)
 
     db = Database(data_dir / "webchat.sqlite3")
@@ -53,14 +61,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     sessions.recover_interrupted()
     client = OllamaClient(app.config["OLLAMA_URL"], app.config["CONNECT_TIMEOUT"],
                           app.config["READ_TIMEOUT"])
-    app.extensions["webchat"] = Services(app.config, client, sessions, ActiveReplies())
+    usage = ModelUsage(lambda name: client.unload_model(name, wait=0),
+                       app.config["UNLOAD_GRACE"],
+                       unload_on_leave=not app.config["KEEP_MODELS_ON_LEAVE"])
+    app.extensions["webchat"] = Services(
+        app.config, client, sessions, ActiveReplies(), usage, SocketCounter(),
+        RateLimiter(app.config["MESSAGES_PER_MINUTE"], 60.0))
 
+    auth.init_app(app)
     security.init_app(app)
     app.before_request(_ensure_session_id)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     sock.init_app(app)
     return app
+
+
+def _origins(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    return [origin.strip().rstrip("/") for origin in value or () if origin.strip()]
 
 
 def _ensure_session_id() -> None:

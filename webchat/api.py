@@ -34,9 +34,9 @@ def unload() -> Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInput('Send a JSON object such as {"model": "gemma3:270m"}')
-    name = validate_model_name(body.get("model"))
-    gone = _services().client.unload_model(name)
-    return {"unloaded": name, "gone": gone}
+    result = _services().unload(validate_model_name(body.get("model")))
+    return {"unloaded": result["model"], "gone": result["unloaded"],
+            "deferred": result["deferred"], "message": result["text"]}
 
 
 @bp.get("/history")

@@ -69,6 +69,12 @@ class ChatConnection:
         if not self.sid:
             self.error("This browser has no session yet: reload the page.", "no_session")
             return
+        refused = self.services.sockets.open(self.sid, self.config["SOCKETS_PER_SESSION"],
+                                             self.config["SOCKETS_TOTAL"])
+        if refused:
+            self.error(refused, "too_many_sockets")
+            return
+        self.services.usage.socket_opened(self.sid)
         try:
             while True:
                 raw = self.ws.receive()
@@ -79,6 +85,8 @@ class ChatConnection:
         finally:
             if self.reply is not None and not self.reply.finished.is_set():
                 self.reply.stop("disconnected")
+            self.services.sockets.close(self.sid)
+            self.services.usage.socket_closed(self.sid)
 
     def handle(self, raw: str | bytes) -> None:
         if isinstance(raw, bytes):
@@ -127,12 +135,22 @@ class ChatConnection:
         self.error("A reply is still being generated: wait for it or press Stop.", "busy")
         return True
 
+    def _rate_limited(self) -> bool:
+        wait = self.services.message_rate.hit(self.sid)
+        if wait:
+            limit = self.config["MESSAGES_PER_MINUTE"]
+            self.error(f"Too many messages: at most {limit} a minute. Try again in "
+                       f"{int(wait) + 1} s.", "rate_limited")
+        return bool(wait)
+
     def on_chat(self, frame: dict[str, Any]) -> None:
         text = self._text(frame)
         if commands.is_command(text):
             commands.run(self, text, frame)
             return
         request = self._reply_settings(frame)
+        if self._busy() or self._rate_limited():
+            return
         self._start_reply(request, lambda: self.services.sessions.add_user(
             self.sid, text, request["model"]))
 
@@ -141,6 +159,8 @@ class ChatConnection:
         if not isinstance(message_id, int) or isinstance(message_id, bool):
             raise InvalidInput("id: must be the id of the failed message")
         request = self._reply_settings(frame)
+        if self._busy() or self._rate_limited():
+            return
 
         def reopen() -> int:
             if not self.services.sessions.retry_user(self.sid, message_id):
@@ -187,6 +207,7 @@ class ChatConnection:
             active.release(self.sid, reply)
             raise
         self.reply = reply
+        self.services.usage.used(self.sid, request["model"])
         self.send({"type": "start", "message_id": reply.user_id})
         reply.start()
 

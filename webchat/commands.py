@@ -50,28 +50,24 @@ def _models(conn: ChatConnection) -> None:
 
 
 def _unload(conn: ChatConnection, model: Any) -> None:
-    name = validate_model_name(model)
-    gone = conn.services.client.unload_model(name)
-    text = (f"Released '{name}' from memory. It will be reloaded on the next message."
-            if gone else f"Asked Ollama to release '{name}'; it is still listed as loaded.")
-    conn.send({"type": "info", "command": "unload", "model": name, "unloaded": gone,
-               "text": text})
+    result = conn.services.unload(validate_model_name(model))
+    conn.send({"type": "info", "command": "unload", **result})
 
 
 def _exit(conn: ChatConnection, current: Any) -> None:
-    """End the session as the seed's /exit does: release what it loaded."""
+    """End the session as the seed's /exit does: release the models it used, except
+    those another open session is using too."""
     if conn.services.active.get(conn.sid) is not None:
         conn.error("A reply is still being generated: wait for it or press Stop.", "busy")
         return
-    names = list(conn.services.sessions.models_used(conn.sid))
-    if isinstance(current, str) and current and current not in names:
-        names.append(validate_model_name(current))
+    if isinstance(current, str) and current:
+        conn.services.usage.used(conn.sid, validate_model_name(current))
     loaded = {m.get("name") for m in conn.services.client.list_loaded_models()}
-    unloaded = []
-    for name in names:
-        if name in loaded:
-            conn.services.client.unload_model(name)
-            unloaded.append(name)
+    unloaded, kept = conn.services.usage.release(conn.sid)
+    unloaded = [name for name in unloaded if name in loaded]
     what = ", ".join(f"'{n}'" for n in unloaded) if unloaded else "nothing was loaded"
-    conn.send({"type": "info", "command": "exit", "unloaded": unloaded,
-               "text": f"Session ended: unloaded {what}. Great work today!"})
+    text = f"Session ended: unloaded {what}."
+    if kept:
+        text += f" Kept {', '.join(repr(n) for n in kept)}: another session is using it."
+    conn.send({"type": "info", "command": "exit", "unloaded": unloaded, "kept": kept,
+               "text": text + " Great work today!"})

@@ -95,14 +95,52 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("READ_TIMEOUT", "WEBCHAT_READ_TIMEOUT", "--read-timeout", lambda: 300.0, float,
             "seconds Ollama may stay silent mid-reply (a big model can take minutes "
             "to load) before the reply is abandoned"),
+    Setting("TOKEN", "WEBCHAT_TOKEN", "--token", lambda: "", str,
+            "access token required when listening beyond loopback (default: generated "
+            "once and kept in the data dir)"),
+    Setting("NO_AUTH", "WEBCHAT_NO_AUTH", "--no-auth", lambda: False, bool,
+            "serve a non-loopback address WITHOUT an access token"),
+    Setting("ALLOWED_ORIGINS", "WEBCHAT_ALLOWED_ORIGINS", "--allowed-origin", lambda: "", str,
+            "extra origins (comma-separated, e.g. https://chat.example.lan) allowed to open "
+            "the socket and post, besides the app's own"),
+    Setting("MESSAGES_PER_MINUTE", "WEBCHAT_MESSAGES_PER_MINUTE", "--messages-per-minute",
+            lambda: 30, int, "chat messages one browser may send per minute"),
+    Setting("SOCKETS_PER_SESSION", "WEBCHAT_SOCKETS_PER_SESSION", "--sockets-per-session",
+            lambda: 8, int, "open sockets (tabs) one browser may hold"),
+    Setting("SOCKETS_TOTAL", "WEBCHAT_SOCKETS_TOTAL", "--sockets-total", lambda: 256, int,
+            "open sockets the whole server accepts"),
+    Setting("UNLOAD_GRACE", "WEBCHAT_UNLOAD_GRACE", "--unload-grace", lambda: 60.0, float,
+            "seconds a browser may be gone before the models only it used are unloaded"),
+    Setting("KEEP_MODELS_ON_LEAVE", "WEBCHAT_KEEP_MODELS_ON_LEAVE", "--keep-models-on-leave",
+            lambda: False, bool, "do not unload a model when the last browser using it leaves"),
+    Setting("KEEP_MODELS_ON_SHUTDOWN", "WEBCHAT_KEEP_MODELS_ON_SHUTDOWN",
+            "--keep-models-on-shutdown", lambda: False, bool,
+            "do not unload the models this server loaded when it stops (SIGINT/SIGTERM)"),
 )
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
 
 
 def _coerce(setting: Setting, raw: str) -> Any:
+    if setting.kind is bool:
+        if raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise ValueError(f"{setting.env}={raw!r}: use 1/0, true/false, yes/no or on/off")
     try:
         return setting.kind(raw)
     except ValueError as exc:
         raise ValueError(f"{setting.env}={raw!r} is not a valid {setting.kind.__name__}") from exc
+
+
+def is_loopback(host: str) -> bool:
+    """True when only this machine can reach the address."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def settings_from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:

@@ -52,6 +52,9 @@ def describe_loaded(model: dict[str, Any]) -> dict[str, Any]:
         "processor": processor_split(size, size_vram),
         "expires_at": None if never or expires is None else expires.isoformat(),
         "expires_never": never,
+        # keep_alive 0 on a model that is answering: Ollama shows it expiring now and
+        # releases it when the running requests end.
+        "unloading": expires is not None and expires <= datetime.now(timezone.utc),
         "context_length": model.get("context_length"),
         "details": model.get("details") or {},
     }

@@ -1,4 +1,4 @@
-"""The key that signs session cookies: made once, kept in the instance folder."""
+"""Secrets made once and kept in the instance folder: the cookie key, the access token."""
 
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ import secrets
 from pathlib import Path
 
 
-def load_or_create_secret(folder: Path) -> str:
-    """Read the key, or write a new one readable by its owner only (0600).
+def load_or_create_secret(folder: Path, name: str = "secret_key", nbytes: int = 32) -> str:
+    """Read the secret, or write a new one readable by its owner only (0600).
 
-    A key that changed on every start would log every browser out of its history.
+    A key that changed on every start would log every browser out of its history, and a
+    token that changed would make the printed URL useless after a restart.
     """
-    path = folder / "secret_key"
+    path = folder / name
     try:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    key = secrets.token_hex(32)
+    key = secrets.token_urlsafe(nbytes)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process made it first

@@ -37,8 +37,7 @@ def _origin_allowed(origin: str) -> bool:
         return False
     if parts.netloc.lower() == (request.host or "").lower():
         return True
-    allowed = current_app.config.get("ALLOWED_ORIGINS") or ()
-    return origin.rstrip("/") in {a.rstrip("/") for a in allowed}
+    return origin.rstrip("/") in current_app.config.get("ALLOWED_ORIGINS", ())
 
 
 def _check_origin() -> Any:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .limits import RateLimiter, SocketCounter
 from .ollama import OllamaClient
 from .replies import ActiveReplies
 from .sessions import SessionManager
+from .usage import ModelUsage
 
 
 @dataclass
@@ -16,3 +18,23 @@ class Services:
     client: OllamaClient
     sessions: SessionManager
     active: ActiveReplies
+    usage: ModelUsage
+    sockets: SocketCounter
+    message_rate: RateLimiter
+
+    def replying_with(self, model: str) -> bool:
+        return any(reply.model == model for reply in self.active.all())
+
+    def unload(self, name: str) -> dict[str, Any]:
+        """Unload now, or say truly that Ollama will do it when a running reply ends."""
+        if self.replying_with(name):
+            # Ollama defers keep_alive 0 until running requests end (its expireRunner),
+            # so the reply goes on and /api/ps shows the model expiring now.
+            self.client.unload_model(name, wait=0)
+            return {"model": name, "unloaded": False, "deferred": True,
+                    "text": f"'{name}' is answering a message right now; Ollama will "
+                            "release it as soon as that reply ends."}
+        gone = self.client.unload_model(name)
+        text = (f"Released '{name}' from memory. It will be reloaded on the next message."
+                if gone else f"Asked Ollama to release '{name}'; it is still listed as loaded.")
+        return {"model": name, "unloaded": gone, "deferred": False, "text": text}

@@ -1,0 +1,288 @@
+// The chat pane: history, the reply being streamed, and the page's own notes.
+// Model and user text only ever goes in through textContent / text nodes.
+
+import { formatStats } from "./format.js";
+
+const NEAR_BOTTOM_PX = 48;
+const CUT_SHORT = { stopped: "stopped", error: "error", interrupted: "interrupted" };
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+
+function thinkingBox(text, open) {
+  const box = el("details", "thinking");
+  box.open = open;
+  box.append(el("summary", null, "Thinking"));
+  const body = el("div", "thinking-text");
+  body.append(document.createTextNode(text));
+  box.append(body);
+  return box;
+}
+
+/** The mark on a reply that ended early; its text is kept above it. */
+function cutShort(status, reason) {
+  const box = el("div", "cut-short");
+  box.append(el("span", "cut-short-label", `Cut short: ${CUT_SHORT[status]}`));
+  // A stop's reason only repeats the label; an error or an interruption says why.
+  if (reason && status !== "stopped") box.append(el("span", null, reason));
+  return box;
+}
+
+/** A reply arriving chunk by chunk; the DOM is touched at most once per frame. */
+class StreamTarget {
+  constructor(article, onFlush) {
+    this.article = article;
+    this.onFlush = onFlush;
+    this.content = article.querySelector(".message-content");
+    this.text = this.content.appendChild(document.createTextNode(""));
+    this.thinkingText = null;
+    this.pending = "";
+    this.pendingThinking = "";
+    this.frame = 0;
+  }
+
+  addText(text) {
+    this.pending += text;
+    this.schedule();
+  }
+
+  addThinking(text) {
+    this.pendingThinking += text;
+    this.schedule();
+  }
+
+  schedule() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
+  }
+
+  flush() {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    if (this.pendingThinking) {
+      if (!this.thinkingText) {
+        const box = thinkingBox("", true);
+        box.querySelector("summary").textContent = "Thinking…";
+        this.content.before(box);
+        this.thinkingBox = box;
+        this.thinkingText = box.querySelector(".thinking-text").firstChild;
+      }
+      this.thinkingText.appendData(this.pendingThinking);
+      this.pendingThinking = "";
+    }
+    if (this.pending) {
+      if (this.thinkingBox && this.thinkingBox.open && !this.text.length) {
+        this.thinkingBox.open = false; // the answer starts: fold the thinking away
+      }
+      this.text.appendData(this.pending);
+      this.pending = "";
+    }
+    this.onFlush();
+  }
+}
+
+export class ChatView {
+  /**
+   * @param {HTMLElement} container the scrolling message list
+   * @param {{onRetry: (id: number) => void}} handlers
+   */
+  constructor(container, handlers) {
+    this.container = container;
+    this.handlers = handlers;
+    this.notes = []; // {afterId: number|null, kind, text}: the page's own, not stored
+    this.maxId = 0;
+    this.stream = null;
+    this.stick = true;
+    container.addEventListener("scroll", () => {
+      this.stick = this.nearBottom();
+    }, { passive: true });
+    // The pane shrinks when the banner or the system prompt box opens: stay at the end.
+    new ResizeObserver(() => this.follow()).observe(container);
+    this.showEmptyState();
+  }
+
+  nearBottom() {
+    const c = this.container;
+    return c.scrollHeight - c.scrollTop - c.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  follow() {
+    if (this.stick) this.container.scrollTop = this.container.scrollHeight;
+  }
+
+  // -- whole list ---------------------------------------------------------------
+
+  /** Replace everything with the server's history (plus the page's notes). */
+  render(history) {
+    const messages = history.messages || [];
+    const newMax = messages.reduce((max, m) => Math.max(max, m.id), 0);
+    for (const note of this.notes) {
+      if (note.afterId === null) note.afterId = newMax;
+    }
+    this.maxId = newMax;
+    this.stream = null;
+    const last = messages[messages.length - 1];
+    const fragment = document.createDocumentFragment();
+    const notesAt = (id) => this.notes.filter((n) => n.afterId === id)
+      .forEach((n) => fragment.append(this.noteElement(n)));
+    notesAt(0);
+    for (const message of messages) {
+      fragment.append(this.messageElement(message, message === last));
+      notesAt(message.id);
+    }
+    const stick = this.stick;
+    this.container.replaceChildren(fragment);
+    if (!this.container.children.length) this.showEmptyState();
+    this.stick = stick;
+    this.follow();
+  }
+
+  clear() {
+    this.notes = [];
+    this.maxId = 0;
+    this.stream = null;
+    this.container.replaceChildren();
+    this.showEmptyState();
+    this.stick = true;
+  }
+
+  showEmptyState() {
+    const empty = el("div", "chat-empty");
+    empty.append(el("p", "chat-empty-title", "No messages yet"));
+    empty.append(el("p", null, "Pick a model, write a message and press Enter. "
+      + "Type /help to see the commands."));
+    this.container.replaceChildren(empty);
+  }
+
+  removeEmptyState() {
+    this.container.querySelector(".chat-empty")?.remove();
+  }
+
+  append(node) {
+    this.removeEmptyState();
+    this.container.append(node);
+    this.follow();
+  }
+
+  // -- one message --------------------------------------------------------------
+
+  messageElement(m, isLast) {
+    const article = el("article", `message ${m.role} status-${m.status}`);
+    article.dataset.id = String(m.id);
+    article.dataset.status = m.status;
+    // A failed message is never sent again: its failure box says so, not a context mark.
+    const outside = !m.in_context && !["streaming", "pending", "failed"].includes(m.status);
+    if (outside) article.classList.add("out-of-context");
+
+    const meta = el("header", "message-meta");
+    meta.append(el("span", "message-role", m.role === "user" ? "You" : "Assistant"));
+    if (m.role === "assistant" && m.model) meta.append(el("span", "message-model", m.model));
+    if (m.endpoint === "generate") meta.append(el("span", "tag", "/api/generate"));
+    if (outside) meta.append(el("span", "tag context-label", "outside context window"));
+    article.append(meta);
+
+    if (m.thinking) article.append(thinkingBox(m.thinking, false));
+    article.append(el("div", "message-content", m.content || ""));
+
+    if (m.role === "user" && m.status === "failed") {
+      const failure = el("div", "failure");
+      failure.append(el("span", null, `Not answered: ${m.error || "no reply arrived"}`));
+      if (isLast) {
+        const retry = el("button", "button small retry-button", "Retry");
+        retry.type = "button";
+        retry.dataset.id = String(m.id);
+        retry.addEventListener("click", () => this.handlers.onRetry(m.id));
+        failure.append(retry);
+      }
+      article.append(failure);
+    }
+    if (m.role === "assistant" && CUT_SHORT[m.status]) {
+      article.append(cutShort(m.status, m.error));
+    }
+    if (m.role === "assistant" && m.status === "streaming") {
+      article.classList.add("streaming");
+      article.append(el("div", "muted small", "Still being generated…"));
+    }
+    if (m.role === "assistant" && m.status !== "streaming") {
+      const stats = formatStats(m.stats);
+      if (stats) article.append(el("div", "stats", stats));
+    }
+    return article;
+  }
+
+  /** The message just sent, shown as soon as the server accepted it. */
+  addUserMessage(id, text) {
+    this.maxId = Math.max(this.maxId, id);
+    this.append(this.messageElement(
+      { id, role: "user", content: text, status: "pending", in_context: true }, false));
+  }
+
+  /** A retried message leaves its failed state while the new reply runs. */
+  markRetrying(id) {
+    const article = this.container.querySelector(`.message.user[data-id="${id}"]`);
+    if (!article) return;
+    article.querySelector(".failure")?.remove();
+    article.className = "message user status-pending";
+    article.dataset.status = "pending";
+  }
+
+  // -- the streamed reply -------------------------------------------------------
+
+  startReply(model) {
+    const article = this.messageElement(
+      { id: 0, role: "assistant", model, content: "", status: "streaming", in_context: true },
+      false);
+    article.querySelector(".muted.small")?.remove();
+    article.classList.add("streaming");
+    this.append(article);
+    this.stream = new StreamTarget(article, () => this.follow());
+  }
+
+  appendChunk(text) {
+    this.stream?.addText(text);
+  }
+
+  appendThinking(text) {
+    this.stream?.addThinking(text);
+  }
+
+  /** The reply ended: show what is known now; the history refetch then has the truth. */
+  endReply(stats, error, cutStatus = "error") {
+    const stream = this.stream;
+    if (!stream) return;
+    stream.flush();
+    this.stream = null;
+    const article = stream.article;
+    article.classList.remove("streaming", "status-streaming");
+    const status = error ? cutStatus : stats && stats.stopped ? "stopped" : "ok";
+    article.classList.add(`status-${status}`);
+    article.dataset.status = status;
+    if (status !== "ok") article.append(cutShort(status, error));
+    const line = formatStats(stats);
+    if (line) article.append(el("div", "stats", line));
+    this.follow();
+  }
+
+  // -- the page's own notes -----------------------------------------------------
+
+  /**
+   * Show a system note ("info") or an error notice. `deferred` anchors it after whatever
+   * the next history holds (for notes about a reply still being stored).
+   */
+  addNote(text, kind = "info", deferred = false) {
+    const note = { afterId: deferred ? null : this.maxId, kind, text };
+    this.notes.push(note);
+    this.append(this.noteElement(note));
+  }
+
+  noteElement(note) {
+    const box = el("div", `note note-${note.kind}`);
+    box.setAttribute("role", note.kind === "error" ? "alert" : "note");
+    box.append(el("span", "note-label", note.kind === "error" ? "Error" : "System"));
+    box.append(el("pre", "note-text", note.text));
+    return box;
+  }
+}

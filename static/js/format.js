@@ -1,0 +1,53 @@
+// Numbers and times put the way a person reads them.
+
+export function formatBytes(bytes) {
+  if (typeof bytes !== "number" || !Number.isFinite(bytes) || bytes <= 0) return "";
+  const gb = bytes / 1024 ** 3;
+  if (gb >= 1) return `${gb.toFixed(1)} GB`;
+  return `${Math.round(bytes / 1024 ** 2)} MB`;
+}
+
+export function formatMegabytes(mb) {
+  if (typeof mb !== "number" || !Number.isFinite(mb)) return "";
+  return `${mb.toFixed(1)} MB`;
+}
+
+/** "in 4 min", "in 30 s", "in 2 h 5 min", "expiring now". */
+export function formatExpiry(model, now = Date.now()) {
+  if (model.expires_never) return "never";
+  if (!model.expires_at) return "unknown";
+  const at = Date.parse(model.expires_at);
+  if (Number.isNaN(at)) return "unknown";
+  const seconds = Math.round((at - now) / 1000);
+  if (seconds <= 0) return "expiring now";
+  if (seconds < 60) return `in ${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `in ${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest ? `in ${hours} h ${rest} min` : `in ${hours} h`;
+}
+
+function milliseconds(ms) {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
+/** The small line under a finished reply, from the `done` frame's stats. */
+export function formatStats(stats) {
+  if (!stats) return "";
+  const parts = [];
+  if (typeof stats.eval_count === "number") parts.push(`${stats.eval_count} tokens`);
+  if (typeof stats.tokens_per_second === "number") {
+    parts.push(`${stats.tokens_per_second.toFixed(1)} tokens/s`);
+  }
+  if (typeof stats.first_token_ms === "number") {
+    parts.push(`first token ${milliseconds(stats.first_token_ms)}`);
+  }
+  if (typeof stats.load_duration === "number" && stats.load_duration / 1e9 > 0.1) {
+    parts.push(`load ${(stats.load_duration / 1e9).toFixed(1)} s`);
+  }
+  if (!parts.length && typeof stats.elapsed_ms === "number") {
+    parts.push(`${milliseconds(stats.elapsed_ms)}`);
+  }
+  return parts.join(" · ");
+}

@@ -1,0 +1,141 @@
+// The sidebar: models installed, models loaded in memory (with Unload), and the
+// model picker that the installed list fills.
+
+import { formatBytes, formatExpiry, formatMegabytes } from "./format.js";
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+
+function emptyItem(title, detail) {
+  const item = el("li", "empty-state");
+  item.append(el("span", "empty-title", title));
+  if (detail) item.append(el("span", "empty-detail", detail));
+  return item;
+}
+
+export class Sidebar {
+  /**
+   * @param {{installed: HTMLElement, loaded: HTMLElement, loadedError: HTMLElement,
+   *          select: HTMLSelectElement}} els
+   * @param {{onUnload: (name: string) => void, onPick: (name: string) => void}} handlers
+   */
+  constructor(els, handlers) {
+    this.els = els;
+    this.handlers = handlers;
+    this.unloading = new Set();
+  }
+
+  // -- installed ----------------------------------------------------------------
+
+  renderInstalled(models, selected, error) {
+    const list = this.els.installed;
+    if (error) {
+      list.replaceChildren(emptyItem("Model list unavailable", error));
+      return;
+    }
+    if (!models.length) {
+      list.replaceChildren(emptyItem("No models installed",
+        "Pull one in a terminal, e.g. ollama pull gemma3:270m"));
+      return;
+    }
+    list.replaceChildren(...models.map((m) => {
+      const item = el("li", "model-item installed-item");
+      item.dataset.model = m.name;
+      if (m.name === selected) item.classList.add("selected");
+      const pick = el("button", "model-pick");
+      pick.type = "button";
+      pick.setAttribute("aria-label", `Use ${m.name}`);
+      pick.append(el("span", "model-name", m.name));
+      const details = m.details || {};
+      const facts = [formatBytes(m.size), details.parameter_size, details.quantization_level]
+        .filter(Boolean).join(" · ");
+      pick.append(el("span", "model-facts", facts));
+      pick.addEventListener("click", () => this.handlers.onPick(m.name));
+      item.append(pick);
+      return item;
+    }));
+  }
+
+  renderPicker(models, selected, error) {
+    const select = this.els.select;
+    if (!models.length) {
+      const option = el("option", null, error ? "Ollama unreachable" : "No models installed");
+      option.value = "";
+      select.replaceChildren(option);
+      select.disabled = true;
+      return;
+    }
+    select.replaceChildren(...models.map((m) => {
+      const option = el("option", null, m.name);
+      option.value = m.name;
+      return option;
+    }));
+    select.disabled = false;
+    select.value = selected;
+  }
+
+  markSelected(name) {
+    for (const item of this.els.installed.querySelectorAll(".installed-item")) {
+      item.classList.toggle("selected", item.dataset.model === name);
+    }
+  }
+
+  // -- loaded -------------------------------------------------------------------
+
+  renderLoaded(models) {
+    const list = this.els.loaded;
+    if (!models.length) {
+      list.replaceChildren(emptyItem("No models loaded",
+        "A model is loaded when you send it a message."));
+      return;
+    }
+    list.replaceChildren(...models.map((m) => this.loadedItem(m)));
+  }
+
+  loadedItem(m) {
+    const item = el("li", "model-item loaded-item");
+    item.dataset.model = m.name;
+    const info = el("div", "model-info");
+    info.append(el("span", "model-name", m.name));
+    const facts = el("span", "model-facts");
+    facts.append(el("span", "loaded-size", formatMegabytes(m.size_mb)));
+    facts.append(el("span", "loaded-processor", m.processor));
+    info.append(facts);
+    const expiry = formatExpiry(m);
+    info.append(el("span", "model-expiry", expiry === "never" ? "expires never"
+      : `expires ${expiry}`));
+    item.append(info);
+
+    const button = el("button", "button small unload-button", "Unload");
+    button.type = "button";
+    button.dataset.model = m.name;
+    button.dataset.testid = "unload-button";
+    button.setAttribute("aria-label", `Unload ${m.name} from memory`);
+    if (this.unloading.has(m.name)) {
+      button.disabled = true;
+      button.textContent = "Unloading…";
+    }
+    button.addEventListener("click", () => this.handlers.onUnload(m.name));
+    item.append(button);
+    return item;
+  }
+
+  setUnloading(name, busy) {
+    if (busy) this.unloading.add(name);
+    else this.unloading.delete(name);
+    for (const button of this.els.loaded.querySelectorAll(".unload-button")) {
+      if (button.dataset.model !== name) continue;
+      button.disabled = busy;
+      button.textContent = busy ? "Unloading…" : "Unload";
+    }
+  }
+
+  showLoadedError(message) {
+    this.els.loadedError.textContent = message || "";
+    this.els.loadedError.hidden = !message;
+  }
+}

@@ -1,0 +1,105 @@
+"""Which browser sessions use which models, so VRAM is released fairly.
+
+The seed unloads its model when its chat ends and when the process ends. A shared server
+does that by reference count: when the last open session that used a model goes away
+(its sockets closed and not back within a grace period) or ends with `/exit`, the model
+is unloaded unless another open session has used it too. On shutdown the server unloads
+the models it loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class ModelUsage:
+    def __init__(self, unload: Callable[[str], object], grace: float,
+                 unload_on_leave: bool = True) -> None:
+        self._unload = unload
+        self.grace = grace
+        self.unload_on_leave = unload_on_leave
+        self._lock = threading.Lock()
+        self._open: dict[str, int] = defaultdict(int)  # sid -> open sockets
+        self._models: dict[str, set[str]] = defaultdict(set)  # sid -> models used
+        self._timers: dict[str, threading.Timer] = {}
+        self.loaded_by_us: set[str] = set()
+
+    def socket_opened(self, sid: str) -> None:
+        with self._lock:
+            self._open[sid] += 1
+            timer = self._timers.pop(sid, None)
+        if timer is not None:
+            timer.cancel()  # came back within the grace period
+
+    def socket_closed(self, sid: str) -> None:
+        with self._lock:
+            self._open[sid] -= 1
+            if self._open[sid] > 0:
+                return
+            del self._open[sid]
+            if not self.unload_on_leave or sid not in self._models:
+                return
+            timer = threading.Timer(self.grace, self._leave, args=(sid,))
+            timer.daemon = True
+            self._timers[sid] = timer
+        timer.start()
+
+    def used(self, sid: str, model: str) -> None:
+        with self._lock:
+            self._models[sid].add(model)
+            self.loaded_by_us.add(model)
+
+    def users(self, model: str) -> set[str]:
+        """Sessions still holding the model: open, or gone but within their grace."""
+        with self._lock:
+            return {sid for sid, models in self._models.items() if model in models}
+
+    def _leave(self, sid: str) -> None:
+        with self._lock:
+            if self._open.get(sid, 0) > 0:
+                return
+            self._timers.pop(sid, None)
+        self.release(sid)
+
+    def release(self, sid: str) -> tuple[list[str], list[str]]:
+        """Drop this session's claims; unload what nobody else holds.
+
+        Returns (unloaded, kept for other sessions)."""
+        with self._lock:
+            models = sorted(self._models.pop(sid, set()))
+            held = {m for other in self._models.values() for m in other}
+        unloaded, kept = [], []
+        for model in models:
+            if model in held:
+                kept.append(model)
+                continue
+            try:
+                self._unload(model)
+                unloaded.append(model)
+                with self._lock:
+                    self.loaded_by_us.discard(model)
+            except Exception as exc:  # Ollama down: nothing to free anyway
+                log.warning("could not unload %s: %s", model, exc)
+        return unloaded, kept
+
+    def shutdown(self) -> list[str]:
+        """Unload everything this server loaded (SIGINT/SIGTERM)."""
+        with self._lock:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
+            models = sorted(self.loaded_by_us)
+            self.loaded_by_us.clear()
+        done = []
+        for model in models:
+            try:
+                self._unload(model)
+                done.append(model)
+            except Exception as exc:
+                log.warning("could not unload %s: %s", model, exc)
+        return done
