@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+from typing import Any
 
-from webchat.config import SETTINGS
+from webchat.config import SETTINGS, is_loopback
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -15,25 +17,69 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="A browser chat for your local Ollama models.",
         epilog="Every flag can also be set with the environment variable shown; "
                "a flag wins over its variable.")
+    parser.add_argument("--lan", action="store_true",
+                        help="share on the local network: listen on all interfaces "
+                             "(same as --host 0.0.0.0); an access token is then required")
     for setting in SETTINGS:
-        parser.add_argument(setting.flag, type=setting.kind, default=None,
-                            dest=setting.key, metavar=setting.kind.__name__.upper(),
-                            help=f"{setting.help} "
-                                 f"(default: {setting.default()}; env: {setting.env})")
+        text = f"{setting.help} (default: {setting.default()}; env: {setting.env})"
+        if setting.kind is bool:
+            parser.add_argument(setting.flag, action="store_true", default=None,
+                                dest=setting.key, help=f"{setting.help} (env: {setting.env})")
+        else:
+            parser.add_argument(setting.flag, type=setting.kind, default=None,
+                                dest=setting.key, metavar=setting.kind.__name__.upper(),
+                                help=text)
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    # Flags win over environment variables; both feed the same settings table.
+def _apply(args: argparse.Namespace) -> None:
+    """Flags win over environment variables; both feed the same settings table."""
+    if args.lan and args.HOST is None:
+        args.HOST = "0.0.0.0"
     for setting in SETTINGS:
         value = getattr(args, setting.key)
         if value is not None:
-            os.environ[setting.env] = str(value)
+            os.environ[setting.env] = "1" if value is True else str(value)
+
+
+def banner(app: Any, port: int) -> list[str]:
+    """What to print at start: where to open it, and how it is protected."""
+    from webchat.netinfo import lan_addresses
+
+    host = app.config["HOST"]
+    query = f"?token={app.config['ACCESS_TOKEN']}" if app.config["AUTH_REQUIRED"] else ""
+    if host in ("0.0.0.0", "::", ""):
+        hosts = ["127.0.0.1"] + lan_addresses()
+    else:
+        hosts = [host]
+    lines = [f"Ollama WebChat is running at http://{_bracket(hosts[0])}:{port}/{query}"]
+    for other in hosts[1:]:
+        lines.append(f"  from other machines:  http://{_bracket(other)}:{port}/{query}")
+    lines.append(f"Ollama: {app.config['OLLAMA_URL']}   data: {app.instance_path}")
+    if not is_loopback(host) and not app.config["AUTH_REQUIRED"]:
+        lines.append("WARNING: --no-auth: anyone who can reach this machine can read and "
+                     "send chats and unload models.")
+    elif app.config["AUTH_REQUIRED"]:
+        lines.append("Access token required (kept in the data folder as access_token; "
+                     "change it with --token).")
+    lines.append("Press Ctrl+C to stop.")
+    return lines
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # leave serve_forever() and clean up in main()
+
+
+def main(argv: list[str] | None = None) -> int:
+    _apply(parse_args(argv))
 
     from werkzeug.serving import make_server
 
-    from webchat import create_app
+    from webchat import create_app, shutdown
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -44,16 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"Cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    shown = f"[{host}]" if ":" in host else host
-    print(f"Ollama WebChat is running at http://{shown}:{server.server_port}/", flush=True)
-    print(f"Ollama: {app.config['OLLAMA_URL']}   data: {app.instance_path}", flush=True)
-    print("Press Ctrl+C to stop.", flush=True)
+    print("\n".join(banner(app, server.server_port)), flush=True)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        unloaded = shutdown(app)
+        if unloaded:
+            print(f"Unloaded {', '.join(unloaded)} from Ollama's memory.", flush=True)
     return 0
 
 

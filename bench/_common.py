@@ -140,6 +140,7 @@ def start_fake(token_delay: float = 0.0) -> tuple[Child, str]:
 # A benchmark sends far more messages per browser than a person could; the app's
 # per-browser limit (an environment variable, ignored by versions without it) is lifted.
 NO_LIMITS = {"WEBCHAT_MESSAGES_PER_MINUTE": "1000000"}
+NO_LIMITS_CONFIG = {"MESSAGES_PER_MINUTE": 1_000_000}  # the same, for an in-process app
 
 
 def start_app(ollama_url: str, data_dir: Path, log: Path | None = None,

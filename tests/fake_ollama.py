@@ -616,6 +616,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    disable_nagle_algorithm = True  # Go's net/http, hence Ollama, sets TCP_NODELAY
 
     @property
     def fake(self) -> FakeOllama:

@@ -12,7 +12,7 @@ import requests
 import simple_websocket
 from werkzeug.serving import make_server
 
-from webchat import create_app
+from webchat import create_app, shutdown
 
 
 class LiveServer:
@@ -20,9 +20,12 @@ class LiveServer:
 
     def __init__(self, data_dir: Path, ollama_url: str, **config: Any) -> None:
         self.config = {"DATA_DIR": str(data_dir), "OLLAMA_URL": ollama_url,
-                       "CONNECT_TIMEOUT": 2.0, "READ_TIMEOUT": 10.0, **config}
+                       "HOST": "127.0.0.1", "CONNECT_TIMEOUT": 2.0, "READ_TIMEOUT": 10.0,
+                       **config}
         self.app = create_app(self.config)
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        # Bind where the app is told to listen (0.0.0.0 for the LAN tests), but always
+        # connect through loopback.
+        self._server = make_server(self.app.config["HOST"], 0, self.app, threaded=True)
         self.port = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
@@ -33,22 +36,21 @@ class LiveServer:
     def services(self) -> Any:
         return self.app.extensions["webchat"]
 
-    def stop(self) -> None:
+    def stop(self, unload: bool = False) -> list[str]:
+        """Stop serving; like SIGTERM when `unload`, else leave Ollama's state alone."""
         self._server.shutdown()
         self._server.server_close()
-        for reply in self.services.active.all():
-            reply.stop("disconnected")
-            reply.finished.wait(5)
-        self.services.sessions.db.close()
+        return shutdown(self.app, unload=unload)
 
 
 class BrowserClient:
     """What a browser holds: a cookie jar, and any number of sockets using it."""
 
-    def __init__(self, server: LiveServer) -> None:
+    def __init__(self, server: LiveServer, token: str | None = None) -> None:
         self.server = server
         self.http = requests.Session()
-        page = self.http.get(server.url + "/", timeout=5)
+        query = f"/?token={token}" if token else "/"
+        page = self.http.get(server.url + query, timeout=5)
         page.raise_for_status()
         self.sockets: list[ChatSocket] = []
 

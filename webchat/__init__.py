@@ -77,6 +77,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def shutdown(app: Flask, unload: bool | None = None) -> list[str]:
+    """Stop running replies and, unless told to keep them, unload the models this server
+    loaded, as the seed does at process termination. Returns the models unloaded."""
+    services: Services = app.extensions["webchat"]
+    for reply in services.active.all():
+        reply.stop("disconnected")
+        reply.finished.wait(5)
+    if unload is None:
+        unload = not app.config["KEEP_MODELS_ON_SHUTDOWN"]
+    unloaded = services.usage.shutdown() if unload else services.usage.forget()
+    services.sessions.db.close()
+    return unloaded
+
+
 def _origins(value: Any) -> list[str]:
     if isinstance(value, str):
         value = value.split(",")

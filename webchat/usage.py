@@ -87,6 +87,15 @@ class ModelUsage:
                 log.warning("could not unload %s: %s", model, exc)
         return unloaded, kept
 
+    def forget(self) -> list[str]:
+        """Cancel pending unloads without unloading anything."""
+        with self._lock:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
+            self.loaded_by_us.clear()
+        return []
+
     def shutdown(self) -> list[str]:
         """Unload everything this server loaded (SIGINT/SIGTERM)."""
         with self._lock:

@@ -1,0 +1,196 @@
+"""Many browsers streaming at once: is every chunk delivered, in order, and how late?
+
+64 browser-like clients (each its own cookie, so its own session) open a socket and send
+one message at the same moment; the stand-in answers each with 500 tokens at 50 tokens/s
+(token delay 20 ms). Each token names its client and position, so order is checkable.
+
+Added delay per chunk = when the chunk reached its WebSocket client − when the matching
+line from the stand-in reached the app's socket. The second time comes from a small
+timestamping relay (bench/_tap.py) between the app and the stand-in; the first is taken
+in the client's reader thread right after `recv()` returns. Both are CLOCK_MONOTONIC on
+this machine, so they compare across processes. See bench/README.md.
+
+    python bench/concurrency.py [--clients 64] [--tokens 500] [--delay 0.02]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import re
+import sys
+import time
+from typing import Any
+
+import _common
+from _common import bench_line, percentile, target
+
+from tests.live import BrowserClient, ChatSocket, WebSocketClient
+
+ECHO_PREFIX = ["You", " said", ":"]  # the stand-in's echo reply starts with these
+NUMBERED = re.compile(r"^ c(\d+)\.(\d+)$")
+LINE = re.compile(rb'\{"model":[^\n]*\}\n')
+
+
+class StampedClient(WebSocketClient):
+    """Notes when each message's bytes came off the socket (reader thread, no queueing)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.stamps: list[float] = []
+        super().__init__(*args, **kwargs)
+
+    def _handle_events(self) -> bool:
+        now = time.monotonic()
+        before = len(self.input_buffer)
+        keep_going = super()._handle_events()
+        self.stamps.extend([now] * (len(self.input_buffer) - before))
+        return keep_going
+
+
+def stamped_socket(url: str, cookie: str) -> tuple[ChatSocket, StampedClient]:
+    socket = ChatSocket.__new__(ChatSocket)
+    client = StampedClient.connect(url, headers={"Cookie": cookie})
+    socket.ws = client
+    return socket, client
+
+
+def expected_tokens(client: int, tokens: int) -> list[str]:
+    return ECHO_PREFIX + [f" c{client}.{i}" for i in range(tokens - len(ECHO_PREFIX))]
+
+
+def upstream_times(dump: dict[str, list[list[Any]]]) -> dict[int, list[float]]:
+    """client -> time each of its token lines reached the app, in stream order."""
+    times: dict[int, list[float]] = {}
+    for rows in dump.values():
+        stream = b""
+        ends: list[tuple[int, float]] = []  # (end offset of a piece, when it was sent)
+        for stamp, encoded in rows:
+            stream += base64.b64decode(encoded)
+            ends.append((len(stream), stamp))
+        reply: list[float] = []
+        owner: int | None = None
+        piece = 0
+        for match in LINE.finditer(stream):
+            while ends[piece][0] < match.end():
+                piece += 1
+            line = json.loads(match.group())
+            text = (line.get("message") or {}).get("content") or ""
+            if text:
+                reply.append(ends[piece][1])
+                numbered = NUMBERED.match(text)
+                if numbered and owner is None:
+                    owner = int(numbered.group(1))
+            if line.get("done"):
+                if owner is not None:
+                    times[owner] = reply
+                reply, owner = [], None
+    return times
+
+
+def collect(sockets: list[tuple[ChatSocket, StampedClient]],
+            frames: list[list[dict[str, Any]]], deadline: float) -> None:
+    """Parse what each client has queued until every reply has ended (or time is up)."""
+    while time.monotonic() < deadline:
+        for k, (_, client) in enumerate(sockets):
+            while len(frames[k]) < len(client.input_buffer):
+                frames[k].append(json.loads(client.input_buffer[len(frames[k])]))
+        if all(f and f[-1]["type"] in ("done", "error") for f in frames):
+            break
+        time.sleep(0.05)
+    for _, client in sockets:  # a reader thread stamps just after it queues
+        while len(client.stamps) < len(client.input_buffer) and client.connected:
+            time.sleep(0.01)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Many browsers streaming at once.")
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--tokens", type=int, default=500)
+    parser.add_argument("--delay", type=float, default=0.02, help="stand-in token delay, s")
+    args = parser.parse_args()
+
+    with _common.temp_dir("concurrency") as tmp:
+        fake, fake_url = _common.start_fake(token_delay=args.delay)
+        tap = _common.Child([sys.executable, str(_common.BENCH_DIR / "_tap.py"),
+                             "--upstream", fake_url.removeprefix("http://"),
+                             "--out", str(tmp / "tap.json")])
+        app = None
+        try:
+            tap_url = tap.read_line_with("tap at").split()[-1]
+            app, remote = _common.start_app(tap_url, tmp / "data", tmp / "app.log",
+                                            env=_common.NO_LIMITS)
+            warm = BrowserClient(remote)  # load the model once, as a user would have
+            warm.socket().chat("warm up")
+            warm.close()
+
+            users = [BrowserClient(remote) for _ in range(args.clients)]
+            sockets = [stamped_socket(remote.ws_url, user.cookie) for user in users]
+            # One short exchange first, so the measured reply runs on a socket that has
+            # been used, like every message after a tab's first one.
+            for socket, _ in sockets:
+                socket.send({"type": "chat", "text": "hi", "model": _common.MODEL})
+            collect(sockets, [[] for _ in sockets], time.monotonic() + 30)
+            frames: list[list[dict[str, Any]]] = [[] for _ in sockets]
+            for _, client in sockets:  # measured frames start at index 0 again
+                client.input_buffer.clear()
+                client.stamps.clear()
+
+            started = time.monotonic()
+            for k, (socket, _) in enumerate(sockets):
+                words = [f"c{k}.{i}" for i in range(args.tokens - len(ECHO_PREFIX))]
+                socket.send({"type": "chat", "text": " ".join(words),
+                             "model": _common.MODEL})
+            collect(sockets, frames, started + args.tokens * args.delay * 4 + 30)
+            wall = time.monotonic() - started
+            assert tap.proc.stdin is not None
+            tap.proc.stdin.write("dump\n")
+            tap.proc.stdin.flush()
+            tap.read_line_with("dumped")
+            upstream = upstream_times(json.loads((tmp / "tap.json").read_text()))
+            for socket, _ in sockets:
+                socket.close()
+        finally:
+            if app is not None:
+                app.stop()
+            tap.stop()
+            fake.stop()
+
+    complete = in_order = 0
+    delays: list[float] = []
+    firsts: list[float] = []  # the first chunk of each reply, which follows `start`
+    for k, (_, client) in enumerate(sockets):
+        chunks = [(i, f["text"]) for i, f in enumerate(frames[k]) if f["type"] == "chunk"]
+        expected = expected_tokens(k, args.tokens)
+        texts = [text for _, text in chunks]
+        done = bool(frames[k]) and frames[k][-1]["type"] == "done"
+        if done and "".join(texts) == "".join(expected):
+            complete += 1
+        if texts == expected:
+            in_order += 1
+        sent = upstream.get(k, [])
+        if len(sent) == len(chunks):
+            delays += [client.stamps[i] - sent[n] for n, (i, _) in enumerate(chunks)]
+            if chunks:
+                firsts.append(client.stamps[chunks[0][0]] - sent[0])
+
+    p50, p99 = percentile(delays, 50) * 1000, percentile(delays, 99) * 1000
+    print(f"concurrency: {args.clients} clients x {args.tokens} tokens at "
+          f"{1 / args.delay:.0f} tokens/s each; all replies ended after {wall:.1f} s")
+    print(f"  {len(delays)} chunks timed; added delay p50 {p50:.1f} ms, p90 "
+          f"{percentile(delays, 90) * 1000:.1f} ms, p99 {p99:.1f} ms, "
+          f"max {max(delays, default=0) * 1000:.1f} ms, min {min(delays, default=0) * 1000:.2f} ms")
+    print(f"  first chunk of each reply: added delay p50 {percentile(firsts, 50) * 1000:.1f} ms, "
+          f"max {max(firsts, default=0) * 1000:.1f} ms")
+    print(target("every chunk, in order", complete == in_order == args.clients))
+    print(target("added delay p99 < 50 ms", p99 < 50))
+    print(bench_line("concurrency", clients=args.clients, tokens=args.tokens,
+                     complete=complete, in_order=in_order, timed_chunks=len(delays),
+                     added_p50_ms=p50, added_p99_ms=p99,
+                     added_max_ms=max(delays, default=0) * 1000,
+                     first_chunk_p50_ms=percentile(firsts, 50) * 1000))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
