@@ -20,6 +20,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lan", action="store_true",
                         help="share on the local network: listen on all interfaces "
                              "(same as --host 0.0.0.0); an access token is then required")
+    parser.add_argument("--production", action="store_true",
+                        help="serve with gunicorn's threaded worker (pip install "
+                             "-r requirements-production.txt) instead of the development "
+                             "server; use it when sharing with many users")
     for setting in SETTINGS:
         text = f"{setting.help} (default: {setting.default()}; env: {setting.env})"
         if setting.kind is bool:
@@ -74,8 +78,24 @@ def _stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # leave serve_forever() and clean up in main()
 
 
+def serve_production(app: Any) -> int:
+    """gunicorn handles SIGINT/SIGTERM itself; the worker unloads models on its way out."""
+    from webchat import create_app, shutdown
+    from webchat.production import ProductionServer
+
+    config = dict(app.config)
+    shutdown(app, unload=False)  # the worker makes its own app after the fork
+
+    def ready(port: int | None) -> None:
+        print("\n".join(banner(app, port or config["PORT"])), flush=True)
+
+    ProductionServer(config, create_app, on_ready=ready).run()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    _apply(parse_args(argv))
+    args = parse_args(argv)
+    _apply(args)
 
     from werkzeug.serving import make_server
 
@@ -84,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app()
+    if args.production:
+        return serve_production(app)
     host, port = app.config["HOST"], app.config["PORT"]
     try:
         server = make_server(host, port, app, threaded=True)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -131,3 +134,24 @@ def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> 
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_run_py(data_dir: Path, ollama_url: str,
+                 *flags: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """Start `python run.py` on a free port; return it with its banner lines."""
+    env = {**os.environ, "WEBCHAT_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "run.py", "--port", "0", "--ollama-url", ollama_url, *flags],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    while True:
+        line = process.stdout.readline() if process.stdout else ""
+        if not line:
+            process.kill()
+            raise AssertionError("run.py exited early:\n" + "".join(lines))
+        lines.append(line)
+        if line.startswith("Press Ctrl+C"):
+            return process, lines

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 import simple_websocket
 
-from .live import BrowserClient, ChatSocket, LiveServer, reply_text, wait_until
+from .live import BrowserClient, ChatSocket, LiveServer, reply_text, start_run_py, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -209,24 +206,10 @@ def test_unloading_a_model_someone_is_using_waits_for_their_reply(live_server, f
     assert wait_until(lambda: fake_ollama.loaded_names() == [])
 
 
-def _start(tmp_path: Path, fake_url: str, *flags: str) -> tuple[subprocess.Popen, list[str]]:
-    env = {**os.environ, "WEBCHAT_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "run.py", "--port", "0", "--ollama-url", fake_url, *flags],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    while True:
-        line = process.stdout.readline()
-        assert line, "run.py exited early:\n" + "".join(lines)
-        lines.append(line)
-        if line.startswith("Press Ctrl+C"):
-            return process, lines
-
-
 @pytest.mark.parametrize("keep", [False, True])
 def test_sigterm_unloads_what_this_server_loaded(tmp_path, fake_ollama, keep):
     flags = ["--keep-models-on-shutdown"] if keep else []
-    process, lines = _start(tmp_path, fake_ollama.url, *flags)
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url, *flags)
     try:
         url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
         http = requests.Session()
@@ -241,7 +224,7 @@ def test_sigterm_unloads_what_this_server_loaded(tmp_path, fake_ollama, keep):
 
 
 def test_lan_start_prints_token_urls_and_no_auth_warns(tmp_path, fake_ollama):
-    process, lines = _start(tmp_path, fake_ollama.url, "--lan")
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url, "--lan")
     try:
         token = (tmp_path / "data" / "access_token").read_text().strip()
         assert "http://127.0.0.1:" in lines[0] and f"/?token={token}" in lines[0]
@@ -250,7 +233,7 @@ def test_lan_start_prints_token_urls_and_no_auth_warns(tmp_path, fake_ollama):
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
-    process, lines = _start(tmp_path, fake_ollama.url, "--lan", "--no-auth")
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url, "--lan", "--no-auth")
     try:
         assert "token" not in lines[0]
         assert any(line.startswith("WARNING: --no-auth") for line in lines)

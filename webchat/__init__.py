@@ -81,6 +81,7 @@ def shutdown(app: Flask, unload: bool | None = None) -> list[str]:
     """Stop running replies and, unless told to keep them, unload the models this server
     loaded, as the seed does at process termination. Returns the models unloaded."""
     services: Services = app.extensions["webchat"]
+    services.close_sockets()
     for reply in services.active.all():
         reply.stop("disconnected")
         reply.finished.wait(5)

@@ -87,6 +87,7 @@ class ChatConnection:
             self.error(refused, "too_many_sockets")
             return
         self.services.usage.socket_opened(self.sid)
+        self.services.connections.add(self)
         try:
             while True:
                 raw = self.ws.receive()
@@ -97,6 +98,7 @@ class ChatConnection:
         finally:
             if self.reply is not None and not self.reply.finished.is_set():
                 self.reply.stop("disconnected")
+            self.services.connections.discard(self)
             self.services.sockets.close(self.sid)
             self.services.usage.socket_closed(self.sid)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .limits import RateLimiter, SocketCounter
@@ -21,6 +21,15 @@ class Services:
     usage: ModelUsage
     sockets: SocketCounter
     message_rate: RateLimiter
+    connections: set[Any] = field(default_factory=set)  # open ChatConnections
+
+    def close_sockets(self, reason: str = "The server is shutting down") -> None:
+        """Say goodbye to every open socket so a graceful stop need not wait for them."""
+        for connection in list(self.connections):
+            try:
+                connection.ws.close(reason=1001, message=reason)
+            except Exception:
+                pass  # already gone
 
     def replying_with(self, model: str) -> bool:
         return any(reply.model == model for reply in self.active.all())

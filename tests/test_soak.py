@@ -1,0 +1,97 @@
+"""Many browsers chatting, stopping, clearing and unloading at random for a while.
+
+Bounded: WEBCHAT_SOAK_SECONDS (default 8; run it for minutes with e.g. 180). Afterwards
+no unexpected error frames, no leaked threads or file descriptors, memory flat.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from pathlib import Path
+
+from .live import BrowserClient, LiveServer, wait_until
+
+SECONDS = float(os.environ.get("WEBCHAT_SOAK_SECONDS", "8"))
+BROWSERS = 8
+EXPECTED_ERRORS = {"busy"}  # a chat sent while the last one is still finishing
+
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _browse(server: LiveServer, seed: int, stop_at: float, problems: list[str]) -> None:
+    rng = random.Random(seed)
+    user = BrowserClient(server)
+    ws = user.socket()
+    try:
+        while time.monotonic() < stop_at:
+            action = rng.choice(["chat", "chat", "chat", "stop", "clear", "unload", "models"])
+            if action in ("chat", "stop"):
+                ws.send({"type": "chat", "text": f"hello {rng.randint(0, 999)} " * 3,
+                         "model": "gemma3:270m"})
+                if action == "stop":
+                    ws.recv_until("start", "error")
+                    ws.send({"type": "stop"})
+                frames = ws.recv_until("done", "error", timeout=15)
+            elif action == "clear":
+                ws.send({"type": "clear"})
+                frames = ws.recv_until("cleared", "error")
+            elif action == "models":
+                ws.send({"type": "chat", "text": "/models", "model": "gemma3:270m"})
+                frames = ws.recv_until("info", "error")
+            else:
+                response = user.http.post(server.url + "/api/unload",
+                                          json={"model": "gemma3:270m"}, timeout=10)
+                if response.status_code != 200:
+                    problems.append(f"unload {response.status_code}: {response.text}")
+                continue
+            for frame in frames:
+                if frame["type"] == "error" and frame.get("code") not in EXPECTED_ERRORS:
+                    problems.append(f"{action}: {frame}")
+    except Exception as exc:  # a dead socket or a timeout is a finding, not a crash
+        problems.append(f"{action}: {exc!r}")
+    finally:
+        user.close()
+
+
+def test_soak(tmp_path, fake_ollama):
+    fake_ollama.token_delay = 0.003
+    server = LiveServer(tmp_path / "data", fake_ollama.url, MESSAGES_PER_MINUTE=100000,
+                        UNLOAD_GRACE=0.2)
+    try:
+        warm = BrowserClient(server)  # first use imports and caches things: not a leak
+        warm.socket().chat("warm up")
+        warm.close()
+        time.sleep(0.5)
+        threads, fds, rss = threading.active_count(), _fds(), _rss_mb()
+        problems: list[str] = []
+        stop_at = time.monotonic() + SECONDS
+        workers = [threading.Thread(target=_browse, args=(server, seed, stop_at, problems))
+                   for seed in range(BROWSERS)]
+        for worker in workers:
+            worker.start()
+        rss_midway = None
+        while any(worker.is_alive() for worker in workers):
+            time.sleep(0.25)
+            if rss_midway is None and time.monotonic() > stop_at - SECONDS / 2:
+                rss_midway = _rss_mb()
+        assert problems == []
+        assert wait_until(lambda: threading.active_count() <= threads + 1, timeout=10), \
+            (threading.active_count(), threads)
+        assert wait_until(lambda: _fds() <= fds + 2, timeout=10), (_fds(), fds)
+        assert _rss_mb() - rss < 40, (rss, rss_midway, _rss_mb())
+        if SECONDS >= 60:  # long runs: memory stays flat after warming up
+            assert _rss_mb() - (rss_midway or rss) < 15
+    finally:
+        server.stop()
