@@ -104,3 +104,14 @@ def test_page_gives_a_session_cookie(live_server):
     cookie = response.headers["Set-Cookie"]
     assert "webchat_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert 'type="module"' in response.text
+
+
+def test_show_describes_a_model(fake_ollama, user, live_server):
+    url = live_server.url + "/api/show"
+    body = user.http.get(url, params={"model": "thinker:latest"}).json()
+    assert (body["family"], body["context_length"]) == ("qwen3", 40960)
+    assert body["capabilities"] == ["completion", "thinking"]
+    assert (body["parameter_size"], body["quantization_level"]) == ("751.63M", "Q4_K_M")
+    assert user.http.get(url, params={"model": "nope"}).status_code == 404
+    bad = user.http.get(url, params={"model": "../x"})
+    assert bad.status_code == 400 and "model" in bad.json()["error"]

@@ -132,7 +132,7 @@ def test_stop_mid_reply_hangs_up_on_ollama_and_keeps_the_partial(fake_ollama, us
     frames = ws.recv_until("chunk")
     ws.send({"type": "stop"})
     frames += ws.recv_until("done", "error")
-    assert frames[-1] == {"type": "done", "stats": frames[-1]["stats"]}
+    assert frames[-1] == {"type": "done", "stats": frames[-1]["stats"], "conversation": 1}
     assert frames[-1]["stats"]["stopped"] is True
     assert fake_ollama.wait_for_disconnect(2)
     partial = reply_text(frames)

@@ -124,3 +124,36 @@ def test_payloads_for_both_endpoints():
     generate = build_payload("generate", "m", None, window, {}, None)
     assert "messages" not in generate and "options" not in generate
     assert generate["prompt"].startswith("User: hi")
+
+
+@pytest.mark.parametrize("data, mime", [
+    (b"\x89PNG\r\n\x1a\n....", "image/png"), (b"\xff\xd8\xff\xe0..", "image/jpeg"),
+    (b"GIF89a..", "image/gif"), (b"RIFF\0\0\0\0WEBPVP8 ", "image/webp"),
+    (b"RIFF\0\0\0\0WAVEfmt ", None), (b"<svg onload=x>", None), (b"", None)])
+def test_images_are_known_by_their_bytes(data, mime):
+    from webchat.validation import sniff_image
+    assert sniff_image(data) == mime
+
+
+def test_titles_and_fields_named_in_messages():
+    from webchat.sessions import make_title
+    from webchat.validation import field_of
+    assert make_title("  Why is\nthe sky   blue? ") == "Why is the sky blue?"
+    long = make_title("word " * 40)
+    assert long.endswith("…") and len(long) <= 61
+    assert field_of("options.top_p: must be at most 1") == "options.top_p"
+    assert field_of("keep_alive: 'x' is not a duration") == "keep_alive"
+    assert field_of("Only the last message, when its reply failed: no") is None
+
+
+def test_images_are_shortened_in_the_stored_request():
+    from webchat.payloads import redact_images
+    window = [Message(1, "user", "look", "", "ok", None, None, None, None, None, 0.0,
+                      images=["a" * 32])]
+    payload = build_payload("chat", "m", None, window, {}, images={"a" * 32: "QUJD" * 10})
+    assert payload["messages"][0]["images"] == ["QUJD" * 10]
+    shown = redact_images(payload)
+    assert shown["messages"][0]["images"] == ["<image: 40 characters of base64>"]
+    assert payload["messages"][0]["images"] == ["QUJD" * 10]  # the original is untouched
+    generate = build_payload("generate", "m", None, window, {}, images={"a" * 32: "QUJD"})
+    assert redact_images(generate)["images"] == ["<image: 4 characters of base64>"]

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, Response, current_app, jsonify, request, session
 from werkzeug.exceptions import HTTPException
 
+from .exports import check_import, to_markdown
 from .loaded import describe_loaded
+from .modelinfo import describe_show
 from .ollama import OllamaError
 from .services import Services
-from .validation import InvalidInput, validate_model_name
+from .sessions import ConversationLimit, ConversationNotFound
+from .validation import (
+    InvalidInput,
+    field_of,
+    sniff_image,
+    validate_model_name,
+    validate_settings,
+)
+
+MAX_IMPORT_BYTES = 16 * 1024 * 1024
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -29,6 +42,12 @@ def loaded() -> Any:
     return {"models": [describe_loaded(m) for m in _services().client.list_loaded_models()]}
 
 
+@bp.get("/show")
+def show() -> Any:
+    name = validate_model_name(request.args.get("model"))
+    return describe_show(name, _services().client.show_model(name))
+
+
 @bp.post("/unload")
 def unload() -> Any:
     body = request.get_json(silent=True)
@@ -39,16 +58,200 @@ def unload() -> Any:
             "deferred": result["deferred"], "message": result["text"]}
 
 
+@bp.delete("/models")
+def delete_model() -> Any:
+    name = validate_model_name(_json_object().get("model"))
+    services = _services()
+    if services.replying_with(name):
+        raise InvalidInput(f"model: {name} is answering a message; stop it first")
+    services.client.delete_model(name)
+    services.loaded_watch.poke()
+    return {"deleted": name}
+
+
+@bp.get("/pulls")
+def pulls() -> Any:
+    return {"pulls": _services().pulls.running()}
+
+
+def _json_object() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("Send a JSON object")
+    return body
+
+
+def _running_in(sid: str) -> int | None:
+    reply = _services().active.get(sid)
+    return reply.conversation_id if reply is not None else None
+
+
 @bp.get("/history")
 def history() -> Any:
+    """One conversation (`?conversation=ID`; by default the most recent) and its state."""
     services = _services()
     sid = session["sid"]
+    cid = services.sessions.resolve(sid, _conversation_arg(),
+                                    services.config["MAX_CONVERSATIONS"])
+    conversation = services.sessions.conversation(sid, cid)
+    running = _running_in(sid)
     return {
-        "system": services.sessions.system_prompt(sid),
+        "conversation": cid,
+        "title": conversation.title,
+        "system": conversation.system,
+        "settings": conversation.settings,
         "max_history": services.sessions.max_history,
-        "generating": services.active.get(sid) is not None,
-        "messages": [m.to_json() for m in services.sessions.messages(sid)],
+        "generating": running == cid,
+        "generating_in": running,
+        "messages": [m.to_json() for m in services.sessions.messages(cid)],
     }
+
+
+def _conversation_arg() -> int | None:
+    raw = request.args.get("conversation")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise ConversationNotFound("conversation: must be the id of a conversation")
+    return int(raw)
+
+
+# -- conversations ----------------------------------------------------------------------
+
+
+@bp.get("/conversations")
+def conversations() -> Any:
+    services = _services()
+    sid = session["sid"]
+    running = _running_in(sid)
+    items = services.sessions.conversations(sid)
+    for item in items:
+        item["generating"] = item["id"] == running
+    return {"conversations": items, "limit": services.config["MAX_CONVERSATIONS"]}
+
+
+def _conversation_fields(body: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if "title" in body:
+        title = body["title"]
+        if not isinstance(title, str) or len(title) > 200:
+            raise InvalidInput("title: must be text of at most 200 characters")
+        fields["title"] = " ".join(title.split())
+    if "system" in body:
+        system = body["system"]
+        if system is not None and not isinstance(system, str):
+            raise InvalidInput("system: must be text")
+        limit = _services().config["MAX_MESSAGE_BYTES"]
+        if system and len(system.encode("utf-8", "surrogatepass")) > limit:
+            raise InvalidInput(f"system: the system prompt is longer than {limit:,} bytes")
+        fields["system"] = (system or "").strip() or None
+    if "settings" in body:
+        fields["settings"] = validate_settings(body["settings"])
+    return fields
+
+
+@bp.post("/conversations")
+def new_conversation() -> Any:
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        raise InvalidInput("Send a JSON object")
+    fields = _conversation_fields(body)
+    services = _services()
+    conversation = services.sessions.new_conversation(
+        session["sid"], services.config["MAX_CONVERSATIONS"], fields.get("title", ""),
+        fields.get("system"), fields.get("settings"))
+    return conversation.to_json(), 201
+
+
+@bp.get("/conversations/<int:cid>")
+def get_conversation(cid: int) -> Any:
+    return _services().sessions.conversation(session["sid"], cid).to_json()
+
+
+@bp.patch("/conversations/<int:cid>")
+def update_conversation(cid: int) -> Any:
+    fields = _conversation_fields(_json_object())
+    return _services().sessions.update_conversation(session["sid"], cid, **fields).to_json()
+
+
+@bp.delete("/conversations/<int:cid>")
+def delete_conversation(cid: int) -> Any:
+    services = _services()
+    sid = session["sid"]
+    services.sessions.conversation(sid, cid)
+    if _running_in(sid) == cid:
+        raise InvalidInput("A reply is being generated in this conversation: stop it first")
+    services.sessions.delete_conversation(sid, cid)
+    return {"deleted": cid, "undo_seconds": 600}
+
+
+@bp.post("/conversations/<int:cid>/restore")
+def restore_conversation(cid: int) -> Any:
+    return _services().sessions.restore_conversation(session["sid"], cid).to_json()
+
+
+@bp.get("/conversations/<int:cid>/export")
+def export_conversation(cid: int) -> Any:
+    data = _services().sessions.export(session["sid"], cid)
+    kind = request.args.get("format", "json")
+    stem = "".join(c if c.isalnum() else "-" for c in (data["title"] or "conversation"))
+    stem = "-".join(part for part in stem.split("-") if part)[:60] or "conversation"
+    if kind == "md":
+        body, mime, suffix = to_markdown(data), "text/markdown; charset=utf-8", "md"
+    elif kind == "json":
+        data["exported_at"] = time.time()
+        body = json.dumps(data, ensure_ascii=False, indent=2)
+        mime, suffix = "application/json", "json"
+    else:
+        raise InvalidInput('format: must be "md" or "json"')
+    return Response(body, mimetype=mime, headers={
+        "Content-Disposition": f'attachment; filename="{stem}.{suffix}"'})
+
+
+@bp.post("/conversations/import")
+def import_conversation() -> Any:
+    if (request.content_length or 0) > MAX_IMPORT_BYTES:
+        return jsonify(error="The file is too large to import (16 MB at most)"), 413
+    try:
+        body = json.loads(request.get_data(cache=False) or b"null")
+    except ValueError:
+        raise InvalidInput("The file is not JSON exported by Ollama WebChat") from None
+    checked = check_import(body)
+    services = _services()
+    conversation = services.sessions.import_conversation(
+        session["sid"], services.config["MAX_CONVERSATIONS"], **checked)
+    return conversation.to_json(), 201
+
+
+# -- images -----------------------------------------------------------------------------
+
+
+@bp.post("/uploads")
+def upload() -> Any:
+    """One image as the raw request body; the chat frame then names it by id."""
+    services = _services()
+    limit = services.config["MAX_IMAGE_BYTES"]
+    size = request.content_length
+    if size is None:
+        raise InvalidInput("Send the image as the request body, with its length")
+    if size > limit:
+        return jsonify(error=f"The image is {size / 1048576:.1f} MB; the limit is "
+                             f"{limit / 1048576:.1f} MB."), 413
+    data = request.get_data(cache=False)
+    mime = sniff_image(data)
+    if mime is None:
+        return jsonify(error="Only PNG, JPEG, WebP or GIF images can be attached."), 415
+    upload_id = services.sessions.add_upload(session["sid"], mime, data)
+    return {"id": upload_id, "mime": mime, "size": len(data)}, 201
+
+
+@bp.get("/uploads/<upload_id>")
+def uploaded(upload_id: str) -> Any:
+    found = _services().sessions.upload(session["sid"], upload_id)
+    if found is None:
+        return jsonify(error="No such image in this browser"), 404
+    mime, data = found
+    return Response(data, mimetype=mime, headers={"Cache-Control": "private, max-age=86400"})
 
 
 @bp.errorhandler(OllamaError)
@@ -58,7 +261,18 @@ def ollama_error(exc: OllamaError) -> Any:
 
 @bp.errorhandler(InvalidInput)
 def invalid_input(exc: InvalidInput) -> Any:
-    return jsonify(error=str(exc)), 400
+    field = field_of(str(exc))
+    return jsonify(error=str(exc), **({"field": field} if field else {})), 400
+
+
+@bp.errorhandler(ConversationNotFound)
+def conversation_not_found(exc: ConversationNotFound) -> Any:
+    return jsonify(error=str(exc)), 404
+
+
+@bp.errorhandler(ConversationLimit)
+def conversation_limit(exc: ConversationLimit) -> Any:
+    return jsonify(error=str(exc)), 409
 
 
 @bp.app_errorhandler(HTTPException)

@@ -7,8 +7,10 @@ MAX_FRAME_BYTES closes it (simple-websocket refuses to buffer it).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
 import socket
 import threading
 from typing import Any
@@ -22,8 +24,10 @@ from .ollama import OllamaError
 from .payloads import build_payload
 from .replies import Reply
 from .services import Services
+from .sessions import ConversationLimit, ConversationNotFound
 from .validation import (
     InvalidInput,
+    field_of,
     validate_keep_alive,
     validate_model_name,
     validate_options,
@@ -31,6 +35,11 @@ from .validation import (
 
 log = logging.getLogger(__name__)
 sock = Sock()
+
+FRAME_TYPES = ("chat", "stop", "clear", "system", "retry", "regenerate", "edit",
+               "delete_last", "pull", "pull_cancel", "watch")
+MAX_IMAGES = 4  # per message
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 @sock.route("/ws")
@@ -58,6 +67,7 @@ class ChatConnection:
         self.config = services.config
         self._send_lock = threading.Lock()
         self.reply: Reply | None = None  # the reply this socket started, if running
+        self.watching = False  # asked for pushes (loaded models, downloads) with `watch`
 
     # -- sending ------------------------------------------------------------------
 
@@ -71,8 +81,8 @@ class ChatConnection:
             except (ConnectionClosed, OSError):
                 return False
 
-    def error(self, message: str, code: str) -> None:
-        self.send({"type": "error", "code": code, "message": message})
+    def error(self, message: str, code: str, **extra: Any) -> None:
+        self.send({"type": "error", "code": code, "message": message, **extra})
 
     # -- receiving ----------------------------------------------------------------
 
@@ -115,14 +125,21 @@ class ChatConnection:
             self.error('Malformed frame: expected an object with a "type".', "bad_frame")
             return
         handler = getattr(self, f"on_{frame['type']}", None) \
-            if frame["type"] in ("chat", "stop", "clear", "system", "retry") else None
+            if frame["type"] in FRAME_TYPES else None
         if handler is None:
             self.error(f"Unknown frame type {frame['type'][:40]!r}.", "bad_frame")
             return
+        named = frame.get("conversation")
+        where = {"conversation": named} if isinstance(named, int) else {}
         try:
             handler(frame)
         except InvalidInput as exc:
-            self.error(str(exc), "invalid")
+            field = field_of(str(exc))
+            self.error(str(exc), "invalid", **where, **({"field": field} if field else {}))
+        except ConversationNotFound as exc:
+            self.error(str(exc), "not_found", **where)
+        except ConversationLimit as exc:
+            self.error(str(exc), "limit")
         except OllamaError as exc:
             self.error(str(exc), "ollama")
         except Exception:
@@ -143,11 +160,45 @@ class ChatConnection:
             raise InvalidInput(f"text: the message is {size:,} bytes; the limit is {limit:,}")
         return text
 
-    def _busy(self) -> bool:
-        if self.services.active.get(self.sid) is None:
+    def _busy(self, conversation: int | None = None) -> bool:
+        """A reply runs for this browser (in `conversation`, when one is given)."""
+        running = self.services.active.get(self.sid)
+        if running is None or (conversation is not None
+                               and running.conversation_id != conversation):
             return False
-        self.error("A reply is still being generated: wait for it or press Stop.", "busy")
+        self.error("A reply is still being generated: wait for it or press Stop.", "busy",
+                   conversation=running.conversation_id)
         return True
+
+    def _conversation(self, frame: dict[str, Any]) -> int:
+        """The conversation a frame names (checked against this browser), or by default
+        its most recent one."""
+        return self.services.sessions.resolve(self.sid, frame.get("conversation"),
+                                              self.config["MAX_CONVERSATIONS"])
+
+    def _message_id(self, frame: dict[str, Any], what: str) -> int:
+        message_id = frame.get("id")
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            raise InvalidInput(f"id: must be the id of {what}")
+        return message_id
+
+    def _images(self, frame: dict[str, Any], model: str) -> list[str]:
+        """Upload ids (POST /api/uploads) this browser owns, for a model that can see."""
+        images = frame.get("images")
+        if images is None or images == []:
+            return []
+        if not isinstance(images, list) or not all(
+                isinstance(i, str) and _UPLOAD_ID.match(i) for i in images):
+            raise InvalidInput("images: must be a list of upload ids")
+        if len(images) > MAX_IMAGES:
+            raise InvalidInput(f"images: at most {MAX_IMAGES} images per message")
+        for upload_id in images:
+            if self.services.sessions.upload(self.sid, upload_id) is None:
+                raise InvalidInput("images: an attached image is gone; attach it again")
+        capabilities = self.services.client.show_model(model).get("capabilities") or []
+        if "vision" not in capabilities:
+            raise InvalidInput(f"images: {model} cannot see images; pick a vision model")
+        return list(images)
 
     def _rate_limited(self) -> bool:
         wait = self.services.message_rate.hit(self.sid)
@@ -162,26 +213,81 @@ class ChatConnection:
         if commands.is_command(text):
             commands.run(self, text, frame)
             return
+        cid = self._conversation(frame)
         request = self._reply_settings(frame)
+        images = self._images(frame, request["model"])
         if self._busy() or self._rate_limited():
             return
-        self._start_reply(request, lambda: self.services.sessions.add_user(
-            self.sid, text, request["model"]))
+        self._start_reply(cid, request, lambda: self.services.sessions.add_user(
+            self.sid, cid, text, request["model"], images))
 
     def on_retry(self, frame: dict[str, Any]) -> None:
-        message_id = frame.get("id")
-        if not isinstance(message_id, int) or isinstance(message_id, bool):
-            raise InvalidInput("id: must be the id of the failed message")
+        message_id = self._message_id(frame, "the failed message")
+        cid = self._conversation(frame)
         request = self._reply_settings(frame)
         if self._busy() or self._rate_limited():
             return
 
         def reopen() -> int:
-            if not self.services.sessions.retry_user(self.sid, message_id):
+            if not self.services.sessions.retry_user(cid, message_id):
                 raise InvalidInput("Only the last message, when its reply failed, can be retried")
             return message_id
 
-        self._start_reply(request, reopen)
+        self._start_reply(cid, request, reopen)
+
+    def on_regenerate(self, frame: dict[str, Any]) -> None:
+        """Answer the last question again: its reply is replaced."""
+        cid = self._conversation(frame)
+        request = self._reply_settings(frame)
+        if self._busy() or self._rate_limited():
+            return
+
+        def reopen() -> int:
+            try:
+                return self.services.sessions.regenerate(cid)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
+
+        self._start_reply(cid, request, reopen)
+
+    def on_edit(self, frame: dict[str, Any]) -> None:
+        """Rewrite one of your messages and send it again; the messages after it go."""
+        message_id = self._message_id(frame, "the message to edit")
+        text = self._text(frame)
+        cid = self._conversation(frame)
+        request = self._reply_settings(frame)
+        if self._busy() or self._rate_limited():
+            return
+
+        def reopen() -> int:
+            try:
+                return self.services.sessions.edit_user(cid, message_id, text)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
+
+        self._start_reply(cid, request, reopen)
+
+    def on_delete_last(self, frame: dict[str, Any]) -> None:
+        cid = self._conversation(frame)
+        if self._busy(cid):
+            return
+        ids = self.services.sessions.delete_last_exchange(cid)
+        self.send({"type": "deleted", "conversation": cid, "ids": ids})
+
+    def on_watch(self, frame: dict[str, Any]) -> None:
+        """From now on push `loaded`, `pull_progress` and `pull_done` to this socket."""
+        self.watching = True
+        self.services.loaded_watch.poke(force=True)  # the list at once
+        for progress in self.services.pulls.running():
+            self.send(progress)
+
+    def on_pull(self, frame: dict[str, Any]) -> None:
+        name = validate_model_name(frame.get("model"))
+        if not self.services.pulls.start(name):
+            self.error(f"{name} is already being downloaded.", "busy_pull")
+
+    def on_pull_cancel(self, frame: dict[str, Any]) -> None:
+        self.services.pulls.cancel(validate_model_name(frame.get("model")))
 
     def _reply_settings(self, frame: dict[str, Any]) -> dict[str, Any]:
         options = frame.get("options")
@@ -203,27 +309,38 @@ class ChatConnection:
             "think": think,
         }
 
-    def _start_reply(self, request: dict[str, Any], store_user_message: Any) -> None:
+    def _start_reply(self, cid: int, request: dict[str, Any], store_user_message: Any) -> None:
         sessions, active = self.services.sessions, self.services.active
         reply = Reply(sid=self.sid, user_id=0, model=request["model"],
                       endpoint=request["endpoint"], payload={}, sessions=sessions,
-                      client=self.services.client, active=active, send=self.send)
+                      client=self.services.client, active=active, send=self.send,
+                      conversation_id=cid, on_end=self.services.loaded_watch.poke)
         if not active.claim(self.sid, reply):
             self.error("A reply is still being generated: wait for it or press Stop.", "busy")
             return
         try:
             reply.user_id = store_user_message()
+            window = sessions.context_window(cid)
             reply.payload = build_payload(
-                request["endpoint"], request["model"], sessions.system_prompt(self.sid),
-                sessions.context_window(self.sid), request["options"],
-                request["keep_alive"], request["think"])
+                request["endpoint"], request["model"], sessions.system_prompt(cid),
+                window, request["options"], request["keep_alive"], request["think"],
+                self._image_data(window))
         except BaseException:
             active.release(self.sid, reply)
             raise
         self.reply = reply
         self.services.usage.used(self.sid, request["model"])
-        self.send({"type": "start", "message_id": reply.user_id})
+        self.send({"type": "start", "message_id": reply.user_id, "conversation": cid})
         reply.start()
+
+    def _image_data(self, window: list[Any]) -> dict[str, str]:
+        data: dict[str, str] = {}
+        for message in window:
+            for upload_id in message.images:
+                found = self.services.sessions.upload(self.sid, upload_id)
+                if found is not None:
+                    data[upload_id] = base64.b64encode(found[1]).decode("ascii")
+        return data
 
     def on_stop(self, frame: dict[str, Any]) -> None:
         reply = self.services.active.get(self.sid)
@@ -231,12 +348,15 @@ class ChatConnection:
             reply.stop("stopped")
 
     def on_clear(self, frame: dict[str, Any]) -> None:
-        if self._busy():
+        cid = self._conversation(frame)
+        if self._busy(cid):
             return
-        self.services.sessions.clear(self.sid)
-        self.send({"type": "cleared"})
+        self.services.sessions.clear(cid)
+        named = frame.get("conversation")
+        self.send({"type": "cleared", **({"conversation": cid} if named is not None else {})})
 
     def on_system(self, frame: dict[str, Any]) -> None:
         text = self._text(frame, allow_empty=True).strip()
-        self.services.sessions.set_system(self.sid, text or None)
-        self.send({"type": "system_set", "text": text})
+        cid = self._conversation(frame)
+        self.services.sessions.set_system(cid, text or None)
+        self.send({"type": "system_set", "text": text, "conversation": cid})

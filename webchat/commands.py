@@ -64,6 +64,7 @@ def _exit(conn: ChatConnection, current: Any) -> None:
         conn.services.usage.used(conn.sid, validate_model_name(current))
     loaded = {m.get("name") for m in conn.services.client.list_loaded_models()}
     unloaded, kept = conn.services.usage.release(conn.sid)
+    conn.services.loaded_watch.poke()
     unloaded = [name for name in unloaded if name in loaded]
     what = ", ".join(f"'{n}'" for n in unloaded) if unloaded else "nothing was loaded"
     text = f"Session ended: unloaded {what}."

@@ -116,6 +116,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KEEP_MODELS_ON_SHUTDOWN", "WEBCHAT_KEEP_MODELS_ON_SHUTDOWN",
             "--keep-models-on-shutdown", lambda: False, bool,
             "do not unload the models this server loaded when it stops (SIGINT/SIGTERM)"),
+    Setting("MAX_CONVERSATIONS", "WEBCHAT_MAX_CONVERSATIONS", "--max-conversations",
+            lambda: 200, int, "conversations one browser may keep (0 = no limit)"),
+    Setting("MAX_IMAGE_BYTES", "WEBCHAT_MAX_IMAGE_BYTES", "--max-image-bytes",
+            lambda: 8 * 1024 * 1024, int,
+            "largest image a browser may attach (PNG, JPEG, WebP or GIF)"),
 )
 
 _TRUE = {"1", "true", "yes", "on"}

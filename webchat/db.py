@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -39,6 +39,48 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_session ON messages (session_id, id);
 """
 
+# Version 2: several conversations per browser, each with its own system prompt and
+# settings; images uploaded over HTTP and referenced by the messages that carry them.
+# A version-1 browser's messages and system prompt become its one conversation.
+MIGRATE_TO_2 = """
+CREATE TABLE conversations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    title TEXT NOT NULL DEFAULT '',
+    system_prompt TEXT,
+    settings TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    deleted_at REAL
+);
+CREATE INDEX conversations_by_session ON conversations (session_id, updated_at);
+ALTER TABLE messages ADD COLUMN conversation_id INTEGER
+    REFERENCES conversations(id) ON DELETE CASCADE;
+ALTER TABLE messages ADD COLUMN images TEXT;
+INSERT INTO conversations (session_id, title, system_prompt, created_at, updated_at)
+SELECT s.id,
+       COALESCE((SELECT substr(trim(replace(m.content, char(10), ' ')), 1, 60)
+                 FROM messages AS m WHERE m.session_id = s.id AND m.role = 'user'
+                 ORDER BY m.id LIMIT 1), ''),
+       s.system_prompt, s.created_at,
+       COALESCE((SELECT max(m.created_at) FROM messages AS m WHERE m.session_id = s.id),
+                s.created_at)
+FROM sessions AS s
+WHERE s.system_prompt IS NOT NULL
+   OR EXISTS (SELECT 1 FROM messages AS m WHERE m.session_id = s.id);
+UPDATE messages SET conversation_id =
+    (SELECT c.id FROM conversations AS c WHERE c.session_id = messages.session_id);
+CREATE INDEX messages_by_conversation ON messages (conversation_id, id);
+CREATE TABLE uploads (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    mime TEXT NOT NULL,
+    data BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX uploads_by_session ON uploads (session_id, created_at);
+"""
+
 
 class Database:
     """Owns the connection; `transaction()` is the only way in."""
@@ -53,7 +95,20 @@ class Database:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(SCHEMA)
-        self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring an older file up to SCHEMA_VERSION, in one transaction per step."""
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < 2:
+            # executescript commits first; BEGIN/COMMIT make the step all or nothing.
+            try:
+                self._conn.executescript(f"BEGIN IMMEDIATE; {MIGRATE_TO_2} "
+                                         "PRAGMA user_version=2; COMMIT;")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

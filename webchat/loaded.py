@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -69,3 +72,57 @@ def loaded_summary(models: list[dict[str, Any]]) -> str:
         lines.append(f"- {m['name']} ({m['size_mb']:.1f} MB, {m['processor']}, "
                      f"VRAM usage: {m['vram_mb']:.1f} MB)")
     return "\n".join(lines)
+
+
+LOADED_PUSH_SECONDS = 5.0  # how often the watch looks at /api/ps while sockets are open
+
+
+class LoadedWatch:
+    """Pushes `/api/ps` to every open socket: when it changes (checked every few seconds),
+    and at once when poked (a reply ended, a model was unloaded, pulled or deleted).
+
+    The thread runs only while sockets are open, so an idle server asks Ollama nothing.
+    """
+
+    def __init__(self, fetch: Callable[[], list[dict[str, Any]]],
+                 broadcast: Callable[[dict[str, Any]], int],
+                 listeners: Callable[[], int], interval: float = LOADED_PUSH_SECONDS) -> None:
+        self._fetch = fetch
+        self._broadcast = broadcast
+        self._listeners = listeners
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last: str | None = None
+        self._force = False
+
+    def poke(self, force: bool = False) -> None:
+        """Look now; `force` pushes even when nothing changed (a new socket wants it)."""
+        with self._lock:
+            self._force = self._force or force
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="loaded-watch",
+                                                daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            with self._lock:
+                if self._listeners() == 0:
+                    self._thread = None
+                    self._last = None
+                    return
+                force, self._force = self._force, False
+            try:
+                frame: dict[str, Any] = {"type": "loaded", "models": [
+                    describe_loaded(m) for m in self._fetch()]}
+            except Exception as exc:  # Ollama down: say so once, the page shows a banner
+                frame = {"type": "loaded", "models": [], "error": str(exc)}
+            key = json.dumps(frame, sort_keys=True)
+            if force or key != self._last:
+                self._last = key
+                self._broadcast(frame)

@@ -269,6 +269,46 @@ class OllamaClient:
                 return False
             time.sleep(0.05)
 
+    def delete_model(self, name: str) -> None:
+        """Remove an installed model from disk (`DELETE /api/delete`)."""
+        self._request("DELETE", "/api/delete", {"model": name}, timeout=60.0)
+
+    def pull(self, name: str, cancel: Cancellation | None = None) -> Iterator[dict[str, Any]]:
+        """Stream `/api/pull`'s progress lines (`status`, and per layer `digest`, `total`,
+        `completed`). Cancelling closes the connection, which makes Ollama stop the
+        download (it keeps the finished layers for next time)."""
+        cancel = cancel or Cancellation()
+        _active.token = cancel
+        try:
+            try:
+                response = self.http.post(
+                    self.base_url + "/api/pull", json={"model": name, "stream": True},
+                    stream=True, timeout=(self.connect_timeout, self.read_timeout))
+            finally:
+                _active.token = None
+            with response:
+                if cancel.cancelled:
+                    raise Cancelled(cancel.reason)
+                self._raise_for_status(response)
+                for line in iter_ndjson(response.iter_content(chunk_size=None)):
+                    if "error" in line:
+                        raise StreamFailed(str(line["error"]))
+                    yield line
+            if cancel.cancelled:
+                raise Cancelled(cancel.reason)
+        except (Cancelled, OllamaError):
+            if cancel.cancelled:
+                raise Cancelled(cancel.reason) from None
+            raise
+        except (requests.RequestException, OSError) as exc:
+            if cancel.cancelled:
+                raise Cancelled(cancel.reason) from None
+            if _caused_by(exc, NewConnectionError, ConnectTimeoutError):
+                raise self._unreachable() from exc
+            raise StreamFailed(f"The download broke off ({_short(exc)})") from exc
+        finally:
+            cancel.detach()
+
     # -- streaming ------------------------------------------------------------------
 
     def stream(self, path: str, payload: dict[str, Any],

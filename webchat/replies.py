@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .ollama import Cancellation, Cancelled, OllamaClient, OllamaError
-from .payloads import ENDPOINTS
+from .payloads import ENDPOINTS, redact_images
 from .sessions import SessionManager
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,11 @@ class ActiveReplies:
 class Reply:
     def __init__(self, *, sid: str, user_id: int, model: str, endpoint: str,
                  payload: dict[str, Any], sessions: SessionManager, client: OllamaClient,
-                 active: ActiveReplies, send: Send) -> None:
+                 active: ActiveReplies, send: Send, conversation_id: int = 0,
+                 on_end: Callable[[], None] | None = None) -> None:
         self.sid = sid
+        self.conversation_id = conversation_id
+        self.on_end = on_end
         self.user_id = user_id
         self.model = model
         self.endpoint = endpoint
@@ -76,7 +79,7 @@ class Reply:
         self.cancel.cancel(reason)
 
     def _relay(self, frame: dict[str, Any]) -> None:
-        if not self.send(frame):
+        if not self.send({**frame, "conversation": self.conversation_id}):
             self.stop("disconnected")
 
     def _run(self) -> None:
@@ -88,8 +91,8 @@ class Reply:
         started = time.monotonic()
         first_token: float | None = None
         try:
-            reply_id = self.sessions.begin_reply(self.sid, self.model, self.endpoint,
-                                                 self.payload)
+            reply_id = self.sessions.begin_reply(self.sid, self.conversation_id, self.model,
+                                                 self.endpoint, redact_images(self.payload))
             last_flush = started
             for event in self.client.stream(ENDPOINTS[self.endpoint], self.payload,
                                             self.cancel):
@@ -130,11 +133,14 @@ class Reply:
         finally:
             self.active.release(self.sid, self)
             self.finished.set()
+        conversation = self.conversation_id
         if status in ("ok", "stopped"):
-            self.send({"type": "done", "stats": stats})
+            self.send({"type": "done", "stats": stats, "conversation": conversation})
         elif status == "error":
             self.send({"type": "error", "code": "ollama", "message": error,
-                       "partial": bool(text)})
+                       "partial": bool(text), "conversation": conversation})
+        if self.on_end is not None:
+            self.on_end()
 
     def _timings(self, started: float, first_token: float | None) -> dict[str, Any]:
         timings: dict[str, Any] = {

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .limits import RateLimiter, SocketCounter
+from .loaded import LoadedWatch
 from .ollama import OllamaClient
+from .pulls import Pulls
 from .replies import ActiveReplies
 from .sessions import SessionManager
 from .usage import ModelUsage
@@ -22,6 +24,21 @@ class Services:
     sockets: SocketCounter
     message_rate: RateLimiter
     connections: set[Any] = field(default_factory=set)  # open ChatConnections
+    loaded_watch: LoadedWatch = field(init=False)  # pushes /api/ps to the sockets
+    pulls: Pulls = field(init=False)  # model downloads
+
+    def __post_init__(self) -> None:
+        self.loaded_watch = LoadedWatch(self.client.list_loaded_models, self.broadcast,
+                                        lambda: len(self.watchers()))
+        self.pulls = Pulls(self.client, self.broadcast, self.loaded_watch.poke)
+
+    def watchers(self) -> list[Any]:
+        """The open sockets that asked for pushes (a `watch` frame)."""
+        return [c for c in list(self.connections) if getattr(c, "watching", False)]
+
+    def broadcast(self, frame: dict[str, Any]) -> int:
+        """Send a frame to every watching socket; returns how many got it."""
+        return sum(1 for connection in self.watchers() if connection.send(frame))
 
     def close_sockets(self, reason: str = "The server is shutting down") -> None:
         """Say goodbye to every open socket so a graceful stop need not wait for them."""
@@ -40,10 +57,12 @@ class Services:
             # Ollama defers keep_alive 0 until running requests end (its expireRunner),
             # so the reply goes on and /api/ps shows the model expiring now.
             self.client.unload_model(name, wait=0)
+            self.loaded_watch.poke()
             return {"model": name, "unloaded": False, "deferred": True,
                     "text": f"'{name}' is answering a message right now; Ollama will "
                             "release it as soon as that reply ends."}
         gone = self.client.unload_model(name)
+        self.loaded_watch.poke()
         text = (f"Released '{name}' from memory. It will be reloaded on the next message."
                 if gone else f"Asked Ollama to release '{name}'; it is still listed as loaded.")
         return {"model": name, "unloaded": gone, "deferred": False, "text": text}

@@ -4,6 +4,10 @@ Follows the seed's SessionManager: a uuid4 per browser, a system prompt that `cl
 trimming never touch, and a window of the last `max_history` user/assistant messages sent
 to the model. Unlike the seed, trimming only narrows what is *sent*: older messages stay
 stored and visible, marked as outside the window.
+
+A browser has several conversations, each with its own system prompt and settings. Every
+method that takes a conversation id from a browser goes through `resolve()`, which
+refuses an id that belongs to another browser exactly as it refuses one that never was.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .db import Database
@@ -23,7 +27,27 @@ _IN_CONTEXT = """(
     OR (role = 'assistant' AND status != 'streaming' AND content != '')
 )"""
 _COLUMNS = ("id, role, content, thinking, status, error, model, endpoint, stats, request, "
-            "created_at")
+            "created_at, images")
+_CONVERSATION_COLUMNS = "id, title, system_prompt, settings, created_at, updated_at"
+TITLE_CHARS = 60
+UNDO_SECONDS = 600.0  # a deleted conversation can be restored this long
+
+
+class ConversationNotFound(LookupError):
+    """No such conversation for this browser (another browser's counts as none)."""
+
+
+class ConversationLimit(ValueError):
+    """The browser already has as many conversations as the server allows."""
+
+
+def make_title(text: str) -> str:
+    """The first line of the first message, cut at a word near TITLE_CHARS."""
+    line = " ".join(text.split())
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[:TITLE_CHARS].rsplit(" ", 1)[0]
+    return (cut if len(cut) > TITLE_CHARS // 2 else line[:TITLE_CHARS]) + "…"
 
 
 @dataclass
@@ -40,13 +64,35 @@ class Message:
     request: dict[str, Any] | None
     created_at: float
     in_context: bool = False
+    images: list[str] = field(default_factory=list)  # upload ids
 
     @classmethod
     def from_row(cls, row: Any) -> Message:
         data = dict(row)
         for key in ("stats", "request"):
             data[key] = json.loads(data[key]) if data[key] else None
+        data["images"] = json.loads(data["images"]) if data.get("images") else []
         return cls(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Conversation:
+    id: int
+    title: str
+    system: str | None
+    settings: dict[str, Any]
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: Any) -> Conversation:
+        data = dict(row)
+        return cls(id=data["id"], title=data["title"], system=data["system_prompt"],
+                   settings=json.loads(data["settings"]) if data["settings"] else {},
+                   created_at=data["created_at"], updated_at=data["updated_at"])
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,72 +112,163 @@ class SessionManager:
                          (sid, time.time()))
         return sid
 
-    def system_prompt(self, sid: str) -> str | None:
-        rows = self.db.query("SELECT system_prompt FROM sessions WHERE id = ?", (sid,))
-        return rows[0]["system_prompt"] if rows else None
-
-    def set_system(self, sid: str, text: str | None) -> None:
-        """Set the system prompt; empty text removes it."""
-        self.create(sid)
-        with self.db.transaction() as conn:
-            conn.execute("UPDATE sessions SET system_prompt = ? WHERE id = ?",
-                         (text or None, sid))
-
-    def clear(self, sid: str) -> int:
-        """Forget the conversation but keep the system prompt, as the seed does."""
-        with self.db.transaction() as conn:
-            return conn.execute("DELETE FROM messages WHERE session_id = ?", (sid,)).rowcount
-
-    # -- reading ------------------------------------------------------------------
-
-    def context_window(self, sid: str) -> list[Message]:
-        """The last `max_history` messages that may be sent; cost does not grow with
-        the length of the history (index walk from the newest)."""
-        if self.max_history == 0:
-            return []
-        rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM messages WHERE session_id = ? AND {_IN_CONTEXT} "
-            "ORDER BY id DESC LIMIT ?", (sid, self.max_history))
-        return [Message.from_row(row) for row in reversed(rows)]
-
-    def messages(self, sid: str) -> list[Message]:
-        """Everything stored for this browser, each marked inside or outside the window."""
-        rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM messages WHERE session_id = ? ORDER BY id", (sid,))
-        window = {m.id for m in self.context_window(sid)}
-        result = [Message.from_row(row) for row in rows]
-        for message in result:
-            message.in_context = message.id in window
-        return result
-
-    def get(self, sid: str, message_id: int) -> Message | None:
-        rows = self.db.query(f"SELECT {_COLUMNS} FROM messages WHERE session_id = ? AND id = ?",
-                             (sid, message_id))
-        return Message.from_row(rows[0]) if rows else None
-
-    def last_message(self, sid: str) -> Message | None:
-        rows = self.db.query(f"SELECT {_COLUMNS} FROM messages WHERE session_id = ? "
-                             "ORDER BY id DESC LIMIT 1", (sid,))
-        return Message.from_row(rows[0]) if rows else None
-
     def models_used(self, sid: str) -> list[str]:
         rows = self.db.query("SELECT DISTINCT model FROM messages WHERE session_id = ? "
                              "AND role = 'assistant' AND model IS NOT NULL", (sid,))
         return [row["model"] for row in rows]
 
-    # -- one exchange -------------------------------------------------------------
+    # -- conversations ------------------------------------------------------------
 
-    def add_user(self, sid: str, text: str, model: str) -> int:
+    def conversations(self, sid: str) -> list[dict[str, Any]]:
+        """This browser's conversations, the most recently active first."""
+        with self.db.transaction() as conn:  # forget what was deleted past its undo
+            conn.execute("DELETE FROM conversations WHERE session_id = ? AND deleted_at < ?",
+                         (sid, time.time() - UNDO_SECONDS))
+        rows = self.db.query(
+            "SELECT c.id, c.title, c.created_at, c.updated_at, "
+            "(SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id) AS messages "
+            "FROM conversations AS c WHERE c.session_id = ? AND c.deleted_at IS NULL "
+            "ORDER BY c.updated_at DESC, c.id DESC", (sid,))
+        return [dict(row) for row in rows]
+
+    def count(self, sid: str) -> int:
+        return int(self.db.query("SELECT count(*) FROM conversations WHERE session_id = ? "
+                                 "AND deleted_at IS NULL", (sid,))[0][0])
+
+    def new_conversation(self, sid: str, limit: int, title: str = "",
+                         system: str | None = None,
+                         settings: dict[str, Any] | None = None) -> Conversation:
         self.create(sid)
         with self.db.transaction() as conn:
+            count = conn.execute("SELECT count(*) FROM conversations WHERE session_id = ? "
+                                 "AND deleted_at IS NULL", (sid,)).fetchone()[0]
+            if limit > 0 and count >= limit:
+                raise ConversationLimit(
+                    f"This browser already has {count} conversations, the most this server "
+                    f"allows ({limit}). Delete one to start another.")
+            now = time.time()
             cursor = conn.execute(
-                "INSERT INTO messages (session_id, role, content, status, model, created_at) "
-                "VALUES (?, 'user', ?, 'pending', ?, ?)", (sid, text, model, time.time()))
+                "INSERT INTO conversations (session_id, title, system_prompt, settings, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (sid, title, system or None, json.dumps(settings) if settings else None,
+                 now, now))
+            cid = int(cursor.lastrowid or 0)
+        return self.conversation(sid, cid)
+
+    def conversation(self, sid: str, cid: int) -> Conversation:
+        rows = self.db.query(f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE id = ? "
+                             "AND session_id = ? AND deleted_at IS NULL", (cid, sid))
+        if not rows:
+            raise ConversationNotFound(f"There is no conversation {cid} in this browser.")
+        return Conversation.from_row(rows[0])
+
+    def resolve(self, sid: str, cid: Any = None, limit: int = 0) -> int:
+        """The conversation a request means: the id it gives, checked against the
+        browser, or (for clients that give none) the most recently active one."""
+        if cid is None:
+            rows = self.db.query("SELECT id FROM conversations WHERE session_id = ? AND "
+                                 "deleted_at IS NULL ORDER BY updated_at DESC, id DESC LIMIT 1",
+                                 (sid,))
+            return int(rows[0]["id"]) if rows else self.new_conversation(sid, limit).id
+        if isinstance(cid, bool) or not isinstance(cid, int):
+            raise ConversationNotFound("conversation: must be the id of a conversation")
+        return self.conversation(sid, cid).id
+
+    def update_conversation(self, sid: str, cid: int, **changes: Any) -> Conversation:
+        """Change `title`, `system` (None removes it) and/or `settings`."""
+        self.conversation(sid, cid)
+        columns = {"title": "title", "system": "system_prompt", "settings": "settings"}
+        sets, params = [], []
+        for key, value in changes.items():
+            sets.append(f"{columns[key]} = ?")
+            params.append(json.dumps(value) if key == "settings" else value)
+        if sets:
+            with self.db.transaction() as conn:
+                conn.execute(f"UPDATE conversations SET {', '.join(sets)} WHERE id = ?",
+                             (*params, cid))
+        return self.conversation(sid, cid)
+
+    def delete_conversation(self, sid: str, cid: int) -> None:
+        """Hide it now; it is gone for good after UNDO_SECONDS unless restored."""
+        self.conversation(sid, cid)
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE conversations SET deleted_at = ? WHERE id = ?",
+                         (time.time(), cid))
+
+    def restore_conversation(self, sid: str, cid: int) -> Conversation:
+        with self.db.transaction() as conn:
+            restored = conn.execute(
+                "UPDATE conversations SET deleted_at = NULL WHERE id = ? AND session_id = ? "
+                "AND deleted_at IS NOT NULL", (cid, sid)).rowcount
+        if not restored:
+            raise ConversationNotFound(f"Conversation {cid} cannot be restored any more.")
+        return self.conversation(sid, cid)
+
+    def system_prompt(self, cid: int) -> str | None:
+        rows = self.db.query("SELECT system_prompt FROM conversations WHERE id = ?", (cid,))
+        return rows[0]["system_prompt"] if rows else None
+
+    def set_system(self, cid: int, text: str | None) -> None:
+        """Set the system prompt; empty text removes it."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE conversations SET system_prompt = ? WHERE id = ?",
+                         (text or None, cid))
+
+    def clear(self, cid: int) -> int:
+        """Forget the conversation but keep the system prompt, as the seed does."""
+        with self.db.transaction() as conn:
+            return conn.execute("DELETE FROM messages WHERE conversation_id = ?",
+                                (cid,)).rowcount
+
+    # -- reading ------------------------------------------------------------------
+
+    def context_window(self, cid: int) -> list[Message]:
+        """The last `max_history` messages that may be sent; cost does not grow with
+        the length of the history (index walk from the newest)."""
+        if self.max_history == 0:
+            return []
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? AND {_IN_CONTEXT} "
+            "ORDER BY id DESC LIMIT ?", (cid, self.max_history))
+        return [Message.from_row(row) for row in reversed(rows)]
+
+    def messages(self, cid: int) -> list[Message]:
+        """Everything stored in the conversation, each marked inside or outside the window."""
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id", (cid,))
+        window = {m.id for m in self.context_window(cid)}
+        result = [Message.from_row(row) for row in rows]
+        for message in result:
+            message.in_context = message.id in window
+        return result
+
+    def get(self, cid: int, message_id: int) -> Message | None:
+        rows = self.db.query(f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? "
+                             "AND id = ?", (cid, message_id))
+        return Message.from_row(rows[0]) if rows else None
+
+    def last_message(self, cid: int) -> Message | None:
+        rows = self.db.query(f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? "
+                             "ORDER BY id DESC LIMIT 1", (cid,))
+        return Message.from_row(rows[0]) if rows else None
+
+    # -- one exchange -------------------------------------------------------------
+
+    def add_user(self, sid: str, cid: int, text: str, model: str,
+                 images: list[str] | None = None) -> int:
+        now = time.time()
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO messages (session_id, conversation_id, role, content, status, "
+                "model, images, created_at) VALUES (?, ?, 'user', ?, 'pending', ?, ?, ?)",
+                (sid, cid, text, model, json.dumps(images) if images else None, now))
+            conn.execute("UPDATE conversations SET updated_at = ?, title = CASE title WHEN "
+                         "'' THEN ? ELSE title END WHERE id = ?", (now, make_title(text), cid))
             return int(cursor.lastrowid or 0)
 
-    def retry_user(self, sid: str, message_id: int) -> bool:
+    def retry_user(self, cid: int, message_id: int) -> bool:
         """Put a failed last message back in flight; anything else cannot be retried."""
-        last = self.last_message(sid)
+        last = self.last_message(cid)
         if last is None or last.id != message_id or last.role != "user" \
                 or last.status != "failed":
             return False
@@ -140,14 +277,65 @@ class SessionManager:
                          (message_id,))
         return True
 
-    def begin_reply(self, sid: str, model: str, endpoint: str,
+    def _reopen(self, conn: Any, cid: int, user_id: int, text: str | None = None) -> None:
+        """Drop everything after `user_id` and put it back in flight."""
+        conn.execute("DELETE FROM messages WHERE conversation_id = ? AND id > ?",
+                     (cid, user_id))
+        if text is None:
+            conn.execute("UPDATE messages SET status = 'pending', error = NULL WHERE id = ?",
+                         (user_id,))
+        else:
+            conn.execute("UPDATE messages SET status = 'pending', error = NULL, content = ? "
+                         "WHERE id = ?", (text, user_id))
+        conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (time.time(), cid))
+
+    def regenerate(self, cid: int) -> int:
+        """Drop the last reply so its question is answered again; returns the question's
+        id. Also works when that question's reply failed."""
+        rows = self.db.query("SELECT id FROM messages WHERE conversation_id = ? AND "
+                             "role = 'user' ORDER BY id DESC LIMIT 1", (cid,))
+        if not rows:
+            raise ValueError("There is no reply to regenerate yet")
+        user_id = int(rows[0]["id"])
+        with self.db.transaction() as conn:
+            self._reopen(conn, cid, user_id)
+        return user_id
+
+    def edit_user(self, cid: int, message_id: int, text: str) -> int:
+        """Rewrite one of your messages; the messages after it are dropped."""
+        message = self.get(cid, message_id)
+        if message is None or message.role != "user":
+            raise ValueError("id: only your own messages in this conversation can be edited")
+        with self.db.transaction() as conn:
+            self._reopen(conn, cid, message_id, text)
+        return message_id
+
+    def delete_last_exchange(self, cid: int) -> list[int]:
+        """Delete the last question and everything after it; returns the ids deleted."""
+        rows = self.db.query("SELECT id FROM messages WHERE conversation_id = ? AND "
+                             "role = 'user' ORDER BY id DESC LIMIT 1", (cid,))
+        if not rows:
+            rows = self.db.query("SELECT min(id) AS id FROM messages WHERE conversation_id = ?",
+                                 (cid,))
+            if rows[0]["id"] is None:
+                return []
+        first = int(rows[0]["id"])
+        with self.db.transaction() as conn:
+            ids = [int(r[0]) for r in conn.execute(
+                "SELECT id FROM messages WHERE conversation_id = ? AND id >= ? ORDER BY id",
+                (cid, first))]
+            conn.execute("DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
+                         (cid, first))
+        return ids
+
+    def begin_reply(self, sid: str, cid: int, model: str, endpoint: str,
                     request: dict[str, Any]) -> int:
         """Store the reply row before the first token, so a crash leaves a trace."""
         with self.db.transaction() as conn:
             cursor = conn.execute(
-                "INSERT INTO messages (session_id, role, status, model, endpoint, request, "
-                "created_at) VALUES (?, 'assistant', 'streaming', ?, ?, ?, ?)",
-                (sid, model, endpoint, json.dumps(request), time.time()))
+                "INSERT INTO messages (session_id, conversation_id, role, status, model, "
+                "endpoint, request, created_at) VALUES (?, ?, 'assistant', 'streaming', ?, ?, "
+                "?, ?)", (sid, cid, model, endpoint, json.dumps(request), time.time()))
             return int(cursor.lastrowid or 0)
 
     def save_partial(self, reply_id: int, content: str, thinking: str) -> None:
@@ -168,6 +356,9 @@ class SessionManager:
                      error, reply_id))
             else:
                 conn.execute("DELETE FROM messages WHERE id = ?", (reply_id,))
+            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = "
+                         "(SELECT conversation_id FROM messages WHERE id = ?)",
+                         (time.time(), user_id))
             if content:
                 conn.execute("UPDATE messages SET status = 'ok', error = NULL WHERE id = ?",
                              (user_id,))
@@ -185,9 +376,62 @@ class SessionManager:
                          ("The server stopped before this reply finished",))
             conn.execute(
                 "UPDATE messages SET status = 'ok' WHERE role = 'user' AND status = 'pending' "
-                "AND EXISTS (SELECT 1 FROM messages AS reply WHERE reply.session_id = "
-                "messages.session_id AND reply.id > messages.id AND reply.role = 'assistant' "
-                "AND reply.content != '')")
+                "AND EXISTS (SELECT 1 FROM messages AS reply WHERE reply.conversation_id = "
+                "messages.conversation_id AND reply.id > messages.id AND reply.role = "
+                "'assistant' AND reply.content != '')")
             conn.execute("UPDATE messages SET status = 'failed', error = ? "
                          "WHERE role = 'user' AND status = 'pending'",
                          ("The server stopped before a reply arrived",))
+
+    # -- export and import --------------------------------------------------------
+
+    def export(self, sid: str, cid: int) -> dict[str, Any]:
+        conversation = self.conversation(sid, cid)
+        return {
+            "format": "ollama-webchat/1",
+            "title": conversation.title,
+            "system": conversation.system,
+            "settings": conversation.settings,
+            "created_at": conversation.created_at,
+            "messages": [{key: value for key, value in m.to_json().items()
+                          if key in ("role", "content", "thinking", "status", "error", "model",
+                                     "endpoint", "stats", "request", "created_at")}
+                         for m in self.messages(cid)],
+        }
+
+    def import_conversation(self, sid: str, limit: int, title: str, system: str | None,
+                            settings: dict[str, Any], messages: list[dict[str, Any]]
+                            ) -> Conversation:
+        """Store an already checked export as a new conversation."""
+        conversation = self.new_conversation(sid, limit, title, system, settings)
+        with self.db.transaction() as conn:
+            for m in messages:
+                conn.execute(
+                    "INSERT INTO messages (session_id, conversation_id, role, content, "
+                    "thinking, status, error, model, endpoint, stats, request, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (sid, conversation.id, m["role"], m["content"], m.get("thinking") or "",
+                     m["status"], m.get("error"), m.get("model"), m.get("endpoint"),
+                     json.dumps(m["stats"]) if m.get("stats") else None,
+                     json.dumps(m["request"]) if m.get("request") else None,
+                     m.get("created_at") or time.time()))
+        return conversation
+
+    # -- images -------------------------------------------------------------------
+
+    def add_upload(self, sid: str, mime: str, data: bytes) -> str:
+        upload_id = uuid.uuid4().hex
+        with self.db.transaction() as conn:
+            # Pictures picked but never sent are forgotten after a day.
+            conn.execute("DELETE FROM uploads WHERE session_id = ? AND created_at < ? AND NOT "
+                         "EXISTS (SELECT 1 FROM messages AS m WHERE m.session_id = ? AND "
+                         "m.images LIKE '%' || uploads.id || '%')",
+                         (sid, time.time() - 86400, sid))
+            conn.execute("INSERT INTO uploads (id, session_id, mime, data, created_at) "
+                         "VALUES (?, ?, ?, ?, ?)", (upload_id, sid, mime, data, time.time()))
+        return upload_id
+
+    def upload(self, sid: str, upload_id: str) -> tuple[str, bytes] | None:
+        rows = self.db.query("SELECT mime, data FROM uploads WHERE id = ? AND session_id = ?",
+                             (upload_id, sid))
+        return (rows[0]["mime"], bytes(rows[0]["data"])) if rows else None

@@ -120,3 +120,46 @@ def validate_keep_alive(value: Any) -> int | float | str | None:
         if _DURATION.match(text):
             return text
     raise InvalidInput(f"keep_alive: {str(value)[:30]!r} is not a duration such as 30s, 10m or 1h")
+
+
+def validate_settings(value: Any) -> dict[str, Any]:
+    """A conversation's saved settings: model, endpoint, options, keep_alive, think."""
+    if not isinstance(value, dict):
+        raise InvalidInput("settings: must be an object")
+    clean: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "model":
+            clean[key] = validate_model_name(item) if item else None
+        elif key == "endpoint":
+            if item not in ("chat", "generate"):
+                raise InvalidInput('endpoint: must be "chat" or "generate"')
+            clean[key] = item
+        elif key == "options":
+            clean[key] = validate_options(item)
+        elif key == "keep_alive":
+            clean[key] = validate_keep_alive(item)
+        elif key == "think":
+            if not isinstance(item, bool):
+                raise InvalidInput("think: must be true or false")
+            clean[key] = item
+        else:
+            raise InvalidInput(f"settings.{str(key)[:40]}: not a setting")
+    return clean
+
+
+IMAGE_TYPES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff",
+               "image/gif": b"GIF8", "image/webp": b"RIFF"}
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image type the bytes really are (not what the browser claims), or None."""
+    for mime, magic in IMAGE_TYPES.items():
+        if data.startswith(magic) and (mime != "image/webp" or data[8:12] == b"WEBP"):
+            return mime
+    return None
+
+
+def field_of(message: str) -> str | None:
+    """The field an InvalidInput names (`options.top_p: must be...` -> `options.top_p`)."""
+    head, sep, _ = message.partition(":")
+    return head if sep and re.fullmatch(r"[a-z_]+(\.[a-z_]+)?", head) else None

@@ -11,4 +11,5 @@ bp = Blueprint("pages", __name__)
 
 @bp.get("/")
 def index() -> Any:
-    return render_template("index.html", max_history=current_app.config["MAX_HISTORY"])
+    return render_template("index.html", max_history=current_app.config["MAX_HISTORY"],
+                           max_image_bytes=current_app.config["MAX_IMAGE_BYTES"])

@@ -37,7 +37,9 @@ async function request(path, init = {}) {
     body = null;
   }
   if (body && typeof body.error === "string") {
-    throw new ApiError(body.error, response.status);
+    const error = new ApiError(body.error, response.status);
+    error.field = body.field || null;
+    throw error;
   }
   if (!response.ok) {
     throw new ApiError(`HTTP ${response.status} ${response.statusText}`.trim(), response.status);
@@ -56,8 +58,69 @@ export function getLoaded() {
   return request("api/loaded");
 }
 
-export function getHistory() {
-  return request("api/history");
+export function getHistory(conversation) {
+  const query = conversation ? `?conversation=${encodeURIComponent(conversation)}` : "";
+  return request(`api/history${query}`);
+}
+
+function sendJson(path, method, body) {
+  return request(path, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body ?? {}),
+  });
+}
+
+export function listConversations() {
+  return request("api/conversations");
+}
+
+export function createConversation(fields = {}) {
+  return sendJson("api/conversations", "POST", fields);
+}
+
+export function updateConversation(id, fields) {
+  return sendJson(`api/conversations/${id}`, "PATCH", fields);
+}
+
+export function deleteConversation(id) {
+  return request(`api/conversations/${id}`, { method: "DELETE" });
+}
+
+export function restoreConversation(id) {
+  return request(`api/conversations/${id}/restore`, { method: "POST" });
+}
+
+export function exportUrl(id, format) {
+  return url(`api/conversations/${id}/export?format=${format}`);
+}
+
+export function importConversation(text) {
+  return request("api/conversations/import", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: text,
+  });
+}
+
+export function uploadImage(file) {
+  return request("api/uploads", {
+    method: "POST",
+    headers: { "Content-Type": file.type || "application/octet-stream" },
+    body: file,
+  });
+}
+
+export function uploadUrl(id) {
+  return url(`api/uploads/${encodeURIComponent(id)}`);
+}
+
+export function deleteModel(name) {
+  return sendJson("api/models", "DELETE", { model: name });
+}
+
+export function getPulls() {
+  return request("api/pulls");
 }
 
 export function unloadModel(name) {
@@ -66,4 +129,8 @@ export function unloadModel(name) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ model: name }),
   });
+}
+
+export function showModel(name) {
+  return request(`api/show?model=${encodeURIComponent(name)}`);
 }

@@ -1,7 +1,11 @@
 // The chat pane: history, the reply being streamed, and the page's own notes.
-// Model and user text only ever goes in through textContent / text nodes.
+// User text goes in through textContent; model text only through markdown.js (marked,
+// then DOMPurify); nothing from either is ever assigned to innerHTML.
 
 import { formatStats } from "./format.js";
+import { copyText } from "./clipboard.js";
+import { renderMarkdown } from "./markdown.js";
+import { uploadUrl } from "./api.js";
 
 const NEAR_BOTTOM_PX = 48;
 const CUT_SHORT = { stopped: "stopped", error: "error", interrupted: "interrupted" };
@@ -32,13 +36,37 @@ function cutShort(status, reason) {
   return box;
 }
 
+function copyFeedback(button, text, label) {
+  copyText(text).then((ok) => {
+    button.textContent = ok ? "Copied" : "Copy failed";
+    setTimeout(() => { button.textContent = label; }, 1500);
+  });
+}
+
+function thumbnails(ids) {
+  const list = el("div", "thumbnails");
+  for (const id of ids) {
+    const link = el("a", "thumbnail");
+    link.href = uploadUrl(id);
+    link.target = "_blank";
+    link.rel = "noopener";
+    const img = el("img");
+    img.src = uploadUrl(id);
+    img.alt = "Attached image";
+    img.loading = "lazy";
+    link.append(img);
+    list.append(link);
+  }
+  return list;
+}
+
 /** A reply arriving chunk by chunk; the DOM is touched at most once per frame. */
 class StreamTarget {
   constructor(article, onFlush) {
     this.article = article;
     this.onFlush = onFlush;
     this.content = article.querySelector(".message-content");
-    this.text = this.content.appendChild(document.createTextNode(""));
+    this.full = "";
     this.thinkingText = null;
     this.pending = "";
     this.pendingThinking = "";
@@ -74,24 +102,37 @@ class StreamTarget {
       this.pendingThinking = "";
     }
     if (this.pending) {
-      if (this.thinkingBox && this.thinkingBox.open && !this.text.length) {
+      if (this.thinkingBox && this.thinkingBox.open && !this.full) {
         this.thinkingBox.open = false; // the answer starts: fold the thinking away
+        this.thinkingBox.querySelector("summary").textContent = "Thinking";
       }
-      this.text.appendData(this.pending);
+      this.full += this.pending;
       this.pending = "";
+      // The whole reply is parsed again, at most once per animation frame.
+      renderMarkdown(this.content, this.full, { final: false });
     }
     this.onFlush();
+  }
+
+  /** The last frame: draw it whole, with highlighted code. */
+  finish() {
+    this.flush();
+    if (this.full) renderMarkdown(this.content, this.full, { final: true });
+    if (this.thinkingBox) this.thinkingBox.querySelector("summary").textContent = "Thinking";
   }
 }
 
 export class ChatView {
   /**
    * @param {HTMLElement} container the scrolling message list
-   * @param {{onRetry: (id: number) => void}} handlers
+   * @param {{onRetry: (id: number) => void, onEdit: (id: number, text: string) => boolean,
+   *          onRegenerate: () => void, onDeleteLast: () => void,
+   *          onInspect: (message: object) => void}} handlers
    */
   constructor(container, handlers) {
     this.container = container;
     this.handlers = handlers;
+    this.messages = new Map(); // id -> the stored message, for the inspector
     this.notes = []; // {afterId: number|null, kind, text}: the page's own, not stored
     this.maxId = 0;
     this.stream = null;
@@ -101,6 +142,12 @@ export class ChatView {
     }, { passive: true });
     // The pane shrinks when the banner or the system prompt box opens: stay at the end.
     new ResizeObserver(() => this.follow()).observe(container);
+    container.addEventListener("click", (event) => {
+      const button = event.target.closest?.(".code-copy");
+      if (!button) return;
+      const code = button.closest(".code-block")?.querySelector("pre code");
+      copyFeedback(button, code ? code.textContent : "", "Copy");
+    });
     this.showEmptyState();
   }
 
@@ -124,6 +171,7 @@ export class ChatView {
     }
     this.maxId = newMax;
     this.stream = null;
+    this.messages = new Map(messages.map((m) => [m.id, m]));
     const last = messages[messages.length - 1];
     const fragment = document.createDocumentFragment();
     const notesAt = (id) => this.notes.filter((n) => n.afterId === id)
@@ -144,6 +192,7 @@ export class ChatView {
     this.notes = [];
     this.maxId = 0;
     this.stream = null;
+    this.messages = new Map();
     this.container.replaceChildren();
     this.showEmptyState();
     this.stick = true;
@@ -185,7 +234,14 @@ export class ChatView {
     article.append(meta);
 
     if (m.thinking) article.append(thinkingBox(m.thinking, false));
-    article.append(el("div", "message-content", m.content || ""));
+    if (m.role === "assistant") {
+      const content = el("div", "message-content markdown");
+      renderMarkdown(content, m.content || "");
+      article.append(content);
+    } else {
+      article.append(el("div", "message-content plain", m.content || ""));
+    }
+    if (m.images && m.images.length) article.append(thumbnails(m.images));
 
     if (m.role === "user" && m.status === "failed") {
       const failure = el("div", "failure");
@@ -210,14 +266,113 @@ export class ChatView {
       const stats = formatStats(m.stats);
       if (stats) article.append(el("div", "stats", stats));
     }
+    if (m.id && m.status !== "streaming") article.append(this.actions(article, m, isLast));
     return article;
   }
 
+  /** Copy, Edit, Inspect, Regenerate, Delete: buttons, so the keyboard reaches them. */
+  actions(article, m, isLast) {
+    const bar = el("div", "message-actions");
+    const add = (label, className, title, onClick) => {
+      const button = el("button", `action ${className}`, label);
+      button.type = "button";
+      button.title = title;
+      button.setAttribute("aria-label", title);
+      button.addEventListener("click", onClick);
+      bar.append(button);
+      return button;
+    };
+    const copy = add("Copy", "copy-button", "Copy this message", () =>
+      copyFeedback(copy, m.content || "", "Copy"));
+    if (m.role === "user") {
+      add("Edit", "edit-button", "Edit and send again", () => this.startEdit(article, m));
+    }
+    if (m.role === "assistant" && m.request) {
+      add("Inspect", "inspect-button", "Show the exact request sent to Ollama", () =>
+        this.handlers.onInspect(m));
+    }
+    if (isLast && m.role === "assistant") {
+      add("Regenerate", "regenerate-button", "Answer the last message again", () =>
+        this.handlers.onRegenerate());
+    }
+    if (isLast) {
+      add("Delete", "delete-last-button", "Delete the last exchange", () =>
+        this.handlers.onDeleteLast());
+    }
+    return bar;
+  }
+
+  /** Swap a message's text for an editor; sending drops the messages after it. */
+  startEdit(article, m) {
+    if (article.querySelector(".edit-box")) return;
+    const box = el("form", "edit-box");
+    const area = el("textarea", "edit-input");
+    area.value = m.content || "";
+    area.rows = Math.min(10, Math.max(2, area.value.split("\n").length));
+    area.setAttribute("aria-label", "Edit your message");
+    const later = [...this.messages.keys()].filter((id) => id > m.id).length;
+    const note = el("p", "muted small", later
+      ? `Sending replaces the ${later} message${later === 1 ? "" : "s"} after this one.`
+      : "Sending asks for a new reply.");
+    const send = el("button", "button small primary edit-send", "Send");
+    send.type = "submit";
+    const cancel = el("button", "button small secondary edit-cancel", "Cancel");
+    cancel.type = "button";
+    const row = el("div", "edit-actions");
+    row.append(send, cancel);
+    box.append(area, note, row);
+    const content = article.querySelector(".message-content");
+    content.hidden = true;
+    content.after(box);
+    const close = () => {
+      box.remove();
+      content.hidden = false;
+    };
+    cancel.addEventListener("click", close);
+    box.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (area.value.trim() && this.handlers.onEdit(m.id, area.value)) close();
+    });
+    area.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        close();
+      } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        box.requestSubmit();
+      }
+    });
+    area.focus();
+  }
+
   /** The message just sent, shown as soon as the server accepted it. */
-  addUserMessage(id, text) {
+  addUserMessage(id, text, images = []) {
     this.maxId = Math.max(this.maxId, id);
-    this.append(this.messageElement(
-      { id, role: "user", content: text, status: "pending", in_context: true }, false));
+    const article = this.messageElement(
+      { id, role: "user", content: text, status: "pending", in_context: true, images }, false);
+    article.querySelector(".message-actions")?.remove(); // back with the stored copy
+    this.append(article);
+  }
+
+  /** Edit or regenerate: the page drops what the server dropped, up to `id`. */
+  truncateAfter(id) {
+    for (const node of [...this.container.querySelectorAll(".message")]) {
+      if (Number(node.dataset.id) > id || node.dataset.id === "0") node.remove();
+    }
+    const article = this.container.querySelector(`.message.user[data-id="${id}"]`);
+    article?.querySelector(".message-actions")?.remove();
+    article?.querySelector(".failure")?.remove();
+  }
+
+  /** Coming back to a conversation whose reply still streams: show it live again. */
+  resumeReply(model, text, thinking) {
+    const stale = [...this.container.querySelectorAll(".message.assistant.status-streaming")];
+    stale.forEach((node) => node.remove());
+    this.startReply(model);
+    if (thinking) this.stream.addThinking(thinking);
+    if (text) this.stream.addText(text);
+    this.stream.flush();
   }
 
   /** A retried message leaves its failed state while the new reply runs. */
@@ -253,7 +408,7 @@ export class ChatView {
   endReply(stats, error, cutStatus = "error") {
     const stream = this.stream;
     if (!stream) return;
-    stream.flush();
+    stream.finish();
     this.stream = null;
     const article = stream.article;
     article.classList.remove("streaming", "status-streaming");

@@ -1,4 +1,14 @@
-// The input box: Enter sends, Shift+Enter breaks the line; Send and Stop buttons.
+// The input box: Enter sends, Shift+Enter breaks the line; Send and Stop buttons;
+// images attached with the button or pasted, uploaded at once and sent by id.
+
+import { uploadImage } from "./api.js";
+
+const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"];
+const MAX_IMAGES = 4;
+
+function megabytes(bytes) {
+  return `${(bytes / 1048576).toFixed(1)} MB`;
+}
 
 export class Composer {
   /**
@@ -9,6 +19,21 @@ export class Composer {
   constructor(els, handlers) {
     this.els = els;
     this.handlers = handlers;
+    this.images = []; // {id, url, name, uploading}
+    this.maxImageBytes = Number(document.body.dataset.maxImageBytes) || 8 * 1048576;
+    this.canAttach = false;
+    els.attach.addEventListener("click", () => els.attachFile.click());
+    els.attachFile.addEventListener("change", () => {
+      this.addFiles([...els.attachFile.files]);
+      els.attachFile.value = "";
+    });
+    els.input.addEventListener("paste", (event) => {
+      const files = [...(event.clipboardData?.files || [])].filter((f) =>
+        f.type.startsWith("image/"));
+      if (!files.length) return;
+      event.preventDefault();
+      this.addFiles(files);
+    });
     els.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.submit();
@@ -28,9 +53,92 @@ export class Composer {
   submit() {
     const text = this.els.input.value;
     if (!text.trim() || this.els.send.disabled || this.els.send.hidden) return;
-    if (this.handlers.onSend(text)) {
-      this.els.input.value = "";
+    if (this.images.some((image) => image.uploading)) {
+      this.showAttachError("Wait a moment: an image is still uploading.");
+      return;
     }
+    const images = this.images.map((image) => ({ id: image.id, url: image.url }));
+    if (this.handlers.onSend(text, images)) {
+      this.els.input.value = "";
+      this.images = [];
+      this.renderAttachments();
+    }
+  }
+
+  // -- images ---------------------------------------------------------------------
+
+  /** Enable attaching for a vision model; otherwise say why it is off. */
+  setVision(enabled, reason) {
+    this.canAttach = enabled;
+    this.els.attach.disabled = !enabled;
+    this.els.attach.title = enabled ? "Attach an image (or paste one)" : reason;
+    this.els.attachReason.textContent = enabled ? "" : reason;
+    this.els.attachReason.hidden = enabled;
+  }
+
+  showAttachError(message) {
+    this.els.attachError.textContent = message || "";
+    this.els.attachError.hidden = !message;
+  }
+
+  addFiles(files) {
+    this.showAttachError("");
+    if (!this.canAttach) {
+      this.showAttachError(this.els.attachReason.textContent || "This model cannot see images.");
+      return;
+    }
+    for (const file of files) {
+      if (!IMAGE_TYPES.includes(file.type)) {
+        this.showAttachError(`${file.name || "That file"} is not a PNG, JPEG, WebP or GIF image.`);
+        continue;
+      }
+      if (file.size > this.maxImageBytes) {
+        this.showAttachError(`${file.name || "The image"} is ${megabytes(file.size)}; `
+          + `the limit is ${megabytes(this.maxImageBytes)}.`);
+        continue;
+      }
+      if (this.images.length >= MAX_IMAGES) {
+        this.showAttachError(`At most ${MAX_IMAGES} images per message.`);
+        break;
+      }
+      const image = { id: "", url: URL.createObjectURL(file), name: file.name, uploading: true };
+      this.images.push(image);
+      uploadImage(file).then((body) => {
+        image.id = body.id;
+        image.uploading = false;
+        this.renderAttachments();
+      }, (err) => {
+        this.removeImage(image);
+        this.showAttachError(`Could not attach ${file.name || "the image"}: ${err.message}`);
+      });
+    }
+    this.renderAttachments();
+  }
+
+  removeImage(image) {
+    this.images = this.images.filter((other) => other !== image);
+    this.renderAttachments();
+  }
+
+  renderAttachments() {
+    const list = this.els.attachments;
+    list.hidden = !this.images.length;
+    list.replaceChildren(...this.images.map((image) => {
+      const item = document.createElement("li");
+      item.className = "attachment";
+      if (image.uploading) item.classList.add("uploading");
+      const img = document.createElement("img");
+      img.src = image.url;
+      img.alt = image.name || "Attached image";
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "attachment-remove";
+      remove.textContent = "✕";
+      remove.setAttribute("aria-label", `Remove ${image.name || "this image"}`);
+      remove.addEventListener("click", () => this.removeImage(image));
+      item.append(img, remove);
+      return item;
+    }));
   }
 
   /** Give back text the server refused, unless something new was typed meanwhile. */

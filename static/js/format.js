@@ -12,17 +12,18 @@ export function formatMegabytes(mb) {
   return `${mb.toFixed(1)} MB`;
 }
 
-/** "in 4 min", "in 30 s", "in 2 h 5 min", "expiring now". */
+/** A live countdown: "in 4:59", "in 0:30", "in 2 h 5 min", "expiring now". */
 export function formatExpiry(model, now = Date.now()) {
   if (model.expires_never) return "never";
   if (!model.expires_at) return "unknown";
   const at = Date.parse(model.expires_at);
   if (Number.isNaN(at)) return "unknown";
-  const seconds = Math.round((at - now) / 1000);
+  const seconds = Math.floor((at - now) / 1000);
   if (seconds <= 0) return "expiring now";
-  if (seconds < 60) return `in ${seconds} s`;
+  if (seconds < 3600) {
+    return `in ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+  }
   const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `in ${minutes} min`;
   const hours = Math.floor(minutes / 60);
   const rest = minutes % 60;
   return rest ? `in ${hours} h ${rest} min` : `in ${hours} h`;
@@ -50,4 +51,11 @@ export function formatStats(stats) {
     parts.push(`${milliseconds(stats.elapsed_ms)}`);
   }
   return parts.join(" · ");
+}
+
+/** "1.2 GB of 2.0 GB" style progress for a download. */
+export function formatProgress(completed, total) {
+  if (!total) return "";
+  const pct = Math.floor((completed / total) * 100);
+  return `${formatBytes(completed) || "0 MB"} of ${formatBytes(total)} (${pct}%)`;
 }

@@ -1,7 +1,7 @@
 // The sidebar: models installed, models loaded in memory (with Unload), and the
 // model picker that the installed list fills.
 
-import { formatBytes, formatExpiry, formatMegabytes } from "./format.js";
+import { formatBytes, formatExpiry, formatMegabytes, formatProgress } from "./format.js";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -55,7 +55,13 @@ export class Sidebar {
         .filter(Boolean).join(" · ");
       pick.append(el("span", "model-facts", facts));
       pick.addEventListener("click", () => this.handlers.onPick(m.name));
-      item.append(pick);
+      const info = el("button", "icon-button model-details-button");
+      info.append(el("span", "info-glyph", "i"));
+      info.type = "button";
+      info.setAttribute("aria-label", `Details of ${m.name}`);
+      info.title = "Details";
+      info.addEventListener("click", () => this.handlers.onDetails(m.name));
+      item.append(pick, info);
       return item;
     }));
   }
@@ -88,6 +94,7 @@ export class Sidebar {
 
   renderLoaded(models) {
     const list = this.els.loaded;
+    this.els.unloadAll.hidden = models.length < 1;
     if (!models.length) {
       list.replaceChildren(emptyItem("No models loaded",
         "A model is loaded when you send it a message."));
@@ -105,9 +112,11 @@ export class Sidebar {
     facts.append(el("span", "loaded-size", formatMegabytes(m.size_mb)));
     facts.append(el("span", "loaded-processor", m.processor));
     info.append(facts);
-    const expiry = formatExpiry(m);
-    info.append(el("span", "model-expiry", expiry === "never" ? "expires never"
-      : `expires ${expiry}`));
+    const expiry = el("span", "model-expiry");
+    expiry.dataset.expiresAt = m.expires_at || "";
+    expiry.dataset.never = m.expires_never ? "yes" : "";
+    expiry.textContent = expiryText(m);
+    info.append(expiry);
     item.append(info);
 
     const button = el("button", "button small unload-button", "Unload");
@@ -124,6 +133,39 @@ export class Sidebar {
     return item;
   }
 
+  /** Once a second: the countdowns move without asking the server. */
+  tick() {
+    for (const span of this.els.loaded.querySelectorAll(".model-expiry")) {
+      span.textContent = expiryText({ expires_at: span.dataset.expiresAt || null,
+        expires_never: span.dataset.never === "yes" });
+    }
+  }
+
+  // -- downloads ----------------------------------------------------------------
+
+  /** @param {Map<string, object>} pulls model -> last pull_progress frame */
+  renderPulls(pulls) {
+    this.els.pulls.replaceChildren(...[...pulls.values()].map((p) => {
+      const item = el("li", "pull-item");
+      item.dataset.model = p.model;
+      const head = el("div", "pull-head");
+      head.append(el("span", "model-name", p.model));
+      const cancel = el("button", "button small secondary pull-cancel", "Cancel");
+      cancel.type = "button";
+      cancel.setAttribute("aria-label", `Cancel downloading ${p.model}`);
+      cancel.addEventListener("click", () => this.handlers.onCancelPull(p.model));
+      head.append(cancel);
+      const bar = el("progress", "pull-bar");
+      bar.max = p.total || 1;
+      bar.value = p.completed || 0;
+      bar.setAttribute("aria-label", `Download of ${p.model}`);
+      const status = el("span", "model-facts pull-status",
+        [p.status, formatProgress(p.completed, p.total)].filter(Boolean).join(" · "));
+      item.append(head, bar, status);
+      return item;
+    }));
+  }
+
   setUnloading(name, busy) {
     if (busy) this.unloading.add(name);
     else this.unloading.delete(name);
@@ -138,4 +180,9 @@ export class Sidebar {
     this.els.loadedError.textContent = message || "";
     this.els.loadedError.hidden = !message;
   }
+}
+
+function expiryText(m) {
+  const expiry = formatExpiry(m);
+  return expiry === "never" ? "expires never" : `expires ${expiry}`;
 }

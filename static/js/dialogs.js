@@ -1,0 +1,111 @@
+// Dialogs (<dialog>: Esc closes, focus is trapped), the undo toast, and the theme.
+
+const $ = (id) => document.getElementById(id);
+
+export function showInspector(message) {
+  $("inspector-request").textContent = JSON.stringify(message.request ?? null, null, 2);
+  $("inspector-stats").textContent = JSON.stringify(message.stats ?? null, null, 2);
+  $("inspector").showModal();
+}
+
+export function showHelp() {
+  const dialog = $("help-dialog");
+  if (dialog.open) dialog.close();
+  else dialog.showModal();
+}
+
+/** Ask before something that cannot be undone; resolves true when confirmed. */
+export function confirmAction(text, okLabel = "Delete") {
+  const dialog = $("confirm-dialog");
+  $("confirm-text").textContent = text;
+  $("confirm-ok").textContent = okLabel;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+  });
+}
+
+function fact(list, name, value) {
+  if (value === undefined || value === null || value === "") return;
+  const dt = document.createElement("dt");
+  dt.textContent = name;
+  const dd = document.createElement("dd");
+  dd.textContent = String(value);
+  list.append(dt, dd);
+}
+
+/** @param {object} info /api/show as the server describes it */
+export function showModelDetails(info, onDelete) {
+  $("model-dialog-title").textContent = info.model;
+  const list = $("model-facts");
+  list.replaceChildren();
+  fact(list, "Family", info.family);
+  fact(list, "Parameters", info.parameter_size);
+  fact(list, "Quantization", info.quantization_level);
+  fact(list, "Context length", info.context_length?.toLocaleString?.() ?? info.context_length);
+  fact(list, "Capabilities", (info.capabilities || []).join(", "));
+  fact(list, "Format", info.format);
+  fact(list, "Modified", info.modified_at ? new Date(info.modified_at).toLocaleString() : "");
+  const button = $("model-delete");
+  const fresh = button.cloneNode(true); // forget the previous model's handler
+  button.replaceWith(fresh);
+  fresh.addEventListener("click", () => onDelete(info.model));
+  $("model-dialog").showModal();
+}
+
+export function closeModelDetails() {
+  $("model-dialog").close();
+}
+
+let toastTimer = 0;
+
+/** A short message with one action (Undo); gone after `ms`. */
+export function toast(text, actionLabel, onAction, ms = 8000) {
+  const box = $("toast");
+  const action = $("toast-action");
+  $("toast-text").textContent = text;
+  const fresh = action.cloneNode(false);
+  fresh.textContent = actionLabel || "";
+  fresh.hidden = !actionLabel;
+  action.replaceWith(fresh);
+  fresh.addEventListener("click", () => {
+    box.hidden = true;
+    onAction?.();
+  });
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { box.hidden = true; }, ms);
+}
+
+// -- theme: the system's unless the user picks one -------------------------------------
+
+const THEMES = ["system", "light", "dark"];
+const THEME_KEY = "webchat.theme";
+
+export function initTheme(button) {
+  let theme = "system";
+  try {
+    theme = localStorage.getItem(THEME_KEY) || "system";
+  } catch {
+    theme = "system";
+  }
+  const apply = () => {
+    if (theme === "system") delete document.documentElement.dataset.theme;
+    else document.documentElement.dataset.theme = theme;
+    const label = theme === "system" ? "follows the system" : theme;
+    button.setAttribute("aria-label", `Theme: ${label} (click to change)`);
+    button.title = `Theme: ${label}`;
+    button.textContent = { system: "◐", light: "☀", dark: "☾" }[theme];
+  };
+  button.addEventListener("click", () => {
+    theme = THEMES[(THEMES.indexOf(theme) + 1) % THEMES.length];
+    try {
+      localStorage.setItem(THEME_KEY, theme);
+    } catch {
+      // not remembered
+    }
+    apply();
+  });
+  apply();
+}

@@ -1,0 +1,96 @@
+// The parameters panel: Ollama options and keep_alive for this conversation. Values are
+// checked by the server, which names the field; its message is shown next to that field.
+
+const NUMBERS = ["temperature", "top_p", "top_k", "num_ctx", "seed", "repeat_penalty",
+  "num_predict"];
+
+export class ParamsPanel {
+  /**
+   * @param {{form: HTMLFormElement, reset: HTMLButtonElement, status: HTMLElement,
+   *          badge: HTMLElement}} els
+   * @param {{onChange: (part: {options: object, keep_alive: any}) => void}} handlers
+   */
+  constructor(els, handlers) {
+    this.els = els;
+    this.handlers = handlers;
+    els.form.addEventListener("change", () => this.changed());
+    els.form.addEventListener("submit", (event) => event.preventDefault());
+    els.reset.addEventListener("click", () => {
+      this.fill({});
+      this.changed();
+    });
+  }
+
+  field(name) {
+    return this.els.form.elements.namedItem(name);
+  }
+
+  changed() {
+    this.clearErrors();
+    this.els.status.textContent = "Saving…";
+    this.handlers.onChange(this.read());
+  }
+
+  /** @param {{options?: object, keep_alive?: any}} settings */
+  fill(settings) {
+    const options = settings.options || {};
+    for (const name of NUMBERS) {
+      this.field(name).value = options[name] ?? "";
+    }
+    this.field("stop").value = (options.stop || []).join("\n");
+    const keep = settings.keep_alive;
+    const select = this.field("keep_alive");
+    const value = keep === null || keep === undefined ? "" : String(keep);
+    if (![...select.options].some((o) => o.value === value)) {
+      const custom = document.createElement("option");
+      custom.value = value;
+      custom.textContent = value;
+      select.append(custom);
+    }
+    select.value = value;
+    this.clearErrors();
+    this.els.status.textContent = "";
+    this.markCustom(this.read());
+  }
+
+  read() {
+    const options = {};
+    for (const name of NUMBERS) {
+      const raw = this.field(name).value.trim();
+      if (raw !== "") options[name] = Number(raw);
+    }
+    const stop = this.field("stop").value.split("\n").filter((line) => line !== "");
+    if (stop.length) options.stop = stop;
+    const raw = this.field("keep_alive").value;
+    let keepAlive = null;
+    if (raw !== "") keepAlive = /^-?\d+$/.test(raw) ? Number(raw) : raw;
+    return { options, keep_alive: keepAlive };
+  }
+
+  markCustom(part) {
+    this.els.badge.hidden = !Object.keys(part.options).length && part.keep_alive === null;
+  }
+
+  saved(part) {
+    this.els.status.textContent = "Saved ✓";
+    this.markCustom(part);
+  }
+
+  clearErrors() {
+    for (const span of this.els.form.querySelectorAll(".field-error")) {
+      span.textContent = "";
+      span.previousElementSibling?.removeAttribute("aria-invalid");
+    }
+  }
+
+  /** Show the server's message beside the field it names; false if no such field. */
+  showError(field, message) {
+    const span = this.els.form.querySelector(`.field-error[data-field="${CSS.escape(field)}"]`);
+    this.els.status.textContent = "Not saved";
+    if (!span) return false;
+    span.textContent = message;
+    span.previousElementSibling?.setAttribute("aria-invalid", "true");
+    this.els.form.closest("details").open = true;
+    return true;
+  }
+}

@@ -1,0 +1,289 @@
+"""Conversations, message actions, images, downloads and pushes, over real sockets."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+import struct
+import zlib
+
+import pytest
+
+from webchat.db import SCHEMA, Database
+
+from .live import BrowserClient, LiveServer, reply_text, wait_until
+
+MODEL = "gemma3:270m"
+
+
+def tiny_png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    raw = b"\x00\xff\x00\x00"  # one red pixel
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def api(user, method, path, **kwargs):
+    return user.http.request(method, user.server.url + path, timeout=5, **kwargs)
+
+
+def new_conversation(user, **body) -> int:
+    response = api(user, "POST", "/api/conversations", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_conversations_are_separate_and_listed_newest_first(fake_ollama, user):
+    first = new_conversation(user)
+    second = new_conversation(user, system="Answer in French.")
+    ws = user.socket()
+    ws.chat("about cats", conversation=first)
+    frames = ws.chat("about dogs", conversation=second)
+    assert {f["conversation"] for f in frames} == {second}
+    assert fake_ollama.last_payload("/api/chat")["messages"] == [
+        {"role": "system", "content": "Answer in French."},
+        {"role": "user", "content": "about dogs"}]
+    listed = api(user, "GET", "/api/conversations").json()["conversations"]
+    assert [(c["id"], c["title"]) for c in listed] == [(second, "about dogs"),
+                                                       (first, "about cats")]
+    history = api(user, "GET", f"/api/history?conversation={first}").json()
+    assert [m["content"] for m in history["messages"]][0] == "about cats"
+    assert history["system"] is None
+
+
+def test_another_browsers_conversation_is_not_found(fake_ollama, live_server, user):
+    mine = new_conversation(user)
+    other = BrowserClient(live_server)
+    for method, path in [("GET", f"/api/history?conversation={mine}"),
+                         ("GET", f"/api/conversations/{mine}"),
+                         ("PATCH", f"/api/conversations/{mine}"),
+                         ("DELETE", f"/api/conversations/{mine}"),
+                         ("GET", f"/api/conversations/{mine}/export")]:
+        response = api(other, method, path, json={"title": "stolen"})
+        assert response.status_code == 404, (method, path)
+        assert "no conversation" in response.json()["error"]
+    ws = other.socket()
+    for frame in ({"type": "chat", "text": "hi", "model": MODEL, "conversation": mine},
+                  {"type": "clear", "conversation": mine},
+                  {"type": "system", "text": "x", "conversation": mine},
+                  {"type": "delete_last", "conversation": mine}):
+        ws.send(frame)
+        error = ws.recv()
+        assert (error["type"], error["code"]) == ("error", "not_found")
+    assert api(user, "GET", f"/api/conversations/{mine}").json()["title"] == ""
+
+
+def test_limit_on_conversations_is_a_clear_error(tmp_path, fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_CONVERSATIONS=2)
+    try:
+        user = BrowserClient(server)
+        new_conversation(user)
+        new_conversation(user)
+        refused = api(user, "POST", "/api/conversations", json={})
+        assert refused.status_code == 409 and "(2)" in refused.json()["error"]
+    finally:
+        server.stop()
+
+
+def test_settings_are_validated_and_kept(fake_ollama, user):
+    cid = new_conversation(user)
+    bad = api(user, "PATCH", f"/api/conversations/{cid}",
+              json={"settings": {"options": {"top_p": 3}}})
+    assert bad.status_code == 400
+    assert bad.json() == {"error": "options.top_p: must be at most 1", "field": "options.top_p"}
+    settings = {"model": "thinker:latest", "endpoint": "generate", "think": True,
+                "keep_alive": 0, "options": {"temperature": 0.3, "stop": ["END"], "seed": 7}}
+    saved = api(user, "PATCH", f"/api/conversations/{cid}",
+                json={"settings": settings, "title": "  My   chat ", "system": "Be terse."})
+    assert saved.status_code == 200
+    again = api(user, "GET", f"/api/conversations/{cid}").json()
+    assert again["settings"] == settings
+    assert (again["title"], again["system"]) == ("My chat", "Be terse.")
+
+
+def test_regenerate_edit_and_delete_last(fake_ollama, user):
+    cid = new_conversation(user)
+    ws = user.socket()
+    ws.chat("one", conversation=cid)
+    ws.chat("two", conversation=cid)
+    fake_ollama.script(tokens=[" again"])
+    ws.send({"type": "regenerate", "conversation": cid, "model": MODEL})
+    assert reply_text(ws.recv_until("done")) == " again"
+    messages = api(user, "GET", f"/api/history?conversation={cid}").json()["messages"]
+    assert [m["content"] for m in messages] == ["one", "You said: one", "two", " again"]
+
+    ws.send({"type": "edit", "id": messages[0]["id"], "text": "uno",
+             "conversation": cid, "model": MODEL})
+    assert reply_text(ws.recv_until("done")) == "You said: uno"
+    messages = api(user, "GET", f"/api/history?conversation={cid}").json()["messages"]
+    assert [m["content"] for m in messages] == ["uno", "You said: uno"]
+    assert fake_ollama.last_payload("/api/chat")["messages"] == [
+        {"role": "user", "content": "uno"}]
+
+    ws.send({"type": "delete_last", "conversation": cid})
+    deleted = ws.recv()
+    assert deleted == {"type": "deleted", "conversation": cid,
+                       "ids": [m["id"] for m in messages]}
+    assert api(user, "GET", f"/api/history?conversation={cid}").json()["messages"] == []
+    ws.send({"type": "regenerate", "conversation": cid, "model": MODEL})
+    assert ws.recv()["code"] == "invalid"
+
+
+def test_switching_never_interrupts_a_reply_in_another_conversation(fake_ollama, user):
+    first, second = new_conversation(user), new_conversation(user)
+    fake_ollama.script(tokens=[" t"] * 40, delay=0.01)
+    ws = user.socket()
+    ws.send({"type": "chat", "text": "long", "model": MODEL, "conversation": first})
+    frames = ws.recv_until("chunk")
+    ws.send({"type": "system", "text": "elsewhere", "conversation": second})
+    ws.send({"type": "clear", "conversation": second})
+    frames += ws.recv_until("done")
+    assert reply_text(frames) == " t" * 40
+    assert [f["type"] for f in frames if f["type"] in ("system_set", "cleared")] == [
+        "system_set", "cleared"]
+    # One running reply per browser: a chat in the other conversation is refused meanwhile.
+    fake_ollama.script(tokens=[" u"] * 40, delay=0.01)
+    ws.send({"type": "chat", "text": "again", "model": MODEL, "conversation": first})
+    ws.recv_until("chunk")
+    ws.send({"type": "chat", "text": "other", "model": MODEL, "conversation": second})
+    busy = ws.recv_until("error")[-1]
+    assert (busy["code"], busy["conversation"]) == ("busy", first)
+    ws.recv_until("done")
+
+
+def test_delete_and_undo(fake_ollama, user):
+    cid = new_conversation(user)
+    user.socket().chat("keep me", conversation=cid)
+    assert api(user, "DELETE", f"/api/conversations/{cid}").status_code == 200
+    assert api(user, "GET", f"/api/conversations/{cid}").status_code == 404
+    assert cid not in [c["id"] for c in api(user, "GET", "/api/conversations").json()[
+        "conversations"]]
+    assert api(user, "POST", f"/api/conversations/{cid}/restore").status_code == 200
+    history = api(user, "GET", f"/api/history?conversation={cid}").json()
+    assert history["messages"][0]["content"] == "keep me"
+
+
+def test_export_markdown_and_json_then_import(fake_ollama, user):
+    cid = new_conversation(user, system="Be kind.")
+    user.socket().chat("hello **there**", conversation=cid)
+    md = api(user, "GET", f"/api/conversations/{cid}/export?format=md")
+    assert md.headers["Content-Disposition"] == 'attachment; filename="hello-there.md"'
+    assert "# hello **there**" in md.text and "### You" in md.text
+    assert "### Assistant (gemma3:270m)" in md.text and "> Be kind." in md.text
+    exported = api(user, "GET", f"/api/conversations/{cid}/export?format=json").json()
+    assert exported["format"] == "ollama-webchat/1" and len(exported["messages"]) == 2
+    imported = api(user, "POST", "/api/conversations/import", json=exported)
+    assert imported.status_code == 201
+    new_id = imported.json()["id"]
+    history = api(user, "GET", f"/api/history?conversation={new_id}").json()
+    assert [m["content"] for m in history["messages"]] == ["hello **there**",
+                                                           "You said: hello **there**"]
+    assert history["system"] == "Be kind."
+    assert history["messages"][1]["request"] == exported["messages"][1]["request"]
+    bad = api(user, "POST", "/api/conversations/import", json={"messages": []})
+    assert bad.status_code == 400 and "format" in bad.json()["error"]
+
+
+def test_images_upload_limits_and_payload(tmp_path, fake_ollama):
+    fake_ollama.add_model("eyes:latest", capabilities=("completion", "vision"))
+    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_IMAGE_BYTES=2000)
+    try:
+        user = BrowserClient(server)
+        png = tiny_png()
+        too_big = api(user, "POST", "/api/uploads", data=png + b"\0" * 3000,
+                      headers={"Content-Type": "image/png"})
+        assert too_big.status_code == 413 and "limit" in too_big.json()["error"]
+        not_image = api(user, "POST", "/api/uploads", data=b"<svg></svg>",
+                        headers={"Content-Type": "image/png"})
+        assert not_image.status_code == 415 and "PNG" in not_image.json()["error"]
+        upload = api(user, "POST", "/api/uploads", data=png,
+                     headers={"Content-Type": "image/png"})
+        assert upload.status_code == 201
+        upload_id = upload.json()["id"]
+        assert api(user, "GET", f"/api/uploads/{upload_id}").content == png
+        assert api(BrowserClient(server), "GET", f"/api/uploads/{upload_id}").status_code == 404
+
+        ws = user.socket()
+        ws.send({"type": "chat", "text": "what is it?", "model": MODEL, "images": [upload_id]})
+        error = ws.recv()
+        assert error["code"] == "invalid" and "cannot see images" in error["message"]
+        frames = ws.chat("what is it?", model="eyes:latest", images=[upload_id])
+        assert frames[-1]["type"] == "done"
+        sent = fake_ollama.last_payload("/api/chat")["messages"][-1]
+        assert sent["images"] == [base64.b64encode(png).decode()]
+        stored = user.history()["messages"]
+        assert stored[0]["images"] == [upload_id]
+        assert stored[1]["request"]["messages"][-1]["images"][0].startswith("<image: ")
+    finally:
+        server.stop()
+
+
+def test_pull_progress_cancel_delete_and_pushes(fake_ollama, user):
+    ws = user.socket()
+    ws.send({"type": "watch"})
+    assert ws.recv_until("loaded")[-1]["models"] == []
+    ws.send({"type": "pull", "model": "newmodel:1b"})
+    frames = ws.recv_until("pull_done", timeout=10)
+    progress = [f for f in frames if f["type"] == "pull_progress"]
+    assert any(0 < f["completed"] < f["total"] for f in progress)
+    assert progress[-1]["completed"] == progress[-1]["total"] > 0
+    assert frames[-1] == {"type": "pull_done", "model": "newmodel:1b", "ok": True}
+    names = [m["name"] for m in user.http.get(user.server.url + "/api/models").json()["models"]]
+    assert "newmodel:1b" in names
+
+    fake_ollama.pull_delay = 0.5
+    ws.send({"type": "pull", "model": "slow:7b"})
+    ws.recv_until("pull_progress")
+    ws.send({"type": "pull_cancel", "model": "slow:7b"})
+    done = ws.recv_until("pull_done", timeout=5)[-1]
+    assert done["cancelled"] is True and done["ok"] is False
+    assert fake_ollama.wait_for_disconnect(2)
+
+    ws.send({"type": "pull", "model": "unreachable:1b"})
+    failed = ws.recv_until("pull_done", timeout=5)[-1]
+    assert failed["ok"] is False and "no such host" in failed["error"]
+
+    deleted = api(user, "DELETE", "/api/models", json={"model": "newmodel:1b"})
+    assert deleted.json() == {"deleted": "newmodel:1b"}
+    assert api(user, "DELETE", "/api/models", json={"model": "newmodel:1b"}).status_code == 404
+
+    ws.chat("load it")
+    pushed = ws.recv_until("loaded")[-1]
+    assert [m["name"] for m in pushed["models"]] == [MODEL]
+
+
+@pytest.mark.parametrize("frame", [{"type": "delete_last", "conversation": "1"},
+                                   {"type": "edit", "id": "x", "text": "t", "model": MODEL}])
+def test_bad_action_frames(fake_ollama, user, frame):
+    ws = user.socket()
+    ws.send(frame)
+    assert ws.recv()["code"] in ("invalid", "not_found")
+
+
+def test_version_1_history_moves_into_one_conversation(tmp_path, fake_ollama):
+    data = tmp_path / "data"
+    data.mkdir()
+    conn = sqlite3.connect(data / "webchat.sqlite3")
+    conn.executescript(SCHEMA)
+    conn.execute("PRAGMA user_version=1")
+    conn.execute("INSERT INTO sessions VALUES ('old', 'Be old.', 1.0)")
+    conn.execute("INSERT INTO messages (session_id, role, content, status, created_at) "
+                 "VALUES ('old', 'user', 'from before', 'ok', 2.0)")
+    conn.commit()
+    conn.close()
+    db = Database(data / "webchat.sqlite3")
+    assert db.query("PRAGMA user_version")[0][0] == 2
+    rows = db.query("SELECT title, system_prompt FROM conversations WHERE session_id = 'old'")
+    assert [tuple(r) for r in rows] == [("from before", "Be old.")]
+    assert db.query("SELECT conversation_id FROM messages")[0][0] is not None
+    db.close()
+    server = LiveServer(data, fake_ollama.url)
+    try:
+        assert wait_until(lambda: server.services.sessions.resolve("old") > 0)
+        cid = server.services.sessions.resolve("old")
+        assert [m.content for m in server.services.sessions.messages(cid)] == ["from before"]
+        assert server.services.sessions.system_prompt(cid) == "Be old."
+    finally:
+        server.stop()

@@ -1,0 +1,107 @@
+"""Model downloads (`/api/pull`) run by the server, their progress pushed to every socket.
+
+A pull is server-wide (the model is installed for everyone), so every open page sees its
+progress and may cancel it. Cancelling shuts the upstream connection, as Stop does for a
+reply; Ollama then stops downloading and keeps the layers it finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .ollama import Cancellation, Cancelled, OllamaClient, OllamaError
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = 0.2  # seconds between progress frames for one pull
+
+
+class Pull:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cancel = Cancellation()
+        self.status = "starting"
+        self.layers: dict[str, dict[str, int]] = {}  # digest -> completed, total
+
+    def progress(self) -> dict[str, Any]:
+        completed = sum(layer["completed"] for layer in self.layers.values())
+        total = sum(layer["total"] for layer in self.layers.values())
+        return {"type": "pull_progress", "model": self.name, "status": self.status,
+                "completed": completed, "total": total,
+                "layers": [{"digest": digest, **layer} for digest, layer in self.layers.items()]}
+
+
+class Pulls:
+    def __init__(self, client: OllamaClient, broadcast: Callable[[dict[str, Any]], int],
+                 on_end: Callable[[], None]) -> None:
+        self.client = client
+        self.broadcast = broadcast
+        self.on_end = on_end
+        self._lock = threading.Lock()
+        self._running: dict[str, Pull] = {}
+
+    def running(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [pull.progress() for pull in self._running.values()]
+
+    def start(self, name: str) -> bool:
+        """Begin downloading; False when that model is already being pulled."""
+        with self._lock:
+            if name in self._running:
+                return False
+            pull = self._running[name] = Pull(name)
+        threading.Thread(target=self._run, args=(pull,), name=f"pull-{name[:20]}",
+                         daemon=True).start()
+        return True
+
+    def cancel(self, name: str) -> bool:
+        with self._lock:
+            pull = self._running.get(name)
+        if pull is None:
+            return False
+        pull.cancel.cancel("cancelled")
+        return True
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            pulls = list(self._running.values())
+        for pull in pulls:
+            pull.cancel.cancel("cancelled")
+
+    def _run(self, pull: Pull) -> None:
+        done: dict[str, Any] = {"type": "pull_done", "model": pull.name, "ok": False}
+        last_sent = 0.0
+        try:
+            self.broadcast(pull.progress())
+            for line in self.client.pull(pull.name, pull.cancel):
+                status = str(line.get("status") or pull.status)
+                changed = status != pull.status
+                pull.status = status
+                digest = line.get("digest")
+                if isinstance(digest, str) and isinstance(line.get("total"), int):
+                    pull.layers[digest] = {"completed": int(line.get("completed") or 0),
+                                           "total": int(line["total"])}
+                now = time.monotonic()
+                if changed or now - last_sent >= PROGRESS_INTERVAL:
+                    last_sent = now
+                    self.broadcast(pull.progress())
+            done["ok"] = pull.status == "success"
+            if not done["ok"]:
+                done["error"] = f"The download ended without success ({pull.status})"
+        except Cancelled:
+            done |= {"cancelled": True, "error": "Download cancelled"}
+        except OllamaError as exc:
+            done["error"] = str(exc)
+        except Exception:
+            log.exception("pull failed")
+            done["error"] = "The server hit an internal error; see its log"
+        finally:
+            with self._lock:
+                self._running.pop(pull.name, None)
+        self.broadcast(pull.progress())
+        self.broadcast(done)
+        self.on_end()
