@@ -11,7 +11,7 @@ cookie. In the page (init script): when the `.message` count first reaches 1,000
 main-thread long task (PerformanceObserver 'longtask': tasks over 50 ms). Then the list
 is scrolled to the top and back to the bottom, and long tasks are counted again.
 (b) For histories of 10, 100, 1,000 and 10,000 messages: the median time of
-`context_window(sid)` and of one add_user + begin_reply + finish_reply cycle (50 each;
+`context_window(cid)` and of one add_user + begin_reply + finish_reply cycle (50 each;
 the rows each cycle adds are deleted again, untimed, so the length stays put).
 """
 
@@ -97,11 +97,13 @@ STATS = {"done_reason": "stop", "total_duration": 2_500_000_000, "load_duration"
 
 
 def exchange(sessions: Any, sid: str, question: str, answer: str) -> tuple[int, int]:
-    """What one chat does to the store, in the app's order."""
-    user_id = sessions.add_user(sid, question, MODEL)
-    payload = build_payload("chat", MODEL, sessions.system_prompt(sid),
-                            sessions.context_window(sid), {})
-    reply_id = sessions.begin_reply(sid, MODEL, "chat", payload)
+    """What one chat does to the store, in the app's order (in the browser's most recent
+    conversation)."""
+    cid = sessions.resolve(sid)
+    user_id = sessions.add_user(sid, cid, question, MODEL)
+    payload = build_payload("chat", MODEL, sessions.system_prompt(cid),
+                            sessions.context_window(cid), {})
+    reply_id = sessions.begin_reply(sid, cid, MODEL, "chat", payload)
     sessions.finish_reply(user_id, reply_id, answer, "", "ok", STATS, None)
     return user_id, reply_id
 
@@ -171,12 +173,13 @@ def server_figures(sessions: Any, rng: random.Random) -> dict[str, float]:
     question, answer = user_text(rng), reply_text(rng)
     for _ in range(REPEATS):
         for length, sid in sids.items():
+            cid = sessions.resolve(sid)
             t0 = time.perf_counter()
-            sessions.context_window(sid)
+            sessions.context_window(cid)
             window_times[length].append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            user_id = sessions.add_user(sid, question, MODEL)
-            reply_id = sessions.begin_reply(sid, MODEL, "chat", {"model": MODEL})
+            user_id = sessions.add_user(sid, cid, question, MODEL)
+            reply_id = sessions.begin_reply(sid, cid, MODEL, "chat", {"model": MODEL})
             sessions.finish_reply(user_id, reply_id, answer, "", "ok", STATS, None)
             save_times[length].append(time.perf_counter() - t0)
             with sessions.db.transaction() as conn:  # back to `length` messages

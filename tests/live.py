@@ -71,6 +71,15 @@ class BrowserClient:
         response.raise_for_status()
         return response.json()
 
+    def stored_request(self, history: dict[str, Any], index: int) -> Any:
+        """The request kept with a reply, as the prompt inspector fetches it."""
+        message = history["messages"][index]
+        response = self.http.get(f"{self.server.url}/api/conversations/"
+                                 f"{history['conversation']}/messages/{message['id']}",
+                                 timeout=5)
+        response.raise_for_status()
+        return response.json()["request"]
+
     def close(self) -> None:
         for ws in self.sockets:
             ws.close()

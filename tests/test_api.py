@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .live import wait_until
+from .live import BrowserClient, wait_until
 
 
 def test_models_lists_what_ollama_has(fake_ollama, user, live_server):
@@ -115,3 +115,20 @@ def test_show_describes_a_model(fake_ollama, user, live_server):
     assert user.http.get(url, params={"model": "nope"}).status_code == 404
     bad = user.http.get(url, params={"model": "../x"})
     assert bad.status_code == 400 and "model" in bad.json()["error"]
+
+
+def test_history_is_light_and_the_inspector_fetches_the_request(live_server, fake_ollama):
+    alice = BrowserClient(live_server)
+    alice.socket().chat("what is sent?")
+    history = alice.history()
+    reply = history["messages"][1]
+    assert reply["request"] is None and reply["has_request"] is True
+    url = (f"{live_server.url}/api/conversations/{history['conversation']}"
+           f"/messages/{reply['id']}")
+    whole = alice.http.get(url).json()
+    assert whole["request"]["messages"][-1] == {"role": "user", "content": "what is sent?"}
+    assert whole["request"] == fake_ollama.last_payload("/api/chat")
+    bob = BrowserClient(live_server)
+    assert bob.http.get(url).status_code == 404
+    missing = alice.http.get(url.rsplit("/", 1)[0] + "/999999")
+    assert missing.status_code == 404 and "error" in missing.json()

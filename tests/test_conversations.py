@@ -181,7 +181,7 @@ def test_export_markdown_and_json_then_import(fake_ollama, user):
     assert [m["content"] for m in history["messages"]] == ["hello **there**",
                                                            "You said: hello **there**"]
     assert history["system"] == "Be kind."
-    assert history["messages"][1]["request"] == exported["messages"][1]["request"]
+    assert user.stored_request(history, 1) == exported["messages"][1]["request"]
     bad = api(user, "POST", "/api/conversations/import", json={"messages": []})
     assert bad.status_code == 400 and "format" in bad.json()["error"]
 
@@ -213,9 +213,10 @@ def test_images_upload_limits_and_payload(tmp_path, fake_ollama):
         assert frames[-1]["type"] == "done"
         sent = fake_ollama.last_payload("/api/chat")["messages"][-1]
         assert sent["images"] == [base64.b64encode(png).decode()]
-        stored = user.history()["messages"]
-        assert stored[0]["images"] == [upload_id]
-        assert stored[1]["request"]["messages"][-1]["images"][0].startswith("<image: ")
+        history = user.history()
+        assert history["messages"][0]["images"] == [upload_id]
+        request = user.stored_request(history, 1)
+        assert request["messages"][-1]["images"][0].startswith("<image: ")
     finally:
         server.stop()
 

@@ -82,6 +82,7 @@ def shutdown(app: Flask, unload: bool | None = None) -> list[str]:
     loaded, as the seed does at process termination. Returns the models unloaded."""
     services: Services = app.extensions["webchat"]
     services.close_sockets()
+    services.pulls.cancel_all()
     for reply in services.active.all():
         reply.stop("disconnected")
         reply.finished.wait(5)

@@ -103,8 +103,19 @@ def history() -> Any:
         "max_history": services.sessions.max_history,
         "generating": running == cid,
         "generating_in": running,
-        "messages": [m.to_json() for m in services.sessions.messages(cid)],
+        "messages": [m.to_json() for m in services.sessions.messages(cid, with_requests=False)],
     }
+
+
+@bp.get("/conversations/<int:cid>/messages/<int:message_id>")
+def message(cid: int, message_id: int) -> Any:
+    """One message whole, with the exact request sent to Ollama (the prompt inspector)."""
+    services = _services()
+    services.sessions.conversation(session["sid"], cid)  # 404 unless it is this browser's
+    found = services.sessions.get(cid, message_id)
+    if found is None:
+        return jsonify(error="No such message in this conversation"), 404
+    return found.to_json()
 
 
 def _conversation_arg() -> int | None:

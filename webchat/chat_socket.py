@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import socket
-import threading
 from typing import Any
 
 from flask import current_app, session
@@ -21,6 +20,7 @@ from simple_websocket import ConnectionClosed
 
 from . import commands
 from .ollama import OllamaError
+from .outbox import Outbox
 from .payloads import build_payload
 from .replies import Reply
 from .services import Services
@@ -65,21 +65,15 @@ class ChatConnection:
         self.sid = sid or ""
         self.services = services
         self.config = services.config
-        self._send_lock = threading.Lock()
+        self.outbox = Outbox(ws)
         self.reply: Reply | None = None  # the reply this socket started, if running
         self.watching = False  # asked for pushes (loaded models, downloads) with `watch`
 
     # -- sending ------------------------------------------------------------------
 
     def send(self, frame: dict[str, Any]) -> bool:
-        """Send one frame; False when the browser is gone (never raises)."""
-        data = json.dumps(frame)
-        with self._send_lock:
-            try:
-                self.ws.send(data)
-                return True
-            except (ConnectionClosed, OSError):
-                return False
+        """Queue one frame; False when the browser is gone (never raises or blocks)."""
+        return self.outbox.put(frame)
 
     def error(self, message: str, code: str, **extra: Any) -> None:
         self.send({"type": "error", "code": code, "message": message, **extra})
@@ -88,6 +82,12 @@ class ChatConnection:
 
     def serve(self) -> None:
         _no_delay(self.ws)
+        try:
+            self._serve()
+        finally:
+            self.outbox.close()  # flush before flask-sock closes the socket
+
+    def _serve(self) -> None:
         if not self.sid:
             self.error("This browser has no session yet: reload the page.", "no_session")
             return

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .db import Database
@@ -65,6 +65,7 @@ class Message:
     created_at: float
     in_context: bool = False
     images: list[str] = field(default_factory=list)  # upload ids
+    has_request: bool = False
 
     @classmethod
     def from_row(cls, row: Any) -> Message:
@@ -72,10 +73,13 @@ class Message:
         for key in ("stats", "request"):
             data[key] = json.loads(data[key]) if data[key] else None
         data["images"] = json.loads(data["images"]) if data.get("images") else []
+        data["has_request"] = bool(data.get("has_request", data["request"] is not None))
         return cls(**data)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Shallow on purpose: a deep copy of every stored request made /api/history
+        of 1,000 messages take 300 ms (bench/long_chat.py)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass
@@ -232,10 +236,16 @@ class SessionManager:
             "ORDER BY id DESC LIMIT ?", (cid, self.max_history))
         return [Message.from_row(row) for row in reversed(rows)]
 
-    def messages(self, cid: int) -> list[Message]:
-        """Everything stored in the conversation, each marked inside or outside the window."""
+    def messages(self, cid: int, with_requests: bool = True) -> list[Message]:
+        """Everything stored in the conversation, each marked inside or outside the window.
+
+        Without `with_requests` the payload sent for each reply (which repeats the whole
+        context window, three quarters of a long history's bytes) is left out; the
+        inspector fetches it when asked (`has_request` says there is one)."""
+        columns = _COLUMNS if with_requests else _COLUMNS.replace(
+            "request,", "NULL AS request, request IS NOT NULL AS has_request,")
         rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id", (cid,))
+            f"SELECT {columns} FROM messages WHERE conversation_id = ? ORDER BY id", (cid,))
         window = {m.id for m in self.context_window(cid)}
         result = [Message.from_row(row) for row in rows]
         for message in result:

@@ -58,6 +58,10 @@ export function getLoaded() {
   return request("api/loaded");
 }
 
+export function getMessage(conversation, id) {
+  return request(`api/conversations/${encodeURIComponent(conversation)}/messages/${id}`);
+}
+
 export function getHistory(conversation) {
   const query = conversation ? `?conversation=${encodeURIComponent(conversation)}` : "";
   return request(`api/history${query}`);

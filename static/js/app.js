@@ -91,7 +91,7 @@ const state = {
 
 const view = new ChatView(els.messages, {
   onRetry: retry, onEdit: editMessage, onRegenerate: regenerate, onDeleteLast: deleteLast,
-  onInspect: showInspector,
+  onInspect: inspect,
 });
 const sidebar = new Sidebar(
   { installed: $("installed-models"), loaded: $("loaded-models"),
@@ -727,6 +727,20 @@ async function refreshLoaded() {
     sidebar.showLoadedError(`Could not refresh: ${error.message}`);
   }
   renderContext();
+}
+
+/** The history leaves out each reply's request (it repeats the whole context window);
+ * the inspector fetches it on demand. */
+async function inspect(message) {
+  if (message.request) {
+    showInspector(message);
+    return;
+  }
+  try {
+    showInspector(await api.getMessage(state.current, message.id));
+  } catch (err) {
+    toast(`Could not load the request: ${err.message}`);
+  }
 }
 
 async function unload(name) {

@@ -8,6 +8,7 @@ import { renderMarkdown } from "./markdown.js";
 import { uploadUrl } from "./api.js";
 
 const NEAR_BOTTOM_PX = 48;
+const EAGER_MARKDOWN = 40; // the newest replies are drawn as markdown at once
 const CUT_SHORT = { stopped: "stopped", error: "error", interrupted: "interrupted" };
 
 function el(tag, className, text) {
@@ -142,6 +143,16 @@ export class ChatView {
     }, { passive: true });
     // The pane shrinks when the banner or the system prompt box opens: stay at the end.
     new ResizeObserver(() => this.follow()).observe(container);
+    // Older replies of a long chat are drawn as markdown only when scrolled near: parsing
+    // and sanitizing 500 replies at once blocked the page for 400 ms (bench/long_chat.py).
+    this.lazy = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting) continue;
+        this.lazy.unobserve(entry.target);
+        renderMarkdown(entry.target, entry.target.dataset.markdown || "");
+        delete entry.target.dataset.markdown;
+      }
+    }, { root: container, rootMargin: "1500px 0px" });
     container.addEventListener("click", (event) => {
       const button = event.target.closest?.(".code-copy");
       if (!button) return;
@@ -173,12 +184,14 @@ export class ChatView {
     this.stream = null;
     this.messages = new Map(messages.map((m) => [m.id, m]));
     const last = messages[messages.length - 1];
+    const eagerFrom = messages.length - EAGER_MARKDOWN;
+    this.lazy.disconnect();
     const fragment = document.createDocumentFragment();
     const notesAt = (id) => this.notes.filter((n) => n.afterId === id)
       .forEach((n) => fragment.append(this.noteElement(n)));
     notesAt(0);
-    for (const message of messages) {
-      fragment.append(this.messageElement(message, message === last));
+    for (const [index, message] of messages.entries()) {
+      fragment.append(this.messageElement(message, message === last, index >= eagerFrom));
       notesAt(message.id);
     }
     const stick = this.stick;
@@ -218,7 +231,7 @@ export class ChatView {
 
   // -- one message --------------------------------------------------------------
 
-  messageElement(m, isLast) {
+  messageElement(m, isLast, eager = true) {
     const article = el("article", `message ${m.role} status-${m.status}`);
     article.dataset.id = String(m.id);
     article.dataset.status = m.status;
@@ -236,7 +249,13 @@ export class ChatView {
     if (m.thinking) article.append(thinkingBox(m.thinking, false));
     if (m.role === "assistant") {
       const content = el("div", "message-content markdown");
-      renderMarkdown(content, m.content || "");
+      if (eager) {
+        renderMarkdown(content, m.content || "");
+      } else {
+        content.textContent = m.content || ""; // text until it is scrolled near
+        content.dataset.markdown = m.content || "";
+        this.lazy.observe(content);
+      }
       article.append(content);
     } else {
       article.append(el("div", "message-content plain", m.content || ""));
@@ -287,7 +306,7 @@ export class ChatView {
     if (m.role === "user") {
       add("Edit", "edit-button", "Edit and send again", () => this.startEdit(article, m));
     }
-    if (m.role === "assistant" && m.request) {
+    if (m.role === "assistant" && (m.request || m.has_request)) {
       add("Inspect", "inspect-button", "Show the exact request sent to Ollama", () =>
         this.handlers.onInspect(m));
     }
