@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -278,36 +279,14 @@ class OllamaClient:
         `completed`). Cancelling closes the connection, which makes Ollama stop the
         download (it keeps the finished layers for next time)."""
         cancel = cancel or Cancellation()
-        _active.token = cancel
-        try:
-            try:
-                response = self.http.post(
-                    self.base_url + "/api/pull", json={"model": name, "stream": True},
-                    stream=True, timeout=(self.connect_timeout, self.read_timeout))
-            finally:
-                _active.token = None
-            with response:
-                if cancel.cancelled:
-                    raise Cancelled(cancel.reason)
-                self._raise_for_status(response)
-                for line in iter_ndjson(response.iter_content(chunk_size=None)):
-                    if "error" in line:
-                        raise StreamFailed(str(line["error"]))
-                    yield line
+        with self._streaming("/api/pull", {"model": name}, cancel,
+                             "The download broke off") as response:
+            for line in iter_ndjson(response.iter_content(chunk_size=None)):
+                if "error" in line:
+                    raise StreamFailed(str(line["error"]))
+                yield line
             if cancel.cancelled:
                 raise Cancelled(cancel.reason)
-        except (Cancelled, OllamaError):
-            if cancel.cancelled:
-                raise Cancelled(cancel.reason) from None
-            raise
-        except (requests.RequestException, OSError) as exc:
-            if cancel.cancelled:
-                raise Cancelled(cancel.reason) from None
-            if _caused_by(exc, NewConnectionError, ConnectTimeoutError):
-                raise self._unreachable() from exc
-            raise StreamFailed(f"The download broke off ({_short(exc)})") from exc
-        finally:
-            cancel.detach()
 
     # -- streaming ------------------------------------------------------------------
 
@@ -316,6 +295,15 @@ class OllamaClient:
         """Stream `/api/chat` or `/api/generate`, yielding content, thinking, done."""
         cancel = cancel or Cancellation()
         text_key = "response" if path == "/api/generate" else None
+        with self._streaming(path, payload, cancel,
+                             "The connection to Ollama broke mid-reply") as response:
+            yield from self._events(response, text_key, cancel)
+
+    @contextmanager
+    def _streaming(self, path: str, payload: dict[str, Any], cancel: Cancellation,
+                   broke: str) -> Iterator[requests.Response]:
+        """POST a streamed request that `cancel` can abort at any moment, and turn what
+        can go wrong into this module's errors (a cancel always wins)."""
         _active.token = cancel
         try:
             try:
@@ -328,7 +316,7 @@ class OllamaClient:
                 if cancel.cancelled:
                     raise Cancelled(cancel.reason)
                 self._raise_for_status(response)
-                yield from self._events(response, text_key, cancel)
+                yield response
         except Cancelled:
             raise
         except OllamaError:
@@ -342,9 +330,9 @@ class OllamaClient:
                 raise self._unreachable() from exc
             if isinstance(exc, requests.Timeout) or _caused_by(exc, ReadTimeoutError):
                 raise StreamTimeout(
-                    f"Ollama sent nothing for {self.read_timeout:g} s, so the reply was "
+                    f"Ollama sent nothing for {self.read_timeout:g} s, so the request was "
                     "abandoned") from exc
-            raise StreamFailed(f"The connection to Ollama broke mid-reply ({_short(exc)})") from exc
+            raise StreamFailed(f"{broke} ({_short(exc)})") from exc
         finally:
             cancel.detach()
 
