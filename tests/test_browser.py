@@ -712,3 +712,22 @@ def test_page_weight_offline(browser, live_server, fake_ollama):
         assert total < 400_000
     finally:
         context.close()
+
+
+def test_lan_token_page_then_chat(page, tmp_path, fake_ollama):
+    server = LiveServer(tmp_path / "lan", fake_ollama.url, HOST="0.0.0.0")
+    try:
+        page.goto(server.url + "/")
+        expect(page.locator("h1")).to_have_text("Access token needed")
+        page.fill("#token", "not-the-token")
+        page.click("button[type=submit]")
+        expect(page.locator(".notice")).to_contain_text("not right")
+        page.fill("#token", server.app.config["ACCESS_TOKEN"])
+        page.click("button[type=submit]")
+        page.wait_for_url(server.url + "/")  # the token is gone from the address bar
+        open_chat(page, server.url + "/")
+        send(page, "over the network")
+        expect(stored_reply(page).locator(".message-content")).to_have_text(
+            "You said: over the network")
+    finally:
+        server.stop()
