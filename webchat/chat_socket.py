@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, session
@@ -221,51 +222,41 @@ class ChatConnection:
         self._start_reply(cid, request, lambda: self.services.sessions.add_user(
             self.sid, cid, text, request["model"], images))
 
-    def on_retry(self, frame: dict[str, Any]) -> None:
-        message_id = self._message_id(frame, "the failed message")
+    def _rerun(self, frame: dict[str, Any], reopen: Callable[[int], int]) -> None:
+        """Answer a stored message again. `reopen(cid)` puts it back in flight and
+        returns its id; a ValueError from it is the user's mistake, said as such."""
         cid = self._conversation(frame)
         request = self._reply_settings(frame)
         if self._busy() or self._rate_limited():
             return
 
-        def reopen() -> int:
-            if not self.services.sessions.retry_user(cid, message_id):
-                raise InvalidInput("Only the last message, when its reply failed, can be retried")
-            return message_id
-
-        self._start_reply(cid, request, reopen)
-
-    def on_regenerate(self, frame: dict[str, Any]) -> None:
-        """Answer the last question again: its reply is replaced."""
-        cid = self._conversation(frame)
-        request = self._reply_settings(frame)
-        if self._busy() or self._rate_limited():
-            return
-
-        def reopen() -> int:
+        def store() -> int:
             try:
-                return self.services.sessions.regenerate(cid)
+                return reopen(cid)
             except ValueError as exc:
                 raise InvalidInput(str(exc)) from None
 
-        self._start_reply(cid, request, reopen)
+        self._start_reply(cid, request, store)
+
+    def on_retry(self, frame: dict[str, Any]) -> None:
+        message_id = self._message_id(frame, "the failed message")
+
+        def retry(cid: int) -> int:
+            if not self.services.sessions.retry_user(cid, message_id):
+                raise ValueError("Only the last message, when its reply failed, can be retried")
+            return message_id
+
+        self._rerun(frame, retry)
+
+    def on_regenerate(self, frame: dict[str, Any]) -> None:
+        """Answer the last question again: its reply is replaced."""
+        self._rerun(frame, self.services.sessions.regenerate)
 
     def on_edit(self, frame: dict[str, Any]) -> None:
         """Rewrite one of your messages and send it again; the messages after it go."""
         message_id = self._message_id(frame, "the message to edit")
         text = self._text(frame)
-        cid = self._conversation(frame)
-        request = self._reply_settings(frame)
-        if self._busy() or self._rate_limited():
-            return
-
-        def reopen() -> int:
-            try:
-                return self.services.sessions.edit_user(cid, message_id, text)
-            except ValueError as exc:
-                raise InvalidInput(str(exc)) from None
-
-        self._start_reply(cid, request, reopen)
+        self._rerun(frame, lambda cid: self.services.sessions.edit_user(cid, message_id, text))
 
     def on_delete_last(self, frame: dict[str, Any]) -> None:
         cid = self._conversation(frame)
