@@ -7,8 +7,8 @@ one message at the same moment; the stand-in answers each with 500 tokens at 50 
 Added delay per chunk = when the chunk reached its WebSocket client − when the matching
 line from the stand-in reached the app's socket. The second time comes from a small
 timestamping relay (bench/_tap.py) between the app and the stand-in; the first is taken
-in the client's reader thread right after `recv()` returns. Both are CLOCK_MONOTONIC on
-this machine, so they compare across processes. See bench/README.md.
+by the clients' single polling thread the moment epoll says the socket is readable.
+Both are CLOCK_MONOTONIC on this machine, so they compare across processes. See bench/README.md.
 
     python bench/concurrency.py [--clients 64] [--tokens 500] [--delay 0.02]
 """
@@ -19,7 +19,9 @@ import argparse
 import base64
 import json
 import re
+import selectors
 import sys
+import threading
 import time
 from typing import Any
 
@@ -34,23 +36,68 @@ LINE = re.compile(rb'\{"model":[^\n]*\}\n')
 
 
 class StampedClient(WebSocketClient):
-    """Notes when each message's bytes came off the socket (reader thread, no queueing)."""
+    """A client without a reader thread of its own: the one `Poller` thread reads every
+    client's socket and notes when each message's bytes came off it. With 64 reader
+    threads in one process, each would first wait for the GIL after its recv() returned,
+    and that wait, the client's own, was counted as the app's delay."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.stamps: list[float] = []
         super().__init__(*args, **kwargs)
 
-    def _handle_events(self) -> bool:
-        now = time.monotonic()
+    def _thread(self) -> None:
+        return  # the Poller reads instead
+
+    def read_ready(self, now: float) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            self.connected = False
+            return
+        self.ws.receive_data(data)
         before = len(self.input_buffer)
-        keep_going = super()._handle_events()
+        self.connected = self._handle_events()
         self.stamps.extend([now] * (len(self.input_buffer) - before))
-        return keep_going
+
+
+class Poller:
+    """One thread, one epoll: stamps each read the moment the socket is ready."""
+
+    def __init__(self) -> None:
+        self.selector = selectors.DefaultSelector()
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def add(self, client: StampedClient) -> None:
+        self.selector.register(client.sock, selectors.EVENT_READ, client)
+
+    def stop(self) -> None:
+        self.running = False
+        self.thread.join(2)
+
+    def _run(self) -> None:
+        while self.running:
+            for key, _ in self.selector.select(0.05):
+                now = time.monotonic()
+                client: StampedClient = key.data
+                try:
+                    client.read_ready(now)
+                except OSError:
+                    client.connected = False
+                if not client.connected:
+                    self.selector.unregister(key.fileobj)
+
+
+POLLER: Poller | None = None
 
 
 def stamped_socket(url: str, cookie: str) -> tuple[ChatSocket, StampedClient]:
+    global POLLER
+    if POLLER is None:
+        POLLER = Poller()
     socket = ChatSocket.__new__(ChatSocket)
     client = StampedClient.connect(url, headers={"Cookie": cookie})
+    POLLER.add(client)
     socket.ws = client
     return socket, client
 

@@ -345,3 +345,17 @@ def test_a_stalled_stream_times_out_with_a_clear_error(tmp_path, fake_ollama):
         assert ws.chat("next")[-1]["type"] == "done"
     finally:
         server.stop()
+
+
+def test_a_burst_is_joined_but_a_paced_stream_goes_token_by_token(fake_ollama):
+    from webchat.ollama import OllamaClient
+
+    client = OllamaClient(fake_ollama.url)
+    payload = {"model": "gemma3:270m", "messages": [{"role": "user", "content": "hi"}]}
+    fake_ollama.script(tokens=[f" t{i}" for i in range(2000)])  # as fast as it can
+    burst = [e for e in client.stream("/api/chat", payload) if e.kind == "content"]
+    assert "".join(e.text for e in burst) == "".join(f" t{i}" for i in range(2000))
+    assert any(e.more for e in burst)  # lines were waiting: they may share a frame
+    fake_ollama.script(tokens=[f" p{i}" for i in range(20)], delay=0.01)  # a model's pace
+    paced = [e for e in client.stream("/api/chat", payload) if e.kind == "content"]
+    assert len(paced) == 20 and not any(e.more for e in paced)

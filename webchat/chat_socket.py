@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,6 @@ from simple_websocket import ConnectionClosed
 
 from . import commands
 from .ollama import OllamaError
-from .outbox import Outbox
 from .payloads import build_payload
 from .replies import Reply
 from .services import Services
@@ -66,15 +66,25 @@ class ChatConnection:
         self.sid = sid or ""
         self.services = services
         self.config = services.config
-        self.outbox = Outbox(ws)
+        self._send_lock = threading.Lock()
         self.reply: Reply | None = None  # the reply this socket started, if running
         self.watching = False  # asked for pushes (loaded models, downloads) with `watch`
 
     # -- sending ------------------------------------------------------------------
 
     def send(self, frame: dict[str, Any]) -> bool:
-        """Queue one frame; False when the browser is gone (never raises or blocks)."""
-        return self.outbox.put(frame)
+        """Send one frame now; False when the browser is gone (never raises).
+
+        Sent by the thread that made the frame: handing frames to a writer thread cost
+        a GIL hand-off per token and tripled the p99 delay with 64 browsers streaming
+        (bench/concurrency.py). Bursts are joined upstream instead (replies.py)."""
+        data = json.dumps(frame)
+        with self._send_lock:
+            try:
+                self.ws.send(data)
+                return True
+            except (ConnectionClosed, OSError):
+                return False
 
     def error(self, message: str, code: str, **extra: Any) -> None:
         self.send({"type": "error", "code": code, "message": message, **extra})
@@ -83,12 +93,6 @@ class ChatConnection:
 
     def serve(self) -> None:
         _no_delay(self.ws)
-        try:
-            self._serve()
-        finally:
-            self.outbox.close()  # flush before flask-sock closes the socket
-
-    def _serve(self) -> None:
         if not self.sid:
             self.error("This browser has no session yet: reload the page.", "no_session")
             return

@@ -143,7 +143,10 @@ class StreamEvent:
     kind: str
     text: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    more: bool = False  # Ollama's next bytes are already here: no need to relay this alone
 
+
+BURST_GAP = 0.002  # seconds: a line that came quicker than this was probably waiting
 
 STAT_KEYS = (
     "done_reason", "total_duration", "load_duration", "prompt_eval_count",
@@ -338,7 +341,9 @@ class OllamaClient:
 
     def _events(self, response: requests.Response, text_key: str | None,
                 cancel: Cancellation) -> Iterator[StreamEvent]:
+        resumed = time.monotonic()
         for line in iter_ndjson(response.iter_content(chunk_size=None)):
+            arrived = time.monotonic()
             if "error" in line:
                 raise StreamFailed(f"Ollama reported an error: {line['error']}")
             if text_key:
@@ -348,16 +353,48 @@ class OllamaClient:
                 message = line.get("message") or {}
                 text = message.get("content") or ""
                 thinking = message.get("thinking") or ""
-            if thinking:
-                yield StreamEvent("thinking", thinking)
-            if text:
-                yield StreamEvent("content", text)
+            if thinking or text:
+                # Ask whether the next line is already here only when this one came at
+                # once (a burst, or a relay behind): the question is a system call, and
+                # under load each one can mean waiting for the GIL.
+                more = arrived - resumed < BURST_GAP and _more_waiting(response, cancel)
+                if thinking:
+                    yield StreamEvent("thinking", thinking, more=more or bool(text))
+                if text:
+                    yield StreamEvent("content", text, more=more)
             if line.get("done"):
                 yield StreamEvent("done", stats=reply_stats(line))
                 return
+            resumed = time.monotonic()
         if cancel.cancelled:
             raise Cancelled(cancel.reason)
         raise StreamFailed("Ollama ended the reply without finishing it (no `done` line)")
+
+
+def _more_waiting(response: requests.Response, cancel: Cancellation) -> bool:
+    """Is Ollama's next line already received (in the read buffer or the socket)?
+
+    Then the relay is behind the stream and may join what is waiting into one frame; when
+    it keeps up (a model's real pace) this is always False and every token goes alone.
+    Peeks without blocking: the socket is non-blocking for the one call.
+    """
+    buffered = getattr(getattr(response.raw, "_fp", None), "fp", None)
+    sock = cancel._sock
+    if sock is None or not hasattr(buffered, "peek"):
+        return False
+    timeout = sock.gettimeout()
+    try:
+        sock.setblocking(False)
+        # A whole next line, not just its first bytes: waiting for the rest of a
+        # line while holding text back would delay it (bench/concurrency.py).
+        return b"}\n" in buffered.peek(1)
+    except (OSError, ValueError):
+        return False
+    finally:
+        try:
+            sock.settimeout(timeout)
+        except OSError:
+            pass
 
 
 def _caused_by(exc: BaseException, *kinds: type[BaseException]) -> bool:

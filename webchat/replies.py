@@ -20,6 +20,7 @@ from .sessions import SessionManager
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 1.0  # seconds between saves of a partial reply
+MAX_JOINED = 256  # tokens joined into one frame at most, when the relay is behind
 Send = Callable[[dict[str, Any]], bool]
 
 
@@ -78,6 +79,13 @@ class Reply:
         """Abort the upstream request now; `disconnected` means nobody is listening."""
         self.cancel.cancel(reason)
 
+    def _relay_held(self, held: list[str]) -> None:
+        """Relay the text read while the previous frame was going out, as one frame."""
+        kind, texts = held[0], held[1:]
+        held.clear()
+        self._relay({"type": "chunk" if kind == "content" else "thinking",
+                     "text": "".join(texts)})
+
     def _relay(self, frame: dict[str, Any]) -> None:
         if not self.send({**frame, "conversation": self.conversation_id}):
             self.stop("disconnected")
@@ -90,6 +98,7 @@ class Reply:
         reply_id = 0
         started = time.monotonic()
         first_token: float | None = None
+        held: list[str] = []  # [kind, text, text, ...] already read, not yet relayed
         try:
             reply_id = self.sessions.begin_reply(self.sid, self.conversation_id, self.model,
                                                  self.endpoint, redact_images(self.payload))
@@ -102,8 +111,12 @@ class Reply:
                 if first_token is None:
                     first_token = time.monotonic()
                 (content if event.kind == "content" else thinking).append(event.text)
-                self._relay({"type": "chunk" if event.kind == "content" else "thinking",
-                             "text": event.text})
+                if held and held[0] != event.kind:
+                    self._relay_held(held)
+                held = held or [event.kind]
+                held.append(event.text)
+                if not event.more or len(held) > MAX_JOINED:
+                    self._relay_held(held)  # nothing else in hand: send it now
                 now = time.monotonic()
                 if now - last_flush >= FLUSH_INTERVAL:
                     self.sessions.save_partial(reply_id, "".join(content), "".join(thinking))
@@ -119,6 +132,8 @@ class Reply:
         except Exception:  # a bug must not leave the session busy forever
             log.exception("reply failed")
             status, error = "error", "The server hit an internal error; see its log"
+        if held:  # text read just before the stream ended or broke
+            self._relay_held(held)
         stats.update(self._timings(started, first_token))
         text = "".join(content)
         if status == "stopped" and text:
