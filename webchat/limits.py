@@ -74,7 +74,3 @@ class SocketCounter:
             if left <= 0:
                 del self.per_session[sid]
             return max(0, left)
-
-    def count(self, sid: str) -> int:
-        with self._lock:
-            return self.per_session.get(sid, 0)

@@ -243,9 +243,6 @@ class OllamaClient:
             raise ModelNotFound(message)
         raise OllamaRejected(message, response.status_code)
 
-    def version(self) -> str:
-        return str(self._request("GET", "/api/version").get("version", ""))
-
     def list_models(self) -> list[dict[str, Any]]:
         """Installed models, as `/api/tags` lists them."""
         return list(self._request("GET", "/api/tags").get("models", []))

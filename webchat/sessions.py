@@ -116,11 +116,6 @@ class SessionManager:
                          (sid, time.time()))
         return sid
 
-    def models_used(self, sid: str) -> list[str]:
-        rows = self.db.query("SELECT DISTINCT model FROM messages WHERE session_id = ? "
-                             "AND role = 'assistant' AND model IS NOT NULL", (sid,))
-        return [row["model"] for row in rows]
-
     # -- conversations ------------------------------------------------------------
 
     def conversations(self, sid: str) -> list[dict[str, Any]]:
@@ -134,10 +129,6 @@ class SessionManager:
             "FROM conversations AS c WHERE c.session_id = ? AND c.deleted_at IS NULL "
             "ORDER BY c.updated_at DESC, c.id DESC", (sid,))
         return [dict(row) for row in rows]
-
-    def count(self, sid: str) -> int:
-        return int(self.db.query("SELECT count(*) FROM conversations WHERE session_id = ? "
-                                 "AND deleted_at IS NULL", (sid,))[0][0])
 
     def new_conversation(self, sid: str, limit: int, title: str = "",
                          system: str | None = None,

@@ -54,11 +54,6 @@ class ModelUsage:
             self._models[sid].add(model)
             self.loaded_by_us.add(model)
 
-    def users(self, model: str) -> set[str]:
-        """Sessions still holding the model: open, or gone but within their grace."""
-        with self._lock:
-            return {sid for sid, models in self._models.items() if model in models}
-
     def _leave(self, sid: str) -> None:
         with self._lock:
             if self._open.get(sid, 0) > 0:

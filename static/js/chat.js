@@ -6,17 +6,12 @@ import { formatStats } from "./format.js";
 import { copyText } from "./clipboard.js";
 import { renderMarkdown } from "./markdown.js";
 import { uploadUrl } from "./api.js";
+import { el } from "./dom.js";
 
 const NEAR_BOTTOM_PX = 48;
 const EAGER_MARKDOWN = 40; // the newest replies are drawn as markdown at once
 const CUT_SHORT = { stopped: "stopped", error: "error", interrupted: "interrupted" };
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
 
 function thinkingBox(text, open) {
   const box = el("details", "thinking");

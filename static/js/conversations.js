@@ -1,11 +1,7 @@
 // The conversation list: newest first, open, rename in place, delete (with undo).
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
+import { el } from "./dom.js";
+
 
 export class ConversationList {
   /**

@@ -2,13 +2,8 @@
 // model picker that the installed list fills.
 
 import { formatBytes, formatExpiry, formatMegabytes, formatProgress } from "./format.js";
+import { el } from "./dom.js";
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
 
 function emptyItem(title, detail) {
   const item = el("li", "empty-state");
