@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+from webchat.ollama import OllamaClient
+
 from .live import BrowserClient, LiveServer, wait_until
 
 SECONDS = float(os.environ.get("WEBCHAT_SOAK_SECONDS", "8"))
@@ -21,6 +23,27 @@ EXPECTED_ERRORS = {"busy"}  # a chat sent while the last one is still finishing
 
 def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
+
+
+def _threads(ollama_port: int) -> tuple[list[str], int]:
+    """The process's threads, minus those of the stand-in serving pooled connections.
+
+    The app keeps up to OllamaClient.POOL_SIZE idle keep-alive connections to Ollama, and
+    the stand-in (in this process) holds one thread on each: reuse, not a leak, so they
+    are counted apart and checked against that bound.
+    """
+    others, pooled = [], 0
+    for thread in threading.enumerate():
+        connection = getattr(thread, "_args", (None,))[:1]
+        try:
+            serves_ollama = connection[0].getsockname()[1] == ollama_port
+        except (AttributeError, IndexError, OSError):
+            serves_ollama = False
+        if serves_ollama:
+            pooled += 1
+        else:
+            others.append(thread.name)
+    return others, pooled
 
 
 def _rss_mb() -> float:
@@ -74,7 +97,7 @@ def test_soak(tmp_path, fake_ollama):
         warm.socket().chat("warm up")
         warm.close()
         time.sleep(0.5)
-        threads, fds, rss = threading.active_count(), _fds(), _rss_mb()
+        (threads, pooled_before), fds, rss = _threads(fake_ollama.port), _fds(), _rss_mb()
         problems: list[str] = []
         stop_at = time.monotonic() + SECONDS
         workers = [threading.Thread(target=_browse, args=(server, seed, stop_at, problems))
@@ -87,9 +110,14 @@ def test_soak(tmp_path, fake_ollama):
             if rss_midway is None and time.monotonic() > stop_at - SECONDS / 2:
                 rss_midway = _rss_mb()
         assert problems == []
-        assert wait_until(lambda: threading.active_count() <= threads + 1, timeout=10), \
-            (threading.active_count(), threads)
-        assert wait_until(lambda: _fds() <= fds + 2, timeout=10), (_fds(), fds)
+        assert wait_until(lambda: len(_threads(fake_ollama.port)[0]) <= len(threads) + 1,
+                          timeout=10), (threads, _threads(fake_ollama.port))
+        pooled = _threads(fake_ollama.port)[1]
+        assert pooled <= OllamaClient.POOL_SIZE, pooled
+        # each pooled connection is two descriptors here: the app's end and the stand-in's
+        new_pooled = max(0, pooled - pooled_before)
+        assert wait_until(lambda: _fds() <= fds + 2 * new_pooled + 2, timeout=10), \
+            (_fds(), fds, pooled_before, pooled)
         assert _rss_mb() - rss < 40, (rss, rss_midway, _rss_mb())
         if SECONDS >= 60:  # long runs: memory stays flat after warming up
             assert _rss_mb() - (rss_midway or rss) < 15

@@ -199,6 +199,10 @@ def _error_message(response: requests.Response) -> str:
 class OllamaClient:
     """Talks to one Ollama server; safe to share between threads."""
 
+    # Idle keep-alive connections kept for reuse: enough for a LAN of concurrent replies
+    # without reconnecting, and a bound on what the server holds open towards Ollama.
+    POOL_SIZE = 32
+
     def __init__(self, base_url: str, connect_timeout: float = 5.0,
                  read_timeout: float = 300.0, info_timeout: float = 15.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -206,7 +210,7 @@ class OllamaClient:
         self.read_timeout = read_timeout
         self.info_timeout = info_timeout
         self.http = requests.Session()
-        adapter = _AbortableAdapter(pool_maxsize=32)
+        adapter = _AbortableAdapter(pool_maxsize=self.POOL_SIZE)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
 
