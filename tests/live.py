@@ -86,12 +86,22 @@ class BrowserClient:
 
 
 class WebSocketClient(simple_websocket.Client):
-    """simple-websocket sends `Host` without the port; browsers send `host:port`."""
+    """simple-websocket's client, fixed to behave like a browser in two ways.
+
+    It sends `Host` without the port; browsers send `host:port`. And its handshake takes
+    only the first event from its first read: frames the server sent right after the 101
+    response and that arrived in the same read (a busy machine, a refusal sent at once)
+    sat in wsproto's buffer until more bytes came, which could be never.
+    """
 
     def handshake(self) -> None:
         if self.port not in (80, 443) and ":" not in self.host:
             self.host = f"{self.host}:{self.port}"
         super().handshake()
+
+    def _thread(self) -> None:
+        self.connected = self._handle_events()  # frames read together with the 101
+        super()._thread()
 
 
 class ChatSocket:

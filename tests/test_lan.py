@@ -122,6 +122,8 @@ def test_sockets_per_browser_and_in_total_are_limited(tmp_path, fake_ollama):
     try:
         alice = BrowserClient(server)
         first, second = alice.socket(), alice.socket()
+        # the client's handshake can finish before the server thread counts the socket
+        assert wait_until(lambda: server.services.sockets.total == 2)
         refused = alice.socket().recv()
         assert refused["code"] == "too_many_sockets" and "limit 2" in refused["message"]
         bob = BrowserClient(server)
