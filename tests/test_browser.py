@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import os
 import re
@@ -559,6 +560,52 @@ def test_conversations_switch_without_interrupting_rename_delete_undo(
     expect(stored_reply(page).locator(".message-content")).to_contain_text("w59")
 
 
+def test_long_conversation_draws_newest_first_then_the_rest_in_order(
+        page, live_server, fake_ollama, tmp_path):
+    open_chat(page, live_server.url)
+    send(page, "short chat")
+    expect(stored_reply(page)).to_have_attribute("data-status", "ok")
+    exchanges = 200
+    messages = []
+    for i in range(exchanges):
+        messages += [{"role": "user", "content": f"question {i}"},
+                     {"role": "assistant", "content": f"**answer {i}**", "model": MODEL}]
+    long_file = tmp_path / "long.json"
+    long_file.write_text(json.dumps({"format": "ollama-webchat/1", "title": "Long one",
+                                     "messages": messages}))
+    page.set_input_files("#import-file", str(long_file))
+    expect(page.locator("#chat-title")).to_have_text("Long one")
+    expect(page.locator(".message")).to_have_count(2 * exchanges)
+    texts = page.locator(".message .message-content").all_text_contents()
+    # (replies far above the view stay plain text until scrolled near)
+    assert [text.strip().strip("*") for text in texts] == [
+        m["content"].strip("*") for m in messages]
+    pane = page.locator("#messages")
+    assert pane.evaluate("p => p.scrollHeight - p.scrollTop - p.clientHeight") < 5
+    expect(page.locator(".message.assistant").last.locator("strong")).to_have_text(
+        f"answer {exchanges - 1}")
+    pane.evaluate("p => { p.scrollTop = 0; }")  # the oldest replies become markdown near
+    expect(page.locator(".message.assistant").first.locator("strong")).to_have_text("answer 0")
+
+    # With the page's timers held, a reload shows only the newest slice; switching to the
+    # other conversation then must not let the long one's pending slices in.
+    page.clock.install(time=datetime.datetime(2026, 1, 1))
+    page.clock.pause_at(datetime.datetime(2026, 1, 2))
+    page.reload()
+    expect(page.locator("#chat-title")).to_have_text("Long one")
+    shown = page.locator(".message .message-content")
+    expect(shown.last).to_have_text(f"answer {exchanges - 1}")
+    first_slice = shown.count()
+    assert 0 < first_slice < 2 * exchanges
+    page.locator("#conversation-list li", has_text="short chat").locator(
+        ".conversation-open").click()
+    expect(page.locator("#chat-title")).to_have_text("short chat")
+    page.clock.resume()
+    page.wait_for_timeout(500)
+    expect(page.locator(".message")).to_have_count(2)
+    expect(page.locator(".message.user .message-content")).to_have_text("short chat")
+
+
 def test_pull_with_progress_cancel_details_delete_and_unload_all(page, live_server, fake_ollama):
     fake_ollama.pull_delay = 0.15
     open_chat(page, live_server.url)
@@ -707,6 +754,13 @@ def test_page_weight_offline(browser, live_server, fake_ollama):
         open_chat(page, live_server.url)
         page.wait_for_load_state("networkidle")
         assert all(url.startswith(live_server.url) for url, _ in fetched), fetched
+        # The page names every module it imports up front, and nothing it does not use.
+        preloaded = set(page.eval_on_selector_all(
+            "link[rel=modulepreload]", "links => links.map((l) => l.href)"))
+        modules = {url for url, _ in fetched if url.endswith(".js")}
+        entry_and_classic = {live_server.url + "/static/js/app.js",
+                             live_server.url + "/static/vendor/purify.min.js"}
+        assert preloaded == modules - entry_and_classic, (preloaded, modules)
         total = sum(size for _, size in fetched)
         print(f"\npage weight: {total} bytes in {len(fetched)} requests")
         assert total < 400_000

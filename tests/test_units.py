@@ -15,6 +15,7 @@ from webchat.validation import (
     validate_model_name,
     validate_options,
 )
+from webchat.views import module_graph
 
 
 @pytest.mark.parametrize("value, url", [
@@ -157,3 +158,18 @@ def test_images_are_shortened_in_the_stored_request():
     assert payload["messages"][0]["images"] == ["QUJD" * 10]  # the original is untouched
     generate = build_payload("generate", "m", None, window, {}, images={"a" * 32: "QUJD"})
     assert redact_images(generate)["images"] == ["<image: 4 characters of base64>"]
+
+
+def test_module_graph_follows_static_imports_only(tmp_path):
+    (tmp_path / "js").mkdir()
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "js" / "app.js").write_text(
+        'import * as api from "./api.js";\n'
+        "import {\n  a,\n  b,\n} from './parts.js';\n"
+        'const later = () => import("./lazy.js");\n'
+        '// import "./commented-out.js" is a comment, not an import\n')
+    (tmp_path / "js" / "api.js").write_text('import { x } from "./parts.js";\n')
+    (tmp_path / "js" / "parts.js").write_text(
+        'import { Marked } from "../vendor/marked.esm.js";\nexport { y } from "./api.js";\n')
+    (tmp_path / "vendor" / "marked.esm.js").write_text("export const Marked = 1;\n")
+    assert module_graph(str(tmp_path)) == ("js/api.js", "js/parts.js", "vendor/marked.esm.js")

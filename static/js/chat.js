@@ -10,6 +10,8 @@ import { el } from "./dom.js";
 
 const NEAR_BOTTOM_PX = 48;
 const EAGER_MARKDOWN = 40; // the newest replies are drawn as markdown at once
+const FIRST_SLICE = 24; // messages drawn with the first paint of a conversation
+const OLDER_SLICE = 100; // older messages added per task after it
 const CUT_SHORT = { stopped: "stopped", error: "error", interrupted: "interrupted" };
 
 
@@ -133,6 +135,7 @@ export class ChatView {
     this.maxId = 0;
     this.stream = null;
     this.stick = true;
+    this.generation = 0; // counts renders, so slices of an older one stop
     container.addEventListener("scroll", () => {
       this.stick = this.nearBottom();
     }, { passive: true });
@@ -168,7 +171,11 @@ export class ChatView {
 
   // -- whole list ---------------------------------------------------------------
 
-  /** Replace everything with the server's history (plus the page's notes). */
+  /** Replace everything with the server's history (plus the page's notes).
+   *
+   * The newest messages go in at once; older ones are added above them in slices, one
+   * task each, so a 1,000-message chat never holds the page for one long task
+   * (bench/long_chat.py). A later render or clear cancels the slices still to come. */
   render(history) {
     const messages = history.messages || [];
     const newMax = messages.reduce((max, m) => Math.max(max, m.id), 0);
@@ -180,23 +187,41 @@ export class ChatView {
     this.messages = new Map(messages.map((m) => [m.id, m]));
     const last = messages[messages.length - 1];
     const eagerFrom = messages.length - EAGER_MARKDOWN;
+    const generation = ++this.generation;
     this.lazy.disconnect();
-    const fragment = document.createDocumentFragment();
-    const notesAt = (id) => this.notes.filter((n) => n.afterId === id)
-      .forEach((n) => fragment.append(this.noteElement(n)));
-    notesAt(0);
-    for (const [index, message] of messages.entries()) {
-      fragment.append(this.messageElement(message, message === last, index >= eagerFrom));
-      notesAt(message.id);
-    }
+    const slice = (from, to) => {
+      const fragment = document.createDocumentFragment();
+      const notesAt = (id) => this.notes.filter((n) => n.afterId === id)
+        .forEach((n) => fragment.append(this.noteElement(n)));
+      if (from === 0) notesAt(0);
+      for (let index = from; index < to; index++) {
+        const message = messages[index];
+        fragment.append(this.messageElement(message, message === last, index >= eagerFrom));
+        notesAt(message.id);
+      }
+      return fragment;
+    };
+    let start = Math.max(0, messages.length - FIRST_SLICE);
     const stick = this.stick;
-    this.container.replaceChildren(fragment);
+    this.container.replaceChildren(slice(start, messages.length));
     if (!this.container.children.length) this.showEmptyState();
     this.stick = stick;
     this.follow();
+    const addOlder = () => {
+      if (generation !== this.generation) return; // replaced by a newer render or clear
+      const from = Math.max(0, start - OLDER_SLICE);
+      const fromBottom = this.container.scrollHeight - this.container.scrollTop;
+      this.container.prepend(slice(from, start));
+      if (this.stick) this.follow();
+      else this.container.scrollTop = this.container.scrollHeight - fromBottom;
+      start = from;
+      if (start > 0) setTimeout(addOlder, 0);
+    };
+    if (start > 0) setTimeout(addOlder, 0);
   }
 
   clear() {
+    this.generation++;
     this.notes = [];
     this.maxId = 0;
     this.stream = null;
