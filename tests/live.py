@@ -66,8 +66,10 @@ class BrowserClient:
         self.sockets.append(ws)
         return ws
 
-    def history(self) -> dict[str, Any]:
-        response = self.http.get(self.server.url + "/api/history", timeout=5)
+    def history(self, conversation: int | None = None) -> dict[str, Any]:
+        """One conversation's history (by default the browser's most recent one)."""
+        query = "" if conversation is None else f"?conversation={conversation}"
+        response = self.http.get(self.server.url + "/api/history" + query, timeout=5)
         response.raise_for_status()
         return response.json()
 

@@ -217,6 +217,28 @@ def test_images_upload_limits_and_payload(tmp_path, fake_ollama):
         assert history["messages"][0]["images"] == [upload_id]
         request = user.stored_request(history, 1)
         assert request["messages"][-1]["images"][0].startswith("<image: ")
+
+        # Exports keep the picture (JSON) or say it is there (Markdown); an import brings
+        # it back as this browser's own upload.
+        cid = history["conversation"]
+        md = api(user, "GET", f"/api/conversations/{cid}/export?format=md").text
+        assert "_(1 image attached: kept in the JSON export" in md
+        exported = api(user, "GET", f"/api/conversations/{cid}/export?format=json").json()
+        assert exported["messages"][0]["images"] == [
+            {"mime": "image/png", "data": base64.b64encode(png).decode()}]
+        imported = api(user, "POST", "/api/conversations/import", json=exported)
+        assert imported.status_code == 201
+        copy = user.history(imported.json()["id"])["messages"][0]
+        assert len(copy["images"]) == 1 and copy["images"] != [upload_id]
+        assert api(user, "GET", f"/api/uploads/{copy['images'][0]}").content == png
+        for bad, named in (([{"data": "not base64!"}], "messages[0].images[0]: not a PNG"),
+                           ([{"data": base64.b64encode(b"<svg/>").decode()}], "not a PNG"),
+                           ([{"data": base64.b64encode(png + b"\0" * 3000).decode()}],
+                            "the limit is"),
+                           ("one", "messages[0].images: must be a list")):
+            exported["messages"][0]["images"] = bad
+            refused = api(user, "POST", "/api/conversations/import", json=exported)
+            assert refused.status_code == 400 and named in refused.json()["error"], named
     finally:
         server.stop()
 

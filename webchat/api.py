@@ -23,7 +23,7 @@ from .validation import (
     validate_settings,
 )
 
-MAX_IMPORT_BYTES = 16 * 1024 * 1024
+MAX_IMPORT_BYTES = 32 * 1024 * 1024  # text and the pictures in base64
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -222,13 +222,13 @@ def export_conversation(cid: int) -> Any:
 @bp.post("/conversations/import")
 def import_conversation() -> Any:
     if (request.content_length or 0) > MAX_IMPORT_BYTES:
-        return jsonify(error="The file is too large to import (16 MB at most)"), 413
+        return jsonify(error="The file is too large to import (32 MB at most)"), 413
     try:
         body = json.loads(request.get_data(cache=False) or b"null")
     except ValueError:
         raise InvalidInput("The file is not JSON exported by Ollama WebChat") from None
-    checked = check_import(body)
     services = _services()
+    checked = check_import(body, services.config["MAX_IMAGE_BYTES"])
     conversation = services.sessions.import_conversation(
         session["sid"], services.config["MAX_CONVERSATIONS"], **checked)
     return conversation.to_json(), 201

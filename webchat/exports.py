@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from typing import Any
 
-from .validation import InvalidInput, validate_settings
+from .validation import InvalidInput, sniff_image, validate_settings
 
 FORMAT = "ollama-webchat/1"
 MAX_IMPORT_MESSAGES = 5000
+MAX_IMAGES_PER_MESSAGE = 4  # as in a chat frame
 _STATUSES = {"user": ("ok", "failed"),
              "assistant": ("ok", "stopped", "error", "interrupted")}
 
@@ -31,6 +34,10 @@ def to_markdown(data: dict[str, Any]) -> str:
                 lines += ["> **Thinking**", ">", *[f"> {line}" for line in
                                                    message["thinking"].splitlines()], ""]
         lines += [message["content"], ""]
+        if message.get("images"):
+            count = len(message["images"])
+            lines += [f"_({count} image{'s' if count > 1 else ''} attached: kept in the JSON "
+                      f"export, not in this file)_", ""]
         if message.get("status") not in ("ok", None):
             lines += [f"_({message['status']}: {message.get('error') or ''})_", ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -44,7 +51,36 @@ def _text(value: Any, name: str, limit: int, optional: bool = False) -> Any:
     return value
 
 
-def check_import(body: Any) -> dict[str, Any]:
+def _images(value: Any, where: str, max_bytes: int) -> list[tuple[str, bytes]]:
+    """An exported message's pictures, decoded and checked like an upload."""
+    if value is None or value == []:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_IMAGES_PER_MESSAGE:
+        raise InvalidInput(f"{where}: must be a list of at most {MAX_IMAGES_PER_MESSAGE}")
+    images = []
+    for index, image in enumerate(value):
+        data = image.get("data") if isinstance(image, dict) else None
+        try:
+            raw = base64.b64decode(data, validate=True) if isinstance(data, str) else b""
+        except (binascii.Error, ValueError):
+            raw = b""
+        mime = sniff_image(raw)
+        if mime is None:
+            raise InvalidInput(f"{where}[{index}]: not a PNG, JPEG, WebP or GIF image in "
+                               f"base64")
+        if len(raw) > max_bytes:
+            raise InvalidInput(f"{where}[{index}]: the image is {len(raw) / 1048576:.1f} MB; "
+                               f"the limit is {max_bytes / 1048576:.1f} MB")
+        images.append((mime, raw))
+    return images
+
+
+def export_images(images: list[tuple[str, bytes]]) -> list[dict[str, str]]:
+    return [{"mime": mime, "data": base64.b64encode(data).decode("ascii")}
+            for mime, data in images]
+
+
+def check_import(body: Any, max_image_bytes: int) -> dict[str, Any]:
     """Check an exported conversation before anything is stored; name what is wrong."""
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise InvalidInput(f'file: not a conversation exported by Ollama WebChat '
@@ -72,6 +108,8 @@ def check_import(body: Any) -> dict[str, Any]:
             "request": m.get("request") if isinstance(m.get("request"), dict) else None,
             "created_at": m.get("created_at") if isinstance(m.get("created_at"), (int, float))
             else None,
+            "images": _images(m.get("images"), f"{where}.images", max_image_bytes)
+            if m["role"] == "user" else [],
         })
     settings = body.get("settings") or {}
     return {

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .db import Database
+from .exports import export_images
 
 # What may be sent to the model: answered or in-flight user messages, and replies that
 # produced text (a partial reply counts: the model did say it).
@@ -387,17 +388,25 @@ class SessionManager:
     # -- export and import --------------------------------------------------------
 
     def export(self, sid: str, cid: int) -> dict[str, Any]:
+        """The conversation as it is exported: pictures included, so an import of the
+        file is the whole conversation."""
         conversation = self.conversation(sid, cid)
+        messages = []
+        for m in self.messages(cid):
+            item = {key: value for key, value in m.to_json().items()
+                    if key in ("role", "content", "thinking", "status", "error", "model",
+                               "endpoint", "stats", "request", "created_at")}
+            images = [found for found in (self.upload(sid, i) for i in m.images) if found]
+            if images:
+                item["images"] = export_images(images)
+            messages.append(item)
         return {
             "format": "ollama-webchat/1",
             "title": conversation.title,
             "system": conversation.system,
             "settings": conversation.settings,
             "created_at": conversation.created_at,
-            "messages": [{key: value for key, value in m.to_json().items()
-                          if key in ("role", "content", "thinking", "status", "error", "model",
-                                     "endpoint", "stats", "request", "created_at")}
-                         for m in self.messages(cid)],
+            "messages": messages,
         }
 
     def import_conversation(self, sid: str, limit: int, title: str, system: str | None,
@@ -405,17 +414,24 @@ class SessionManager:
                             ) -> Conversation:
         """Store an already checked export as a new conversation."""
         conversation = self.new_conversation(sid, limit, title, system, settings)
+        now = time.time()
         with self.db.transaction() as conn:
             for m in messages:
+                upload_ids = []
+                for mime, data in m.get("images") or []:
+                    upload_ids.append(uuid.uuid4().hex)
+                    conn.execute("INSERT INTO uploads (id, session_id, mime, data, created_at) "
+                                 "VALUES (?, ?, ?, ?, ?)", (upload_ids[-1], sid, mime, data, now))
                 conn.execute(
                     "INSERT INTO messages (session_id, conversation_id, role, content, "
-                    "thinking, status, error, model, endpoint, stats, request, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "thinking, status, error, model, endpoint, stats, request, created_at, "
+                    "images) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (sid, conversation.id, m["role"], m["content"], m.get("thinking") or "",
                      m["status"], m.get("error"), m.get("model"), m.get("endpoint"),
                      json.dumps(m["stats"]) if m.get("stats") else None,
                      json.dumps(m["request"]) if m.get("request") else None,
-                     m.get("created_at") or time.time()))
+                     m.get("created_at") or now,
+                     json.dumps(upload_ids) if upload_ids else None))
         return conversation
 
     # -- images -------------------------------------------------------------------
