@@ -686,8 +686,18 @@ def test_images_for_vision_models(page, tmp_path, fake_ollama):
         page.reload()  # kept with the history
         thumb = page.locator(".message.user .thumbnails img")
         expect(thumb).to_have_count(1)
-        page.wait_for_function(
-            "() => document.querySelector('.message.user .thumbnails img')?.naturalWidth === 1")
+        loaded = "() => document.querySelector('.message.user .thumbnails img')?.naturalWidth === 1"
+        page.wait_for_function(loaded)
+
+        page.click("#export-menu summary")  # export with the picture, import: it is back
+        with page.expect_download() as download:
+            page.click("#export-json")
+        exported = tmp_path / "with-image.json"
+        download.value.save_as(exported)
+        page.set_input_files("#import-file", str(exported))
+        expect(page.locator("#conversation-list li")).to_have_count(2)
+        expect(page.locator(".message.user .thumbnails img")).to_have_count(1)
+        page.wait_for_function(loaded)
     finally:
         server.stop()
 
