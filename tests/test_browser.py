@@ -560,7 +560,7 @@ def test_conversations_switch_without_interrupting_rename_delete_undo(
     expect(stored_reply(page).locator(".message-content")).to_contain_text("w59")
 
 
-def test_long_conversation_draws_newest_first_then_the_rest_in_order(
+def test_long_conversation_newest_first_then_in_order_and_jump_to_latest(
         page, live_server, fake_ollama, tmp_path):
     open_chat(page, live_server.url)
     send(page, "short chat")
@@ -586,6 +586,23 @@ def test_long_conversation_draws_newest_first_then_the_rest_in_order(
         f"answer {exchanges - 1}")
     pane.evaluate("p => { p.scrollTop = 0; }")  # the oldest replies become markdown near
     expect(page.locator(".message.assistant").first.locator("strong")).to_have_text("answer 0")
+    jump = page.locator("#jump-latest")
+    expect(jump).to_have_text("↓ Latest")
+
+    # Sending shows the end; reading further up while a reply streams in says so.
+    tokens = [f" t{i}" for i in range(80)]
+    fake_ollama.script(tokens=tokens, delay=0.05)
+    send(page, "one more")
+    expect(jump).to_be_hidden()
+    expect(last_reply(page).locator(".message-content")).to_contain_text("t2")
+    pane.evaluate("p => { p.scrollTop = 0; }")
+    expect(jump).to_have_text("↓ New messages")
+    expect(jump).to_have_class(re.compile(r"\bunseen\b"))
+    jump.click()
+    expect(jump).to_be_hidden()
+    assert pane.evaluate("p => p.scrollHeight - p.scrollTop - p.clientHeight") < 5
+    last_text = "".join(tokens).strip()
+    expect(stored_reply(page).locator(".message-content")).to_have_text(last_text)
 
     # With the page's timers held, a reload shows only the newest slice; switching to the
     # other conversation then must not let the long one's pending slices in.
@@ -594,7 +611,7 @@ def test_long_conversation_draws_newest_first_then_the_rest_in_order(
     page.reload()
     expect(page.locator("#chat-title")).to_have_text("Long one")
     shown = page.locator(".message .message-content")
-    expect(shown.last).to_have_text(f"answer {exchanges - 1}")
+    expect(shown.last).to_have_text(last_text)
     first_slice = shown.count()
     assert 0 < first_slice < 2 * exchanges
     page.locator("#conversation-list li", has_text="short chat").locator(

@@ -92,7 +92,7 @@ const state = {
 const view = new ChatView(els.messages, {
   onRetry: retry, onEdit: editMessage, onRegenerate: regenerate, onDeleteLast: deleteLast,
   onInspect: inspect,
-});
+}, $("jump-latest"));
 const sidebar = new Sidebar(
   { installed: $("installed-models"), loaded: $("loaded-models"),
     loadedError: $("loaded-error"), select: els.modelSelect, unloadAll: $("unload-all"),

@@ -126,10 +126,13 @@ export class ChatView {
    * @param {{onRetry: (id: number) => void, onEdit: (id: number, text: string) => boolean,
    *          onRegenerate: () => void, onDeleteLast: () => void,
    *          onInspect: (message: object) => void}} handlers
+   * @param {HTMLButtonElement|null} jump the "to the latest message" button
    */
-  constructor(container, handlers) {
+  constructor(container, handlers, jump = null) {
     this.container = container;
     this.handlers = handlers;
+    this.jump = jump;
+    this.unseen = false; // something arrived below while the user read further up
     this.messages = new Map(); // id -> the stored message, for the inspector
     this.notes = []; // {afterId: number|null, kind, text}: the page's own, not stored
     this.maxId = 0;
@@ -138,7 +141,10 @@ export class ChatView {
     this.generation = 0; // counts renders, so slices of an older one stop
     container.addEventListener("scroll", () => {
       this.stick = this.nearBottom();
+      if (this.stick) this.unseen = false;
+      this.showJump();
     }, { passive: true });
+    jump?.addEventListener("click", () => this.toLatest());
     // The pane shrinks when the banner or the system prompt box opens: stay at the end.
     new ResizeObserver(() => this.follow()).observe(container);
     // Older replies of a long chat are drawn as markdown only when scrolled near: parsing
@@ -167,6 +173,32 @@ export class ChatView {
 
   follow() {
     if (this.stick) this.container.scrollTop = this.container.scrollHeight;
+  }
+
+  /** New content at the end: follow it, or tell a user who is reading further up. */
+  grew() {
+    if (this.stick) {
+      this.follow();
+    } else if (!this.unseen) {
+      this.unseen = true;
+      this.showJump();
+    }
+  }
+
+  /** The button shows while the end is out of view, and says so when something new is
+   * there. */
+  showJump() {
+    if (!this.jump) return;
+    this.jump.hidden = this.stick;
+    this.jump.classList.toggle("unseen", this.unseen);
+    this.jump.textContent = this.unseen ? "↓ New messages" : "↓ Latest";
+  }
+
+  toLatest() {
+    this.stick = true;
+    this.unseen = false;
+    this.follow();
+    this.showJump();
   }
 
   // -- whole list ---------------------------------------------------------------
@@ -207,6 +239,7 @@ export class ChatView {
     if (!this.container.children.length) this.showEmptyState();
     this.stick = stick;
     this.follow();
+    this.showJump();
     const addOlder = () => {
       if (generation !== this.generation) return; // replaced by a newer render or clear
       const from = Math.max(0, start - OLDER_SLICE);
@@ -228,7 +261,7 @@ export class ChatView {
     this.messages = new Map();
     this.container.replaceChildren();
     this.showEmptyState();
-    this.stick = true;
+    this.toLatest();
   }
 
   showEmptyState() {
@@ -246,7 +279,7 @@ export class ChatView {
   append(node) {
     this.removeEmptyState();
     this.container.append(node);
-    this.follow();
+    this.grew();
   }
 
   // -- one message --------------------------------------------------------------
@@ -387,6 +420,7 @@ export class ChatView {
 
   /** The message just sent, shown as soon as the server accepted it. */
   addUserMessage(id, text, images = []) {
+    this.toLatest(); // the user's own message: show it and what follows
     this.maxId = Math.max(this.maxId, id);
     const article = this.messageElement(
       { id, role: "user", content: text, status: "pending", in_context: true, images }, false);
@@ -432,7 +466,7 @@ export class ChatView {
     article.querySelector(".muted.small")?.remove();
     article.classList.add("streaming");
     this.append(article);
-    this.stream = new StreamTarget(article, () => this.follow());
+    this.stream = new StreamTarget(article, () => this.grew());
   }
 
   appendChunk(text) {
@@ -457,7 +491,7 @@ export class ChatView {
     if (status !== "ok") article.append(cutShort(status, error));
     const line = formatStats(stats);
     if (line) article.append(el("div", "stats", line));
-    this.follow();
+    this.grew();
   }
 
   // -- the page's own notes -----------------------------------------------------
