@@ -574,6 +574,11 @@ class FakeOllama:
                 self._active -= 1
 
 
+def connection_thread_name(port: int) -> str:
+    """The name of the stand-in's thread serving one client connection on `port`."""
+    return f"fake-ollama-{port}-connection"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -615,6 +620,11 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        # One thread per client connection: named, so a leak check can tell them apart.
+        threading.current_thread().name = connection_thread_name(self.server.server_port)
+        super().setup()
     server: _Server
     disable_nagle_algorithm = True  # Go's net/http, hence Ollama, sets TCP_NODELAY
 

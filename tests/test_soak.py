@@ -14,6 +14,7 @@ from pathlib import Path
 
 from webchat.ollama import OllamaClient
 
+from .fake_ollama import connection_thread_name
 from .live import BrowserClient, LiveServer, wait_until
 
 SECONDS = float(os.environ.get("WEBCHAT_SOAK_SECONDS", "8"))
@@ -32,18 +33,10 @@ def _threads(ollama_port: int) -> tuple[list[str], int]:
     the stand-in (in this process) holds one thread on each: reuse, not a leak, so they
     are counted apart and checked against that bound.
     """
-    others, pooled = [], 0
-    for thread in threading.enumerate():
-        connection = getattr(thread, "_args", (None,))[:1]
-        try:
-            serves_ollama = connection[0].getsockname()[1] == ollama_port
-        except (AttributeError, IndexError, OSError):
-            serves_ollama = False
-        if serves_ollama:
-            pooled += 1
-        else:
-            others.append(thread.name)
-    return others, pooled
+    pooled_name = connection_thread_name(ollama_port)
+    names = [thread.name for thread in threading.enumerate()]
+    others = [name for name in names if name != pooled_name]
+    return others, len(names) - len(others)
 
 
 def _rss_mb() -> float:
