@@ -568,7 +568,7 @@ def test_long_conversation_newest_first_then_in_order_and_jump_to_latest(
     exchanges = 200
     messages = []
     for i in range(exchanges):
-        messages += [{"role": "user", "content": f"question {i}"},
+        messages += [{"role": "user", "content": f"question {i}", "created_at": 1.7e9 + i},
                      {"role": "assistant", "content": f"**answer {i}**", "model": MODEL}]
     long_file = tmp_path / "long.json"
     long_file.write_text(json.dumps({"format": "ollama-webchat/1", "title": "Long one",
@@ -576,11 +576,12 @@ def test_long_conversation_newest_first_then_in_order_and_jump_to_latest(
     page.set_input_files("#import-file", str(long_file))
     expect(page.locator("#chat-title")).to_have_text("Long one")
     expect(page.locator(".message")).to_have_count(2 * exchanges)
+    pane = page.locator("#messages")
+    expect(pane).to_have_attribute("aria-busy", "false")  # drawn and placed
     texts = page.locator(".message .message-content").all_text_contents()
     # (replies far above the view stay plain text until scrolled near)
     assert [text.strip().strip("*") for text in texts] == [
         m["content"].strip("*") for m in messages]
-    pane = page.locator("#messages")
     assert pane.evaluate("p => p.scrollHeight - p.scrollTop - p.clientHeight") < 5
     expect(page.locator(".message.assistant").last.locator("strong")).to_have_text(
         f"answer {exchanges - 1}")
@@ -589,17 +590,35 @@ def test_long_conversation_newest_first_then_in_order_and_jump_to_latest(
     jump = page.locator("#jump-latest")
     expect(jump).to_have_text("↓ Latest")
 
+    # A redraw while reading far up (here: the socket drops and comes back, and the page
+    # reloads the history) keeps the message being read in view.
+    page.locator(".message").first.evaluate("m => { m.dataset.before = 'yes'; }")
+    live_server.services.close_sockets()
+    expect(page.locator(".message[data-before]")).to_have_count(0)  # drawn anew
+    expect(pane).to_have_attribute("aria-busy", "false")  # the slices are in
+    expect(page.locator(".message")).to_have_count(2 * exchanges)
+    first_top = page.locator(".message.user").first.evaluate(
+        "m => m.getBoundingClientRect().top - m.parentElement.getBoundingClientRect().top")
+    assert 0 <= first_top < 100, first_top
+    expect(page.locator(".message.assistant").first.locator("strong")).to_have_text("answer 0")
+    # each message says when it was written (2023-11-14 22:13:20 UTC for the first)
+    first_time = page.locator(".message.user").first.locator("time.message-time")
+    expect(first_time).to_have_attribute("datetime", "2023-11-14T22:13:20.000Z")
+    expect(first_time).to_contain_text("2023")
+
     # Sending shows the end; reading further up while a reply streams in says so.
     tokens = [f" t{i}" for i in range(80)]
     fake_ollama.script(tokens=tokens, delay=0.05)
     send(page, "one more")
     expect(jump).to_be_hidden()
     expect(last_reply(page).locator(".message-content")).to_contain_text("t2")
+    expect(pane).to_have_attribute("aria-busy", "false")
     pane.evaluate("p => { p.scrollTop = 0; }")
     expect(jump).to_have_text("↓ New messages")
     expect(jump).to_have_class(re.compile(r"\bunseen\b"))
     jump.click()
     expect(jump).to_be_hidden()
+    expect(pane).to_have_attribute("aria-busy", "false")
     assert pane.evaluate("p => p.scrollHeight - p.scrollTop - p.clientHeight") < 5
     last_text = "".join(tokens).strip()
     expect(stored_reply(page).locator(".message-content")).to_have_text(last_text)

@@ -182,6 +182,12 @@ def test_export_markdown_and_json_then_import(fake_ollama, user):
                                                            "You said: hello **there**"]
     assert history["system"] == "Be kind."
     assert user.stored_request(history, 1) == exported["messages"][1]["request"]
+    by_hand = api(user, "POST", "/api/conversations/import", json={
+        "format": "ollama-webchat/1", "messages": [
+            {"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+            {"role": "assistant", "content": "half", "status": "weird"}]})
+    assert [m["status"] for m in user.history(by_hand.json()["id"])["messages"]] == [
+        "ok", "ok", "interrupted"]
     bad = api(user, "POST", "/api/conversations/import", json={"messages": []})
     assert bad.status_code == 400 and "format" in bad.json()["error"]
 

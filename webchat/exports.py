@@ -93,8 +93,11 @@ def check_import(body: Any, max_image_bytes: int) -> dict[str, Any]:
         where = f"messages[{index}]"
         if not isinstance(m, dict) or m.get("role") not in _STATUSES:
             raise InvalidInput(f"{where}: role must be user or assistant")
-        status = m.get("status") if m.get("status") in _STATUSES[m["role"]] else (
-            "ok" if m["role"] == "user" else "interrupted")
+        # No status is a finished message (a file written by hand); an unknown one is
+        # shown as cut short rather than passed off as complete.
+        status = m.get("status", "ok")
+        if status not in _STATUSES[m["role"]]:
+            status = "ok" if m["role"] == "user" else "interrupted"
         clean.append({
             "role": m["role"],
             "content": _text(m.get("content", ""), f"{where}.content", 1_000_000),

@@ -2,7 +2,7 @@
 // User text goes in through textContent; model text only through markdown.js (marked,
 // then DOMPurify); nothing from either is ever assigned to innerHTML.
 
-import { formatStats } from "./format.js";
+import { formatStats, formatWhen } from "./format.js";
 import { copyText } from "./clipboard.js";
 import { renderMarkdown } from "./markdown.js";
 import { uploadUrl } from "./api.js";
@@ -12,6 +12,7 @@ const NEAR_BOTTOM_PX = 48;
 const EAGER_MARKDOWN = 40; // the newest replies are drawn as markdown at once
 const FIRST_SLICE = 24; // messages drawn with the first paint of a conversation
 const OLDER_SLICE = 100; // older messages added per task after it
+const SETTLE_FRAMES = 4; // frames the view follows the end after reaching it
 const CUT_SHORT = { stopped: "stopped", error: "error", interrupted: "interrupted" };
 
 
@@ -138,8 +139,12 @@ export class ChatView {
     this.maxId = 0;
     this.stream = null;
     this.stick = true;
+    this.settling = false; // see settleAtEnd
     this.generation = 0; // counts renders, so slices of an older one stop
+    this.placedAt = null; // where a redraw in slices put the view (see render)
     container.addEventListener("scroll", () => {
+      if (this.placedAt !== null && container.scrollTop === this.placedAt) return;
+      if (this.settling && this.stick) return; // heights arriving, not the user
       this.stick = this.nearBottom();
       if (this.stick) this.unseen = false;
       this.showJump();
@@ -153,8 +158,10 @@ export class ChatView {
       for (const entry of entries) {
         if (!entry.isIntersecting) continue;
         this.lazy.unobserve(entry.target);
-        renderMarkdown(entry.target, entry.target.dataset.markdown || "");
-        delete entry.target.dataset.markdown;
+        const content = entry.target.querySelector(".message-content[data-markdown]");
+        if (!content) continue;
+        renderMarkdown(content, content.dataset.markdown || "");
+        delete content.dataset.markdown;
       }
     }, { root: container, rootMargin: "1500px 0px" });
     container.addEventListener("click", (event) => {
@@ -166,13 +173,41 @@ export class ChatView {
     this.showEmptyState();
   }
 
-  nearBottom() {
+  nearBottom(within = NEAR_BOTTOM_PX) {
     const c = this.container;
-    return c.scrollHeight - c.scrollTop - c.clientHeight < NEAR_BOTTOM_PX;
+    return c.scrollHeight - c.scrollTop - c.clientHeight < within;
   }
 
   follow() {
     if (this.stick) this.container.scrollTop = this.container.scrollHeight;
+  }
+
+  /** After a jump to the end from far away: messages not yet drawn there had an
+   * estimated height (content-visibility), so arriving changes the heights around the
+   * end. Follow it for a few frames, and do not take that scrolling for the user's. */
+  settleAtEnd() {
+    if (this.settling) return;
+    this.settling = true;
+    this.markBusy();
+    let frames = 0;
+    const check = () => {
+      if (this.stick && !this.nearBottom(1)) {
+        this.container.scrollTop = this.container.scrollHeight;
+      }
+      if (this.stick && ++frames < SETTLE_FRAMES) {
+        requestAnimationFrame(check);
+      } else {
+        this.settling = false;
+        this.markBusy();
+      }
+    };
+    requestAnimationFrame(check);
+  }
+
+  /** aria-busy while the list is still being drawn or placed (also what tests wait on). */
+  markBusy() {
+    const busy = this.settling || this.container.style.overflowAnchor === "none";
+    this.container.setAttribute("aria-busy", String(busy));
   }
 
   /** New content at the end: follow it, or tell a user who is reading further up. */
@@ -198,6 +233,7 @@ export class ChatView {
     this.stick = true;
     this.unseen = false;
     this.follow();
+    this.settleAtEnd();
     this.showJump();
   }
 
@@ -235,26 +271,88 @@ export class ChatView {
     };
     let start = Math.max(0, messages.length - FIRST_SLICE);
     const stick = this.stick;
-    this.container.replaceChildren(slice(start, messages.length));
-    if (!this.container.children.length) this.showEmptyState();
+    // A reader further up keeps the message they were reading where it was, through the
+    // whole redraw: until its slice is in, the distance from the end stands in for it.
+    const pane = this.container;
+    let anchor = stick ? null : this.visibleAnchor();
+    let fromBottom = pane.scrollHeight - pane.scrollTop;
+    const userMoved = () => this.placedAt !== null && pane.scrollTop !== this.placedAt;
+    const keepPlace = () => {
+      if (this.stick) {
+        this.placedAt = null;
+        this.follow();
+        return;
+      }
+      const target = anchor && pane.querySelector(`.message[data-id="${anchor.id}"]`);
+      pane.scrollTop = target ? this.offsetIn(target) - anchor.offset
+        : pane.scrollHeight - fromBottom;
+      this.placedAt = pane.scrollTop;
+    };
+    this.placedAt = null;
+    // While slices go in, only this code and the user move the view: the browser's own
+    // scroll anchoring would look like the user scrolling.
+    pane.style.overflowAnchor = start > 0 ? "none" : "";
+    this.markBusy();
+    pane.replaceChildren(slice(start, messages.length));
+    if (!pane.children.length) this.showEmptyState();
     this.stick = stick;
-    this.follow();
+    keepPlace();
+    if (stick) this.settleAtEnd();
     this.showJump();
     const addOlder = () => {
       if (generation !== this.generation) return; // replaced by a newer render or clear
       const from = Math.max(0, start - OLDER_SLICE);
-      const fromBottom = this.container.scrollHeight - this.container.scrollTop;
-      this.container.prepend(slice(from, start));
-      if (this.stick) this.follow();
-      else this.container.scrollTop = this.container.scrollHeight - fromBottom;
+      if (userMoved()) { // the user scrolled meanwhile: keep what they look at now
+        anchor = this.visibleAnchor();
+        fromBottom = pane.scrollHeight - pane.scrollTop;
+      }
+      pane.prepend(slice(from, start));
+      keepPlace();
       start = from;
-      if (start > 0) setTimeout(addOlder, 0);
+      if (start > 0) {
+        setTimeout(addOlder, 0);
+      } else {
+        this.placedAt = null;
+        pane.style.overflowAnchor = "";
+        this.markBusy();
+      }
     };
     if (start > 0) setTimeout(addOlder, 0);
+    else this.placedAt = null;
+  }
+
+  /** How far down the list an element starts, in the pane's scroll coordinates. */
+  offsetIn(node) {
+    const pane = this.container;
+    return node.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
+  }
+
+  /** The first stored message in view and how far below the pane's top it starts. */
+  visibleAnchor() {
+    const pane = this.container;
+    const items = pane.querySelectorAll(".message:not([data-id='0'])");
+    const top = pane.getBoundingClientRect().top;
+    let low = 0;
+    let high = items.length - 1;
+    let found = null;
+    while (low <= high) { // the first whose bottom is below the pane's top edge
+      const middle = (low + high) >> 1;
+      if (items[middle].getBoundingClientRect().bottom > top) {
+        found = items[middle];
+        high = middle - 1;
+      } else {
+        low = middle + 1;
+      }
+    }
+    if (!found) return null;
+    return { id: found.dataset.id, offset: this.offsetIn(found) - pane.scrollTop };
   }
 
   clear() {
     this.generation++;
+    this.placedAt = null;
+    this.container.style.overflowAnchor = "";
+    this.markBusy();
     this.notes = [];
     this.maxId = 0;
     this.stream = null;
@@ -297,6 +395,12 @@ export class ChatView {
     if (m.role === "assistant" && m.model) meta.append(el("span", "message-model", m.model));
     if (m.endpoint === "generate") meta.append(el("span", "tag", "/api/generate"));
     if (outside) meta.append(el("span", "tag context-label", "outside context window"));
+    if (typeof m.created_at === "number") {
+      const when = el("time", "message-time", formatWhen(m.created_at));
+      when.dateTime = new Date(m.created_at * 1000).toISOString();
+      when.title = new Date(m.created_at * 1000).toLocaleString();
+      meta.append(when);
+    }
     article.append(meta);
 
     if (m.thinking) article.append(thinkingBox(m.thinking, false));
@@ -307,7 +411,10 @@ export class ChatView {
       } else {
         content.textContent = m.content || ""; // text until it is scrolled near
         content.dataset.markdown = m.content || "";
-        this.lazy.observe(content);
+        // The message is watched, not its text: inside a message skipped by
+        // content-visibility the text has no box, and Chromium did not always report it
+        // once scrolled into view until something else redrew the page.
+        this.lazy.observe(article);
       }
       article.append(content);
     } else {

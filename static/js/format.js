@@ -29,6 +29,17 @@ export function formatExpiry(model, now = Date.now()) {
   return rest ? `in ${hours} h ${rest} min` : `in ${hours} h`;
 }
 
+/** When a message was written, short: "14:05" today, "25 Nov, 14:05" before. */
+export function formatWhen(seconds, now = new Date()) {
+  const at = new Date(seconds * 1000);
+  const time = at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  if (at.toDateString() === now.toDateString()) return time;
+  const sameYear = at.getFullYear() === now.getFullYear();
+  const day = at.toLocaleDateString(undefined, sameYear
+    ? { day: "numeric", month: "short" } : { day: "numeric", month: "short", year: "numeric" });
+  return `${day}, ${time}`;
+}
+
 function milliseconds(ms) {
   return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
 }
