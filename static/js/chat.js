@@ -11,7 +11,7 @@ import { el } from "./dom.js";
 const NEAR_BOTTOM_PX = 48;
 const EAGER_MARKDOWN = 40; // the newest replies are drawn as markdown at once
 const FIRST_SLICE = 24; // messages drawn with the first paint of a conversation
-const OLDER_SLICE = 100; // older messages added per task after it
+const OLDER_SLICE = 50; // older messages added per task after it
 const SETTLE_FRAMES = 4; // frames the view follows the end after reaching it
 const CUT_SHORT = { stopped: "stopped", error: "error", interrupted: "interrupted" };
 
