@@ -140,10 +140,9 @@ export class ChatView {
     this.stream = null;
     this.stick = true;
     this.settling = false; // see settleAtEnd
+    this.drawing = false; // older messages still being added (see render)
     this.generation = 0; // counts renders, so slices of an older one stop
-    this.placedAt = null; // where a redraw in slices put the view (see render)
     container.addEventListener("scroll", () => {
-      if (this.placedAt !== null && container.scrollTop === this.placedAt) return;
       if (this.settling && this.stick) return; // heights arriving, not the user
       this.stick = this.nearBottom();
       if (this.stick) this.unseen = false;
@@ -204,10 +203,11 @@ export class ChatView {
     requestAnimationFrame(check);
   }
 
-  /** aria-busy while the list is still being drawn or placed (also what tests wait on). */
-  markBusy() {
-    const busy = this.settling || this.container.style.overflowAnchor === "none";
-    this.container.setAttribute("aria-busy", String(busy));
+  /** aria-busy while the list is still being drawn or placed (also what tests wait on).
+   * @param {boolean} [drawing] whether older messages are still being added */
+  markBusy(drawing = this.drawing) {
+    this.drawing = drawing;
+    this.container.setAttribute("aria-busy", String(this.drawing || this.settling));
   }
 
   /** New content at the end: follow it, or tell a user who is reading further up. */
@@ -241,9 +241,11 @@ export class ChatView {
 
   /** Replace everything with the server's history (plus the page's notes).
    *
-   * The newest messages go in at once; older ones are added above them in slices, one
-   * task each, so a 1,000-message chat never holds the page for one long task
-   * (bench/long_chat.py). A later render or clear cancels the slices still to come. */
+   * At the end of the list, the newest messages go in at once and older ones are added
+   * above them in slices, one task each, so opening a 1,000-message chat never holds the
+   * page for one long task (bench/long_chat.py); a later render or clear cancels the
+   * slices still to come. A reader further up gets the whole list in one go instead, so
+   * the message they read does not move. */
   render(history) {
     const messages = history.messages || [];
     const newMax = messages.reduce((max, m) => Math.max(max, m.id), 0);
@@ -269,90 +271,43 @@ export class ChatView {
       }
       return fragment;
     };
-    let start = Math.max(0, messages.length - FIRST_SLICE);
     const stick = this.stick;
-    // A reader further up keeps the message they were reading where it was, through the
-    // whole redraw: until its slice is in, the distance from the end stands in for it.
     const pane = this.container;
-    let anchor = stick ? null : this.visibleAnchor();
-    let fromBottom = pane.scrollHeight - pane.scrollTop;
-    const userMoved = () => this.placedAt !== null && pane.scrollTop !== this.placedAt;
-    const keepPlace = () => {
-      if (this.stick) {
-        this.placedAt = null;
-        this.follow();
-        return;
-      }
-      const target = anchor && pane.querySelector(`.message[data-id="${anchor.id}"]`);
-      pane.scrollTop = target ? this.offsetIn(target) - anchor.offset
-        : pane.scrollHeight - fromBottom;
-      this.placedAt = pane.scrollTop;
-    };
-    this.placedAt = null;
-    // While slices go in, only this code and the user move the view: the browser's own
-    // scroll anchoring would look like the user scrolling.
-    pane.style.overflowAnchor = start > 0 ? "none" : "";
-    this.markBusy();
+    if (!stick) {
+      // A reader further up (a redraw after a reply, a reconnect): everything at once,
+      // so the view stays on the message being read.
+      const top = pane.scrollTop;
+      pane.replaceChildren(slice(0, messages.length));
+      if (!pane.children.length) this.showEmptyState();
+      pane.scrollTop = top;
+      this.markBusy(false);
+      this.showJump();
+      return;
+    }
+    let start = Math.max(0, messages.length - FIRST_SLICE);
     pane.replaceChildren(slice(start, messages.length));
     if (!pane.children.length) this.showEmptyState();
-    this.stick = stick;
-    keepPlace();
-    if (stick) this.settleAtEnd();
+    this.markBusy(start > 0);
+    this.follow();
+    this.settleAtEnd();
     this.showJump();
     const addOlder = () => {
       if (generation !== this.generation) return; // replaced by a newer render or clear
       const from = Math.max(0, start - OLDER_SLICE);
-      if (userMoved()) { // the user scrolled meanwhile: keep what they look at now
-        anchor = this.visibleAnchor();
-        fromBottom = pane.scrollHeight - pane.scrollTop;
-      }
+      const fromBottom = pane.scrollHeight - pane.scrollTop;
       pane.prepend(slice(from, start));
-      keepPlace();
+      if (this.stick) this.follow();
+      else pane.scrollTop = pane.scrollHeight - fromBottom; // the user scrolled up meanwhile
       start = from;
-      if (start > 0) {
-        setTimeout(addOlder, 0);
-      } else {
-        this.placedAt = null;
-        pane.style.overflowAnchor = "";
-        this.markBusy();
-      }
+      if (start > 0) setTimeout(addOlder, 0);
+      else this.markBusy(false);
     };
     if (start > 0) setTimeout(addOlder, 0);
-    else this.placedAt = null;
-  }
-
-  /** How far down the list an element starts, in the pane's scroll coordinates. */
-  offsetIn(node) {
-    const pane = this.container;
-    return node.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
-  }
-
-  /** The first stored message in view and how far below the pane's top it starts. */
-  visibleAnchor() {
-    const pane = this.container;
-    const items = pane.querySelectorAll(".message:not([data-id='0'])");
-    const top = pane.getBoundingClientRect().top;
-    let low = 0;
-    let high = items.length - 1;
-    let found = null;
-    while (low <= high) { // the first whose bottom is below the pane's top edge
-      const middle = (low + high) >> 1;
-      if (items[middle].getBoundingClientRect().bottom > top) {
-        found = items[middle];
-        high = middle - 1;
-      } else {
-        low = middle + 1;
-      }
-    }
-    if (!found) return null;
-    return { id: found.dataset.id, offset: this.offsetIn(found) - pane.scrollTop };
   }
 
   clear() {
     this.generation++;
-    this.placedAt = null;
-    this.container.style.overflowAnchor = "";
-    this.markBusy();
+    this.markBusy(false);
     this.notes = [];
     this.maxId = 0;
     this.stream = null;
