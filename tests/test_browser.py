@@ -84,6 +84,15 @@ def stored_reply(page: Page):
     return page.locator(".message.assistant:not([data-id='0'])").last
 
 
+def export_json_then_import(page: Page, path: Path) -> None:
+    """Download the open conversation as JSON with the page's menu, then import it."""
+    page.click("#export-menu summary")
+    with page.expect_download() as download:
+        page.click("#export-json")
+    download.value.save_as(path)
+    page.set_input_files("#import-file", str(path))
+
+
 def test_streamed_reply_stats_loaded_list_and_unload(page, live_server, fake_ollama):
     tokens = ["Sure", ",", " here", " is", " a", " list", ":\n", "- one", "\n", "- two",
               "\n", "- three", "\n", "That", " is", " all", "."]
@@ -549,12 +558,7 @@ def test_conversations_switch_without_interrupting_rename_delete_undo(
     with page.expect_download() as md:
         page.click("#export-md")
     assert "### You\n\nlong story" in Path(md.value.path()).read_text()
-    page.click("#export-menu summary")
-    with page.expect_download() as js:
-        page.click("#export-json")
-    exported = tmp_path / "story.json"
-    js.value.save_as(exported)
-    page.set_input_files("#import-file", str(exported))
+    export_json_then_import(page, tmp_path / "story.json")
     expect(page.locator("#conversation-list li")).to_have_count(3)
     expect(page.locator("#chat-title")).to_have_text("Renamed story")
     expect(stored_reply(page).locator(".message-content")).to_contain_text("w59")
@@ -725,12 +729,7 @@ def test_images_for_vision_models(page, tmp_path, fake_ollama):
         loaded = "() => document.querySelector('.message.user .thumbnails img')?.naturalWidth === 1"
         page.wait_for_function(loaded)
 
-        page.click("#export-menu summary")  # export with the picture, import: it is back
-        with page.expect_download() as download:
-            page.click("#export-json")
-        exported = tmp_path / "with-image.json"
-        download.value.save_as(exported)
-        page.set_input_files("#import-file", str(exported))
+        export_json_then_import(page, tmp_path / "with-image.json")  # the picture comes back
         expect(page.locator("#conversation-list li")).to_have_count(2)
         expect(page.locator(".message.user .thumbnails img")).to_have_count(1)
         page.wait_for_function(loaded)
