@@ -27,6 +27,7 @@ from .replies import Reply
 from .services import Services
 from .sessions import ConversationLimit, ConversationNotFound
 from .validation import (
+    MAX_IMAGES,
     InvalidInput,
     field_of,
     validate_keep_alive,
@@ -39,7 +40,6 @@ sock = Sock()
 
 FRAME_TYPES = ("chat", "stop", "clear", "system", "retry", "regenerate", "edit",
                "delete_last", "pull", "pull_cancel", "watch")
-MAX_IMAGES = 4  # per message
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 

@@ -7,11 +7,10 @@ import binascii
 import time
 from typing import Any
 
-from .validation import InvalidInput, sniff_image, validate_settings
+from .validation import MAX_IMAGES, InvalidInput, sniff_image, validate_settings
 
 FORMAT = "ollama-webchat/1"
 MAX_IMPORT_MESSAGES = 5000
-MAX_IMAGES_PER_MESSAGE = 4  # as in a chat frame
 _STATUSES = {"user": ("ok", "failed"),
              "assistant": ("ok", "stopped", "error", "interrupted")}
 
@@ -55,8 +54,8 @@ def _images(value: Any, where: str, max_bytes: int) -> list[tuple[str, bytes]]:
     """An exported message's pictures, decoded and checked like an upload."""
     if value is None or value == []:
         return []
-    if not isinstance(value, list) or len(value) > MAX_IMAGES_PER_MESSAGE:
-        raise InvalidInput(f"{where}: must be a list of at most {MAX_IMAGES_PER_MESSAGE}")
+    if not isinstance(value, list) or len(value) > MAX_IMAGES:
+        raise InvalidInput(f"{where}: must be a list of at most {MAX_IMAGES}")
     images = []
     for index, image in enumerate(value):
         data = image.get("data") if isinstance(image, dict) else None

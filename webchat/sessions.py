@@ -103,6 +103,13 @@ class Conversation:
         return asdict(self)
 
 
+def _insert_upload(conn: Any, sid: str, mime: str, data: bytes, now: float) -> str:
+    upload_id = uuid.uuid4().hex
+    conn.execute("INSERT INTO uploads (id, session_id, mime, data, created_at) "
+                 "VALUES (?, ?, ?, ?, ?)", (upload_id, sid, mime, data, now))
+    return upload_id
+
+
 class SessionManager:
     def __init__(self, db: Database, max_history: int = 10) -> None:
         self.db = db
@@ -417,11 +424,8 @@ class SessionManager:
         now = time.time()
         with self.db.transaction() as conn:
             for m in messages:
-                upload_ids = []
-                for mime, data in m.get("images") or []:
-                    upload_ids.append(uuid.uuid4().hex)
-                    conn.execute("INSERT INTO uploads (id, session_id, mime, data, created_at) "
-                                 "VALUES (?, ?, ?, ?, ?)", (upload_ids[-1], sid, mime, data, now))
+                upload_ids = [_insert_upload(conn, sid, mime, data, now)
+                              for mime, data in m.get("images") or []]
                 conn.execute(
                     "INSERT INTO messages (session_id, conversation_id, role, content, "
                     "thinking, status, error, model, endpoint, stats, request, created_at, "
@@ -437,16 +441,13 @@ class SessionManager:
     # -- images -------------------------------------------------------------------
 
     def add_upload(self, sid: str, mime: str, data: bytes) -> str:
-        upload_id = uuid.uuid4().hex
         with self.db.transaction() as conn:
             # Pictures picked but never sent are forgotten after a day.
             conn.execute("DELETE FROM uploads WHERE session_id = ? AND created_at < ? AND NOT "
                          "EXISTS (SELECT 1 FROM messages AS m WHERE m.session_id = ? AND "
                          "m.images LIKE '%' || uploads.id || '%')",
                          (sid, time.time() - 86400, sid))
-            conn.execute("INSERT INTO uploads (id, session_id, mime, data, created_at) "
-                         "VALUES (?, ?, ?, ?, ?)", (upload_id, sid, mime, data, time.time()))
-        return upload_id
+            return _insert_upload(conn, sid, mime, data, time.time())
 
     def upload(self, sid: str, upload_id: str) -> tuple[str, bytes] | None:
         rows = self.db.query("SELECT mime, data FROM uploads WHERE id = ? AND session_id = ?",

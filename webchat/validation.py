@@ -37,6 +37,7 @@ NUMERIC_OPTIONS: dict[str, tuple[type, float | None, float | None]] = {
 }
 BOOLEAN_OPTIONS = ("penalize_newline", "numa", "use_mmap")
 MAX_STOP_SEQUENCES = 16
+MAX_IMAGES = 4  # per message: in a chat frame and in an imported file
 
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9._\-]+)*(:[A-Za-z0-9._\-]+)?$")

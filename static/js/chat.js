@@ -133,6 +133,7 @@ export class ChatView {
     this.container = container;
     this.handlers = handlers;
     this.jump = jump;
+    this.jumpLabel = ""; // what the jump button shows now ("" while hidden)
     this.unseen = false; // something arrived below while the user read further up
     this.messages = new Map(); // id -> the stored message, for the inspector
     this.notes = []; // {afterId: number|null, kind, text}: the page's own, not stored
@@ -224,9 +225,12 @@ export class ChatView {
    * there. */
   showJump() {
     if (!this.jump) return;
-    this.jump.hidden = this.stick;
+    const label = this.stick ? "" : this.unseen ? "↓ New messages" : "↓ Latest";
+    if (label === this.jumpLabel) return; // called on every scroll event: write on change
+    this.jumpLabel = label;
+    this.jump.hidden = !label;
     this.jump.classList.toggle("unseen", this.unseen);
-    this.jump.textContent = this.unseen ? "↓ New messages" : "↓ Latest";
+    if (label) this.jump.textContent = label;
   }
 
   toLatest() {
