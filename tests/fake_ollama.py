@@ -358,6 +358,7 @@ class FakeOllama:
         self.pull_delay = 0.01  # seconds before each /api/pull progress line
         self.unload_lag = 0.1  # seconds an unloaded model stays in /api/ps
         self.gpu_fraction = 0.0  # share of a loaded model on the GPU (size_vram)
+        self.redirect_to: str | None = None  # answer every request with a 307 to here
         self.requests: list[tuple[str, str, Any]] = []
         self.unloads: list[str] = []
         self._lock = threading.Condition()
@@ -659,7 +660,9 @@ class _Handler(BaseHTTPRequestHandler):
         route = _ROUTES.get(("GET" if self._head else method, path))
         try:
             try:
-                if route is None:
+                if self.fake.redirect_to:
+                    self._redirect(self.fake.redirect_to.rstrip("/") + self.path)
+                elif route is None:
                     self._send(404, b"404 page not found", "text/plain")
                 else:
                     route(self, raw)
@@ -681,6 +684,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not self._head:
             self.wfile.write(body)
+
+    def _redirect(self, location: str) -> None:
+        self.send_response_only(307)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _send_json(self, status: int, value: Any) -> None:
         self._send(status, _dumps(value), "application/json")

@@ -56,3 +56,13 @@ def test_chat_stop_and_sigterm_through_gunicorn(production, fake_ollama):
     assert process.wait(timeout=15) == 0
     assert time.monotonic() - started < 5  # open sockets do not hold the shutdown
     assert fake_ollama.unloads == ["gemma3:270m"]
+
+
+def test_export_any_title_through_gunicorn(production):
+    from .test_hardening import TITLES, check_export
+
+    _, url = production
+    http = requests.Session()
+    http.get(url + "/", timeout=5)
+    for title in TITLES:
+        check_export(http, url, title)

@@ -16,7 +16,7 @@ from .db import Database
 from .limits import RateLimiter, SocketCounter
 from .ollama import OllamaClient
 from .replies import ActiveReplies
-from .secret import load_or_create_secret
+from .secret import load_or_create_secret, make_private
 from .services import Services
 from .sessions import SessionManager
 from .usage import ModelUsage
@@ -59,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db = Database(data_dir / "webchat.sqlite3")
     sessions = SessionManager(db, app.config["MAX_HISTORY"])
     sessions.recover_interrupted()
+    make_private(data_dir)  # after SQLite made its files
     client = OllamaClient(app.config["OLLAMA_URL"], app.config["CONNECT_TIMEOUT"],
                           app.config["READ_TIMEOUT"])
     usage = ModelUsage(lambda name: client.unload_model(name, wait=0),

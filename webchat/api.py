@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, session
 from werkzeug.exceptions import HTTPException
 
-from .exports import check_import, to_markdown
+from .exports import check_import, content_disposition, to_markdown
 from .loaded import describe_loaded
 from .modelinfo import describe_show
 from .ollama import OllamaError
@@ -205,8 +205,6 @@ def restore_conversation(cid: int) -> Any:
 def export_conversation(cid: int) -> Any:
     data = _services().sessions.export(session["sid"], cid)
     kind = request.args.get("format", "json")
-    stem = "".join(c if c.isalnum() else "-" for c in (data["title"] or "conversation"))
-    stem = "-".join(part for part in stem.split("-") if part)[:60] or "conversation"
     if kind == "md":
         body, mime, suffix = to_markdown(data), "text/markdown; charset=utf-8", "md"
     elif kind == "json":
@@ -216,7 +214,7 @@ def export_conversation(cid: int) -> Any:
     else:
         raise InvalidInput('format: must be "md" or "json"')
     return Response(body, mimetype=mime, headers={
-        "Content-Disposition": f'attachment; filename="{stem}.{suffix}"'})
+        "Content-Disposition": content_disposition(data["title"], suffix)})
 
 
 @bp.post("/conversations/import")

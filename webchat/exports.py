@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+import unicodedata
 from typing import Any
+from urllib.parse import quote
 
 from .validation import MAX_IMAGES, InvalidInput, sniff_image, validate_settings
 
@@ -13,6 +15,23 @@ FORMAT = "ollama-webchat/1"
 MAX_IMPORT_MESSAGES = 5000
 _STATUSES = {"user": ("ok", "failed"),
              "assistant": ("ok", "stopped", "error", "interrupted")}
+
+
+def _stem(text: str) -> str:
+    words = "".join(c if c.isalnum() else "-" for c in text)
+    return "-".join(part for part in words.split("-") if part)[:60]
+
+
+def content_disposition(title: str, suffix: str) -> str:
+    """`attachment` with the title as file name: an ASCII fallback for old clients plus
+    RFC 6266's `filename*` in UTF-8, since a header must stay Latin-1 (a Greek or emoji
+    title once hung the dev server and gave a 500 under gunicorn)."""
+    title = title or "conversation"
+    full = _stem(title) or "conversation"
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    ascii_stem = _stem(folded) or "conversation"
+    return (f'attachment; filename="{ascii_stem}.{suffix}"; '
+            f"filename*=UTF-8''{quote(f'{full}.{suffix}', safe='', errors='replace')}")
 
 
 def to_markdown(data: dict[str, Any]) -> str:

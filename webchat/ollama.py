@@ -220,7 +220,7 @@ class OllamaClient:
                  timeout: float | None = None) -> Any:
         try:
             response = self.http.request(
-                method, self.base_url + path, json=payload,
+                method, self.base_url + path, json=payload, allow_redirects=False,
                 timeout=(self.connect_timeout, timeout or self.info_timeout))
         except requests.Timeout as exc:
             raise OllamaUnreachable(f"Ollama at {self.base_url} did not answer in time") from exc
@@ -240,6 +240,13 @@ class OllamaClient:
             "`ollama serve`, or point --ollama-url at it)")
 
     def _raise_for_status(self, response: requests.Response) -> None:
+        if 300 <= response.status_code < 400:
+            # Following it would send the chat (history, system prompt) to wherever the
+            # redirect points, and only --ollama-url is ever to be contacted.
+            where = response.headers.get("Location", "")[:120]
+            raise OllamaError(f"Ollama answered with a redirect (HTTP {response.status_code}"
+                              f"{' to ' + where if where else ''}); it was not followed. "
+                              "Check --ollama-url.")
         if response.status_code < 400:
             return
         message = _error_message(response)
@@ -313,7 +320,7 @@ class OllamaClient:
             try:
                 response = self.http.post(
                     self.base_url + path, json={**payload, "stream": True}, stream=True,
-                    timeout=(self.connect_timeout, self.read_timeout))
+                    allow_redirects=False, timeout=(self.connect_timeout, self.read_timeout))
             finally:
                 _active.token = None
             with response:

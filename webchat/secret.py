@@ -26,3 +26,12 @@ def load_or_create_secret(folder: Path, name: str = "secret_key", nbytes: int = 
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def make_private(folder: Path) -> None:
+    """The data folder 0700 and every file in it 0600, at every start: a folder made
+    earlier with mode 0755 would leave the chats readable by every local user."""
+    folder.chmod(0o700)
+    for path in folder.iterdir():
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o600)
