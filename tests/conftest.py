@@ -8,6 +8,21 @@ import pytest
 
 from .fake_ollama import FakeOllama
 from .live import BrowserClient, LiveServer
+from .real import REAL_URL, SKIP_REASON
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say up front whether this run sees a real Ollama."""
+    return f"real Ollama: {REAL_URL}" if REAL_URL else f"real Ollama: none ({SKIP_REASON})"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Repeat it at the end when real-Ollama tests were skipped, even without -ra."""
+    skipped = [report for report in terminalreporter.stats.get("skipped", [])
+               if "real_ollama" in getattr(report, "keywords", {})]
+    if skipped and not REAL_URL:
+        terminalreporter.write_line(
+            f"{len(skipped)} real-Ollama test(s) skipped: {SKIP_REASON}", yellow=True)
 
 
 @pytest.fixture

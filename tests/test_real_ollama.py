@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
 from .live import BrowserClient, LiveServer, reply_text, wait_until
+from .real import REAL_URL, needs_real_ollama
 
-REAL_URL = os.environ.get("WEBCHAT_TEST_OLLAMA_URL")
-pytestmark = [
-    pytest.mark.real_ollama,
-    pytest.mark.skipif(not REAL_URL, reason="WEBCHAT_TEST_OLLAMA_URL is not set"),
-]
+pytestmark = needs_real_ollama
 
 
 def test_list_chat_unload_with_a_real_ollama(tmp_path):
