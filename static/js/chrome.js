@@ -1,0 +1,58 @@
+// The page's chrome: the connection badge and the controls it enables, the "Ollama is
+// unreachable" banner, the conversation error line, and the sidebar drawer.
+
+import { refreshModels } from "./models.js";
+import { composer } from "./parts.js";
+import { $, els, replyingHere, state } from "./store.js";
+
+const NARROW = window.matchMedia("(max-width: 760px)");
+
+export function updateControls() {
+  composer.update({
+    connected: state.connected,
+    replying: Boolean(state.running) || state.remoteGenerating,
+  });
+  els.messages.classList.toggle("replying", replyingHere() || state.remoteGenerating);
+  els.systemSave.disabled = !state.connected;
+  els.connection.dataset.state = state.connected ? "connected" : "reconnecting";
+  els.connection.textContent = state.connected ? "Connected" : "Reconnecting…";
+}
+
+export function setOllamaDown(message) {
+  const wasDown = Boolean(state.ollamaDown);
+  state.ollamaDown = message || "";
+  els.banner.hidden = !message;
+  els.banner.textContent = message ? `Ollama is unreachable: ${message}` : "";
+  if (wasDown && !message && (!state.models.length || state.modelsError)) refreshModels();
+}
+
+export function showConversationError(message) {
+  els.conversationError.textContent = message || "";
+  els.conversationError.hidden = !message;
+}
+
+export function toggleSidebar() {
+  if (NARROW.matches) {
+    const open = !document.body.classList.contains("sidebar-open");
+    document.body.classList.toggle("sidebar-open", open);
+    $("sidebar-backdrop").hidden = !open;
+    if (open) $("sidebar").querySelector("button")?.focus();
+  } else {
+    document.body.classList.toggle("sidebar-hidden");
+  }
+}
+
+export function closeSidebarOnPhone() {
+  if (NARROW.matches && document.body.classList.contains("sidebar-open")) toggleSidebar();
+}
+
+/** The inspector's Copy buttons (one listener for every dialog). */
+export function copyFromDialog(event) {
+  const button = event.target.closest?.("dialog .code-copy[data-copy]");
+  if (!button) return;
+  import("./clipboard.js").then(({ copyText }) =>
+    copyText($(button.dataset.copy).textContent)).then((ok) => {
+    button.textContent = ok ? "Copied" : "Copy failed";
+    setTimeout(() => { button.textContent = "Copy"; }, 1500);
+  });
+}

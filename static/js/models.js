@@ -1,0 +1,233 @@
+// The sidebar's models: installed (the picker), loaded in memory, downloads in progress,
+// what each model can do (/api/show), and the context meter that depends on them.
+
+import * as api from "./api.js";
+import { setOllamaDown } from "./chrome.js";
+import { closeModelDetails, confirmAction, showModelDetails } from "./dialogs.js";
+import { composer, params, sidebar, socket, view } from "./parts.js";
+import { saveSettings } from "./settings.js";
+import { STORE, els, state, writeStored } from "./store.js";
+
+export function capable(name, capability) {
+  return Boolean(state.info.get(name)?.capabilities?.includes(capability));
+}
+
+async function loadModelInfo(name) {
+  if (!name) return null;
+  if (!state.info.has(name)) {
+    try {
+      state.info.set(name, await api.showModel(name));
+    } catch {
+      return null;
+    }
+  }
+  return state.info.get(name);
+}
+
+function renderCapabilities() {
+  const thinking = capable(state.model, "thinking");
+  els.thinkToggle.disabled = !thinking;
+  els.thinkToggle.checked = thinking && state.think;
+  els.thinkToggle.closest("label").title = thinking
+    ? "Ask the model to show its reasoning (think: true)"
+    : `${state.model || "This model"} does not think out loud`;
+  const known = state.info.has(state.model);
+  const vision = capable(state.model, "vision");
+  composer.setVision(vision, !state.model ? "Choose a model to attach images."
+    : !known ? `Checking whether ${state.model} can see images…`
+      : `${state.model} cannot see images: attach works with vision models.`);
+  renderContext();
+}
+
+export async function modelChanged() {
+  renderCapabilities();
+  const name = state.model;
+  await loadModelInfo(name);
+  if (name === state.model) renderCapabilities();
+}
+
+export function pickModel(name) {
+  if (!name || name === state.model) return;
+  state.model = name;
+  writeStored(STORE.model, name);
+  els.modelSelect.value = name;
+  sidebar.markSelected(name);
+  saveSettings({ model: name });
+  modelChanged();
+}
+
+export async function openModelDetails(name) {
+  const info = await loadModelInfo(name);
+  if (!info) {
+    view.addNote(`Could not read the details of ${name}.`, "error");
+    return;
+  }
+  showModelDetails(info, async (model) => {
+    const ok = await confirmAction(
+      `Delete ${model} from disk? It has to be downloaded again to be used.`, "Delete model");
+    if (!ok) return;
+    try {
+      await api.deleteModel(model);
+      closeModelDetails();
+      state.info.delete(model);
+      view.addNote(`Deleted ${model}.`, "info");
+      refreshModels();
+    } catch (err) {
+      closeModelDetails();
+      view.addNote(`Could not delete ${model}: ${err.message}`, "error");
+    }
+  });
+}
+
+// -- the context meter -------------------------------------------------------------
+
+function contextLength() {
+  const numCtx = params.read().options.num_ctx;
+  if (numCtx) return { size: numCtx, source: "num_ctx in the parameters" };
+  const loaded = state.loaded.find((m) => m.name === state.model);
+  if (loaded?.context_length) return { size: loaded.context_length, source: "as loaded" };
+  const info = state.info.get(state.model);
+  if (info?.context_length) return { size: info.context_length, source: "the model's maximum" };
+  return null;
+}
+
+export function renderContext() {
+  const used = state.lastStats?.prompt_eval_count;
+  const ctx = contextLength();
+  if (typeof used !== "number" || !ctx) {
+    els.contextBox.hidden = true;
+    return;
+  }
+  els.contextBox.hidden = false;
+  const share = Math.min(1, used / ctx.size);
+  els.contextMeter.value = share;
+  const text = `${used.toLocaleString("en")} / ${ctx.size.toLocaleString("en")} tokens `
+    + `(${Math.round(share * 100)}%)`;
+  els.contextText.textContent = text;
+  els.contextMeter.title = `Prompt of the last reply against the context (${ctx.source})`;
+  els.contextBox.classList.toggle("context-full", share >= 0.85);
+}
+
+// -- installed and loaded models -----------------------------------------------------
+
+export async function refreshModels() {
+  try {
+    const body = await api.getModels();
+    state.models = body.models || [];
+    state.modelsError = "";
+    if (state.ollamaDown) setOllamaDown("");
+  } catch (err) {
+    if (err.ollamaDown) setOllamaDown(err.message);
+    if (!state.models.length) state.modelsError = err.message;
+  }
+  const names = state.models.map((m) => m.name);
+  const wanted = state.settings.model;
+  if (wanted && names.includes(wanted)) state.model = wanted;
+  if (!names.includes(state.model) && names.length) state.model = names[0];
+  sidebar.renderPicker(state.models, state.model, state.modelsError);
+  sidebar.renderInstalled(state.models, state.model, state.modelsError);
+  modelChanged();
+}
+
+export async function refreshLoaded() {
+  const seq = ++state.loadedSeq;
+  let body = null;
+  let error = null;
+  try {
+    body = await api.getLoaded();
+  } catch (err) {
+    error = err;
+  }
+  if (seq !== state.loadedSeq) return; // a newer refresh or push arrived meanwhile
+  if (body) {
+    state.loaded = body.models || [];
+    sidebar.renderLoaded(state.loaded);
+    sidebar.showLoadedError("");
+    if (state.ollamaDown) setOllamaDown("");
+  } else if (error.ollamaDown) {
+    setOllamaDown(error.message);
+    sidebar.renderLoaded([]);
+  } else {
+    sidebar.showLoadedError(`Could not refresh: ${error.message}`);
+  }
+  renderContext();
+}
+
+export async function unload(name) {
+  sidebar.setUnloading(name, true);
+  try {
+    await api.unloadModel(name);
+    sidebar.showLoadedError("");
+  } catch (err) {
+    sidebar.showLoadedError(`Could not unload ${name}: ${err.message}`);
+    if (err.ollamaDown) setOllamaDown(err.message);
+  }
+  await refreshLoaded();
+  sidebar.setUnloading(name, false);
+}
+
+export async function unloadAll() {
+  for (const model of [...state.loaded]) await unload(model.name);
+}
+
+// -- downloads --------------------------------------------------------------------------
+
+function showPullError(message) {
+  els.pullError.textContent = message || "";
+  els.pullError.hidden = !message;
+}
+
+export function startPull(event) {
+  event.preventDefault();
+  const name = els.pullName.value.trim();
+  if (!name) {
+    showPullError("Type the name of a model, e.g. qwen3:0.6b");
+    return;
+  }
+  if (!socket.send({ type: "pull", model: name })) {
+    showPullError("Not connected to the server.");
+    return;
+  }
+  showPullError("");
+  els.pullName.value = "";
+}
+
+/** Downloads already running when the page opens (another tab may have started them). */
+export function loadPulls() {
+  api.getPulls().then((body) => {
+    for (const pull of body.pulls || []) state.pulls.set(pull.model, pull);
+    sidebar.renderPulls(state.pulls);
+  }, () => {});
+}
+
+/** Pushed frames about models: what is loaded, and downloads. */
+export const modelFrames = {
+  loaded(frame) {
+    if (frame.error) {
+      setOllamaDown(frame.error);
+      state.loaded = [];
+    } else {
+      if (state.ollamaDown) setOllamaDown("");
+      state.loaded = frame.models || [];
+      sidebar.showLoadedError("");
+    }
+    state.loadedSeq += 1; // a GET still in flight is older than this
+    sidebar.renderLoaded(state.loaded);
+    renderContext();
+  },
+  pull_progress(frame) {
+    state.pulls.set(frame.model, frame);
+    sidebar.renderPulls(state.pulls);
+  },
+  pull_done(frame) {
+    state.pulls.delete(frame.model);
+    sidebar.renderPulls(state.pulls);
+    if (frame.ok) {
+      showPullError("");
+      view.addNote(`Downloaded ${frame.model}.`, "info");
+      refreshModels();
+    } else if (!frame.cancelled) {
+      showPullError(`Could not download ${frame.model}: ${frame.error}`);
+    }
+  },
+};

@@ -1,0 +1,191 @@
+// The conversation list and moving between conversations: which one is on screen
+// (`state.current`), its history as the server has it, new / rename / delete / import.
+
+import * as api from "./api.js";
+import { closeSidebarOnPhone, showConversationError, updateControls } from "./chrome.js";
+import { showInspector, toast } from "./dialogs.js";
+import { renderContext } from "./models.js";
+import { composer, conversations, view } from "./parts.js";
+import { applySettings } from "./settings.js";
+import { STORE, els, replyingHere, state, writeStored } from "./store.js";
+
+const REMOTE_POLL_MS = 2000;
+
+export async function refreshConversations() {
+  try {
+    const body = await api.listConversations();
+    state.conversations = body.conversations || [];
+    showConversationError("");
+  } catch (err) {
+    if (err.status !== 0) showConversationError(`Could not list conversations: ${err.message}`);
+    return;
+  }
+  renderConversations();
+}
+
+function renderConversations() {
+  conversations.render(state.conversations, state.current, state.running?.conversation);
+  const current = state.conversations.find((c) => c.id === state.current);
+  if (current) els.title.textContent = current.title || "New chat";
+}
+
+export function openConversation(id) {
+  closeSidebarOnPhone();
+  if (id === state.current) {
+    composer.focus();
+    return;
+  }
+  state.current = id;
+  writeStored(STORE.conversation, String(id));
+  state.systemDirty = false;
+  state.remoteGenerating = false;
+  state.lastStats = null;
+  view.clear();
+  renderConversations();
+  updateControls();
+  refreshHistory();
+  composer.focus();
+}
+
+export async function newChat() {
+  closeSidebarOnPhone();
+  const empty = !view.messages.size && !replyingHere()
+    && !els.messages.querySelector(".message");
+  if (empty && state.current) {
+    composer.focus(); // this one is still empty: no need for another
+    return;
+  }
+  try {
+    const created = await api.createConversation({
+      settings: { model: state.model || null, endpoint: state.endpoint, think: state.think },
+    });
+    showConversationError("");
+    state.conversations.unshift({ ...created, messages: 0 });
+    openConversation(created.id);
+  } catch (err) {
+    showConversationError(err.message);
+  }
+}
+
+export async function renameConversation(id, title) {
+  try {
+    await api.updateConversation(id, { title });
+    showConversationError("");
+  } catch (err) {
+    showConversationError(`Could not rename: ${err.message}`);
+  }
+  refreshConversations();
+}
+
+export async function deleteConversation(id) {
+  const item = state.conversations.find((c) => c.id === id);
+  const title = item?.title || "New chat";
+  try {
+    await api.deleteConversation(id);
+    showConversationError("");
+  } catch (err) {
+    showConversationError(`Could not delete: ${err.message}`);
+    return;
+  }
+  state.conversations = state.conversations.filter((c) => c.id !== id);
+  if (id === state.current) {
+    const next = state.conversations[0];
+    if (next) openConversation(next.id);
+    else {
+      state.current = null;
+      newChatAfterDelete();
+    }
+  }
+  renderConversations();
+  toast(`Deleted “${title}”.`, "Undo", async () => {
+    try {
+      await api.restoreConversation(id);
+      await refreshConversations();
+      openConversation(id);
+    } catch (err) {
+      showConversationError(`Could not restore: ${err.message}`);
+    }
+  });
+}
+
+async function newChatAfterDelete() {
+  try {
+    const created = await api.createConversation({});
+    state.conversations.unshift({ ...created, messages: 0 });
+    openConversation(created.id);
+  } catch (err) {
+    showConversationError(err.message);
+  }
+}
+
+export async function importFile(file) {
+  try {
+    const created = await api.importConversation(await file.text());
+    showConversationError("");
+    await refreshConversations();
+    openConversation(created.id);
+  } catch (err) {
+    showConversationError(`Could not import ${file.name}: ${err.message}`);
+  }
+}
+
+// -- server truth ---------------------------------------------------------------
+
+export async function refreshHistory() {
+  const seq = state.replySeq;
+  const ask = ++state.historySeq;
+  const wanted = state.current;
+  let history;
+  try {
+    history = await api.getHistory(wanted);
+  } catch (err) {
+    if (err.status === 404) { // deleted elsewhere: show the newest one instead
+      state.current = null;
+      return refreshHistory();
+    }
+    if (err.status !== 0) view.addNote(`Could not load the conversation: ${err.message}`, "error");
+    return;
+  }
+  if (ask !== state.historySeq || seq !== state.replySeq) return; // a newer one owns the pane
+  if (replyingHere() && history.conversation === state.current) return;
+  if (state.current !== history.conversation) {
+    state.current = history.conversation;
+    writeStored(STORE.conversation, String(state.current));
+    renderConversations();
+  }
+  view.render(history);
+  if (state.running && state.running.conversation === state.current) {
+    view.resumeReply(state.running.model, state.running.text, state.running.thinking);
+  }
+  els.title.textContent = history.title || "New chat";
+  if (!state.systemDirty) els.systemInput.value = history.system || "";
+  els.systemBadge.hidden = !history.system;
+  els.exportMd.href = api.exportUrl(state.current, "md");
+  els.exportJson.href = api.exportUrl(state.current, "json");
+  applySettings(history.settings);
+  const replies = history.messages.filter((m) => m.role === "assistant" && m.stats);
+  state.lastStats = replies.length ? replies[replies.length - 1].stats : null;
+  renderContext();
+  state.remoteGenerating = Boolean(history.generating) && !state.running;
+  if (state.remoteGenerating && !state.pollTimer) {
+    state.pollTimer = setTimeout(() => {
+      state.pollTimer = 0;
+      refreshHistory();
+    }, REMOTE_POLL_MS);
+  }
+  updateControls();
+}
+
+/** The history leaves out each reply's request (it repeats the whole context window);
+ * the inspector fetches it on demand. */
+export async function inspect(message) {
+  if (message.request) {
+    showInspector(message);
+    return;
+  }
+  try {
+    showInspector(await api.getMessage(state.current, message.id));
+  } catch (err) {
+    toast(`Could not load the request: ${err.message}`);
+  }
+}

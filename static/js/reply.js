@@ -1,0 +1,192 @@
+// The reply in progress: what the page sends (chat, retry, edit, regenerate, stop) and
+// the frames that come back. Frames of a reply carry the id of the conversation they
+// belong to, so a reply keeps streaming (into `state.running`) while another
+// conversation is on screen, and is shown live again on coming back to it.
+
+import * as api from "./api.js";
+import { updateControls } from "./chrome.js";
+import { modelFrames, refreshLoaded, renderContext } from "./models.js";
+import { refreshConversations, refreshHistory } from "./navigation.js";
+import { composer, sidebar, socket, view } from "./parts.js";
+import { chatFields, settingsFrames, showFieldError } from "./settings.js";
+import { els, replyingHere, state } from "./store.js";
+
+export function sendChat(text, images = []) {
+  const fields = chatFields();
+  const ids = images.map((image) => image.id);
+  const frame = { type: "chat", text, ...fields };
+  if (ids.length) frame.images = ids;
+  if (!socket.send(frame)) return false;
+  state.pending = { kind: "chat", text, model: fields.model, conversation: state.current,
+    images: ids };
+  return true;
+}
+
+export function retry(id) {
+  const fields = chatFields();
+  if (socket.send({ type: "retry", id, ...fields })) {
+    state.pending = { kind: "retry", id, model: fields.model, conversation: state.current };
+  }
+}
+
+export function regenerate() {
+  const fields = chatFields();
+  if (socket.send({ type: "regenerate", ...fields })) {
+    state.pending = { kind: "regenerate", model: fields.model, conversation: state.current };
+  }
+}
+
+export function editMessage(id, text) {
+  const fields = chatFields();
+  if (!socket.send({ type: "edit", id, text, ...fields })) return false;
+  state.pending = { kind: "edit", id, text, model: fields.model, conversation: state.current };
+  return true;
+}
+
+export function deleteLast() {
+  socket.send({ type: "delete_last", conversation: state.current });
+}
+
+export function stop() {
+  socket.send({ type: "stop" });
+}
+
+function refusePending() {
+  if (state.pending?.kind === "chat" && state.pending.conversation === state.current) {
+    composer.restore(state.pending.text);
+  }
+  state.pending = null;
+}
+
+function replyEnded(conversation) {
+  state.running = null;
+  updateControls();
+  if (conversation === state.current) refreshHistory();
+  refreshConversations();
+}
+
+const frameHandlers = {
+  start(frame) {
+    const pending = state.pending;
+    state.pending = null;
+    const conversation = frame.conversation ?? pending?.conversation ?? state.current;
+    const model = pending?.model ?? state.model;
+    state.running = { conversation, model, text: "", thinking: "" };
+    state.replySeq += 1;
+    state.remoteGenerating = false;
+    if (conversation === state.current) {
+      if (pending?.kind === "retry") view.markRetrying(pending.id);
+      else if (pending?.kind === "edit" || pending?.kind === "regenerate") {
+        view.truncateAfter(frame.message_id);
+        if (pending.kind === "edit") {
+          const content = els.messages.querySelector(
+            `.message.user[data-id="${frame.message_id}"] .message-content`);
+          if (content) content.textContent = pending.text;
+        }
+        view.markRetrying(frame.message_id);
+      } else view.addUserMessage(frame.message_id, pending?.text ?? "", pending?.images || []);
+      view.startReply(model);
+    }
+    updateControls();
+    refreshConversations();
+  },
+  chunk(frame) {
+    if (!state.running) return;
+    state.running.text += frame.text;
+    if (replyingHere()) view.appendChunk(frame.text);
+  },
+  thinking(frame) {
+    if (!state.running) return;
+    state.running.thinking += frame.text;
+    if (replyingHere()) view.appendThinking(frame.text);
+  },
+  done(frame) {
+    const conversation = state.running?.conversation ?? frame.conversation;
+    if (replyingHere()) view.endReply(frame.stats || {}, null);
+    if (frame.stats && conversation === state.current) {
+      state.lastStats = frame.stats;
+      renderContext();
+    }
+    replyEnded(conversation);
+  },
+  error(frame) {
+    const message = frame.message || "Something went wrong.";
+    if (frame.code === "busy") {
+      refusePending();
+      view.addNote(message, "error");
+      if (!state.running) refreshHistory(); // another tab's reply: show it and its Stop
+      return;
+    }
+    // A reply's own failure carries `partial`; a failed command (/models) does not.
+    if (frame.code === "ollama" && state.running && typeof frame.partial === "boolean") {
+      const conversation = state.running.conversation;
+      if (replyingHere()) {
+        view.endReply(null, message);
+        view.addNote(message, "error", true);
+      }
+      replyEnded(conversation);
+      return;
+    }
+    refusePending();
+    if (frame.code === "invalid" && showFieldError(frame)) return;
+    view.addNote(message, "error");
+    if (frame.code === "no_session") {
+      // Any /api request hands out the cookie; the socket then reconnects with it.
+      api.getHistory().catch(() => {});
+      return;
+    }
+    if (frame.code === "not_found") refreshConversations();
+    refreshHistory();
+  },
+  cleared(frame) {
+    state.pending = null;
+    if (frame.conversation !== undefined && frame.conversation !== state.current) return;
+    view.clear();
+    refreshHistory();
+    refreshConversations();
+  },
+  deleted(frame) {
+    if (frame.conversation === state.current) refreshHistory();
+    refreshConversations();
+  },
+  info(frame) {
+    state.pending = null;
+    view.addNote(frame.text || "", "info");
+    if (frame.command === "models" && Array.isArray(frame.models)) {
+      state.loaded = frame.models;
+      sidebar.renderLoaded(state.loaded);
+    }
+    if (frame.command === "exit" || frame.command === "unload") refreshLoaded();
+  },
+};
+
+/** Every frame from the socket goes to the handler of the module that owns its state. */
+export function onFrame(frame) {
+  (frameHandlers[frame.type] ?? settingsFrames[frame.type] ?? modelFrames[frame.type])?.(frame);
+}
+
+export function onOpen() {
+  state.connected = true;
+  socket.send({ type: "watch" }); // loaded models and downloads are pushed from now on
+  updateControls();
+  if (state.everConnected) {
+    // What happened while we were away (a reply cut short, another tab's messages).
+    refreshHistory();
+    refreshConversations();
+  }
+  state.everConnected = true;
+}
+
+export function onClose() {
+  const wasConnected = state.connected;
+  state.connected = false;
+  refusePending();
+  if (state.running) {
+    if (replyingHere()) {
+      view.endReply(null, "The connection to the server was lost", "interrupted");
+    }
+    state.running = null;
+  }
+  if (wasConnected) view.addNote("Lost the connection to the server; reconnecting…", "error");
+  updateControls();
+}

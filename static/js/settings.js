@@ -1,0 +1,93 @@
+// The current conversation's settings: model, endpoint, think, the generation
+// parameters and the system prompt — saved on the server, applied to the toolbar.
+
+import * as api from "./api.js";
+import { showConversationError } from "./chrome.js";
+import { capable, modelChanged, renderContext } from "./models.js";
+import { params, sidebar, socket } from "./parts.js";
+import { els, state } from "./store.js";
+
+/** The fields every chat, retry, edit and regenerate frame carries. */
+export function chatFields() {
+  const part = params.read();
+  const fields = {
+    conversation: state.current, model: state.model, endpoint: state.endpoint,
+    options: part.options,
+  };
+  if (part.keep_alive !== null) fields.keep_alive = part.keep_alive;
+  // `think` only goes to a model that says it can: others answer it with a 400.
+  if (state.think && capable(state.model, "thinking")) fields.think = true;
+  return fields;
+}
+
+export function chooseEndpoint() {
+  state.endpoint = els.endpointSelect.value === "generate" ? "generate" : "chat";
+  saveSettings({ endpoint: state.endpoint });
+}
+
+export function chooseThink() {
+  state.think = els.thinkToggle.checked;
+  saveSettings({ think: state.think });
+}
+
+export function systemEdited() {
+  state.systemDirty = true;
+  els.systemStatus.textContent = "Not saved";
+}
+
+export function saveSystem() {
+  if (!socket.send({ type: "system", text: els.systemInput.value,
+    conversation: state.current })) {
+    els.systemStatus.textContent = "Not connected: not saved";
+    return;
+  }
+  els.systemStatus.textContent = "Saving…";
+}
+
+/** An `invalid` error naming a parameter is shown next to that field. */
+export function showFieldError(frame) {
+  const field = frame.field || "";
+  return (field.startsWith("options.") || field === "keep_alive")
+    && params.showError(field, frame.message);
+}
+
+export async function saveSettings(part) {
+  if (!state.current) return;
+  const settings = { ...state.settings, ...part };
+  try {
+    const saved = await api.updateConversation(state.current, { settings });
+    state.settings = saved.settings || settings;
+    if ("options" in part || "keep_alive" in part) params.saved(params.read());
+  } catch (err) {
+    if (!(err.field && showFieldError({ field: err.field, message: err.message }))) {
+      showConversationError(`Settings not saved: ${err.message}`);
+    }
+  }
+  renderContext();
+}
+
+/** A conversation's saved settings drive the toolbar and the parameters panel. */
+export function applySettings(settings) {
+  state.settings = settings || {};
+  const names = state.models.map((m) => m.name);
+  const wanted = state.settings.model;
+  if (wanted && (names.includes(wanted) || !names.length)) state.model = wanted;
+  state.endpoint = state.settings.endpoint === "generate" ? "generate" : "chat";
+  state.think = Boolean(state.settings.think);
+  els.endpointSelect.value = state.endpoint;
+  if (state.model && names.includes(state.model)) els.modelSelect.value = state.model;
+  sidebar.markSelected(state.model);
+  params.fill(state.settings);
+  modelChanged();
+}
+
+/** Pushed frames about settings. */
+export const settingsFrames = {
+  system_set(frame) {
+    if (frame.conversation !== state.current) return;
+    state.systemDirty = false;
+    els.systemInput.value = frame.text;
+    els.systemBadge.hidden = !frame.text;
+    els.systemStatus.textContent = frame.text ? "Saved ✓" : "Removed ✓";
+  },
+};

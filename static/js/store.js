@@ -1,0 +1,80 @@
+// The page's state, in one place: `state` is the only owner of what the page knows,
+// `els` the elements the controllers write to. Views never read it; controllers do.
+
+const STORE = { model: "webchat.model", conversation: "webchat.conversation" };
+
+export function readStored(key) {
+  try {
+    return localStorage.getItem(key) || "";
+  } catch {
+    return "";
+  }
+}
+
+export function writeStored(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // private mode or storage full: the choice just is not remembered
+  }
+}
+
+export const $ = (id) => document.getElementById(id);
+
+export const els = {
+  banner: $("ollama-banner"),
+  connection: $("connection-status"),
+  messages: $("messages"),
+  title: $("chat-title"),
+  modelSelect: $("model-select"),
+  endpointSelect: $("endpoint-select"),
+  systemInput: $("system-prompt"),
+  systemSave: $("system-save"),
+  systemStatus: $("system-status"),
+  systemBadge: $("system-badge"),
+  refreshLoaded: $("refresh-loaded"),
+  thinkToggle: $("think-toggle"),
+  conversationError: $("conversation-error"),
+  contextBox: $("context-box"),
+  contextMeter: $("context-meter"),
+  contextText: $("context-text"),
+  exportMd: $("export-md"),
+  exportJson: $("export-json"),
+  exportMenu: $("export-menu"),
+  importFile: $("import-file"),
+  pullForm: $("pull-form"),
+  pullName: $("pull-name"),
+  pullError: $("pull-error"),
+};
+
+export const state = {
+  connected: false,
+  models: [], // installed, as /api/models lists them
+  modelsError: "",
+  loaded: [], // in memory, as /api/loaded lists them
+  model: readStored(STORE.model), // the current conversation's model
+  endpoint: "chat",
+  think: false,
+  settings: {}, // the current conversation's saved settings
+  conversations: [],
+  current: Number(readStored(STORE.conversation)) || null, // conversation on screen
+  ollamaDown: "", // the banner's message; "" = reachable
+  running: null, // {conversation, model, text, thinking}: the reply this page streams
+  remoteGenerating: false, // the server runs a reply here that this page does not stream
+  pending: null, // {kind, conversation, model, text?, id?, images?} sent, not yet started
+  replySeq: 0, // bumped at every start: an older history fetch must not draw over it
+  historySeq: 0,
+  loadedSeq: 0,
+  systemDirty: false,
+  everConnected: false,
+  pollTimer: 0,
+  info: new Map(), // model name -> /api/show facts (capabilities, context length)
+  pulls: new Map(), // model name -> last pull_progress frame
+  lastStats: null, // stats of the newest reply on screen, for the context meter
+};
+
+export { STORE };
+
+export function replyingHere() {
+  return Boolean(state.running && state.running.conversation === state.current);
+}
