@@ -114,6 +114,7 @@ class _Loaded:
     vanish_ns: int = 0  # when it leaves /api/ps (later than expires_ns after an unload)
     in_use: int = 0  # Ollama never expires a model that is answering
     unload_pending: bool = False  # keep_alive 0 arrived while answering
+    cache: list[str] = field(default_factory=list)  # tokens of the last prompt and reply
 
     def visible(self, now: int) -> bool:
         return self.in_use > 0 or now < self.vanish_ns
@@ -288,13 +289,74 @@ def _last_line(prompt: Any) -> str:
     return lines[-1] if lines else ""
 
 
-def _prompt_count(body: dict[str, Any], chat: bool) -> int:
+def _collate(messages: Any) -> tuple[str, list[dict[str, str]]]:
+    """Like Ollama's template.collate: system texts joined into .System, and messages of
+    the same role in a row merged; system messages stay in the list (index 0)."""
+    system: list[str] = []
+    collated: list[dict[str, str]] = []
+    for message in messages if isinstance(messages, list) else []:
+        if not isinstance(message, dict):
+            continue
+        role, content = str(message.get("role") or ""), str(message.get("content") or "")
+        if role == "system":
+            system.append(content)
+        if collated and collated[-1]["role"] == role:
+            collated[-1]["content"] += "\n\n" + content
+        else:
+            collated.append({"role": role, "content": content})
+    return "\n\n".join(system), collated
+
+
+def render_gemma3(messages: Any) -> str:
+    """Gemma 3's chat template (shared/real-ollama/gemma3.template), which writes the
+    system prompt into the user turn at index 1 and nowhere else."""
+    system, collated = _collate(messages)
+    out: list[str] = []
+    for index, message in enumerate(collated):
+        if message["role"] == "user":
+            head = f"\n{system}\n" if index == 1 and system else ""
+            out.append(f"<start_of_turn>user{head}\n{message['content']}<end_of_turn>\n")
+        elif message["role"] == "assistant":
+            out.append(f"<start_of_turn>model\n{message['content']}<end_of_turn>\n")
+        if index == len(collated) - 1:
+            out.append("<start_of_turn>model\n")
+    return "".join(out)
+
+
+def render_plain(messages: Any) -> str:
+    """Other families: every message, the system prompt first, one after the other."""
+    _, collated = _collate(messages)
+    return "".join(f"<{m['role']}>{m['content']}\n" for m in collated) + "<assistant>"
+
+
+_TOKEN = re.compile(r"<[a-z_]+>|\w+|[^\w\s]")
+
+
+def tokenize(text: str) -> list[str]:
+    """A stand-in tokenizer: template markers, words and punctuation are one token each."""
+    return _TOKEN.findall(text)
+
+
+def render_prompt(model: _Model, body: dict[str, Any], chat: bool) -> str:
+    """The prompt the model reads, rendered through its family's template."""
     if chat:
-        texts = [str(m.get("content") or "") for m in body.get("messages") or []
-                 if isinstance(m, dict)]
+        messages = body.get("messages")
     else:
-        texts = [str(body.get("prompt") or "")]
-    return sum(len(text.split()) for text in texts) + 8 * len(texts)
+        system = body.get("system")
+        messages = ([{"role": "system", "content": system}] if isinstance(system, str)
+                    and system else []) + [{"role": "user", "content": body.get("prompt")}]
+    if model.details.get("family") == "gemma3":
+        return render_gemma3(messages)
+    return render_plain(messages)
+
+
+def _common_prefix(a: list[str], b: list[str]) -> int:
+    count = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        count += 1
+    return count
 
 
 def _piece(model: str, chat: bool, text: str, thinking: bool) -> dict[str, Any]:
@@ -324,9 +386,11 @@ def _done(model: str, chat: bool, reason: str, content: str = "",
     return line | {"done": True, "done_reason": reason}
 
 
-def _stats(load_ns: int, prompt_count: int, eval_count: int, eval_ns: int) -> dict[str, int]:
-    """Durations are measured, with floors so an instant fake still reports a sane rate."""
-    prompt_ns = prompt_count * _PROMPT_TOKEN_NS
+def _stats(load_ns: int, prompt_count: int, eval_count: int, eval_ns: int,
+           uncached: int | None = None) -> dict[str, int]:
+    """Durations are measured, with floors so an instant fake still reports a sane rate.
+    As in Ollama, the count is the whole prompt and the duration only its uncached part."""
+    prompt_ns = (prompt_count if uncached is None else uncached) * _PROMPT_TOKEN_NS
     eval_ns = max(eval_ns, max(eval_count, 1) * _TOKEN_NS)
     return {"total_duration": load_ns + prompt_ns + eval_ns, "load_duration": load_ns,
             "prompt_eval_count": prompt_count, "prompt_eval_duration": prompt_ns,
@@ -361,6 +425,9 @@ class FakeOllama:
         self.redirect_to: str | None = None  # answer every request with a 307 to here
         self.requests: list[tuple[str, str, Any]] = []
         self.unloads: list[str] = []
+        # (model, prompt tokens, tokens found in the cache) for each answered request
+        self.prompts: list[tuple[str, int, int]] = []
+        self.last_prompt: str = ""  # the last prompt rendered through a template
         self._lock = threading.Condition()
         self._models = {model.name: model for model in _default_models()}
         self._loaded: dict[str, _Loaded] = {}
@@ -549,11 +616,30 @@ class FakeOllama:
             entry = self._loaded.get(name)
             if entry is None:
                 return
+            entry.cache = []
             if entry.in_use > 0:
                 entry.expires_ns = time.time_ns()
                 entry.unload_pending = True
             else:
                 self._set_expiry(entry, 0)
+
+    def _read_prompt(self, name: str, tokens: list[str]) -> int:
+        """Ollama's prompt cache: the tokens to evaluate after the longest common prefix
+        with the model's last prompt (at least one, as Ollama always reads the last)."""
+        with self._lock:
+            entry = self._loaded.get(name)
+            cached = _common_prefix(entry.cache, tokens) if entry is not None else 0
+            if entry is not None:
+                entry.cache = list(tokens)
+            self.prompts.append((name, len(tokens), cached))
+        return max(1, len(tokens) - cached)
+
+    def _remember_reply(self, name: str, prompt: list[str], reply: str) -> None:
+        """The KV cache also holds what the model said after the prompt."""
+        with self._lock:
+            entry = self._loaded.get(name)
+            if entry is not None and entry.cache == prompt:
+                entry.cache = prompt + tokenize(reply)
 
     def _next_script(self) -> _Script:
         with self._lock:
@@ -879,15 +965,23 @@ class _Handler(BaseHTTPRequestHandler):
             tokens, reason = tokens[: int(limit)], "length"
         pieces = ([_piece(given, chat, t, thinking=True) for t in thinking]
                   + [_piece(given, chat, t, thinking=False) for t in tokens])
+        model = self.fake._find(given)
+        prompt = render_prompt(model, body, chat) if model else ""
+        self.fake.last_prompt = prompt
+        prompt_tokens = tokenize(prompt)
+        uncached = self.fake._read_prompt(model.name if model else given, prompt_tokens)
         started = time.monotonic_ns()
         if not self._play(pieces, script, delay, stream):
             return
-        prompt_count, eval_count = _prompt_count(body, chat), len(pieces)
+        self.fake._remember_reply(model.name if model else given, prompt_tokens,
+                                  "".join(tokens))
+        prompt_count, eval_count = len(prompt_tokens), len(pieces)
         whole = {} if stream else {"content": "".join(tokens), "thinking": "".join(thinking)}
         final = _done(given, chat, reason, **whole)
         if not chat:
             final["context"] = [105 + i for i in range(prompt_count + eval_count)]
-        final |= _stats(load_ns, prompt_count, eval_count, time.monotonic_ns() - started)
+        final |= _stats(load_ns, prompt_count, eval_count, time.monotonic_ns() - started,
+                        uncached)
         if not stream:
             return self._send_json(200, final)
         if not script.no_done:

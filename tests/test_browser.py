@@ -332,7 +332,7 @@ def test_markdown_tables_and_highlighted_code_with_copy(page, live_server, fake_
 
 
 def test_failed_message_retry_and_context_marks(page, tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_HISTORY=2)
+    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_HISTORY=2, WINDOW_STEP=0)
     try:
         open_chat(page, server.url)
         send(page, "first question")

@@ -67,7 +67,8 @@ def test_generate_mode_sends_the_flattened_prompt(fake_ollama, user):
 
 
 def test_window_keeps_system_prompt_and_last_n(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_HISTORY=4)
+    """The seed's sliding window, made of whole exchanges (tests/test_window.py has more)."""
+    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_HISTORY=4, WINDOW_STEP=0)
     try:
         user = BrowserClient(server)
         ws = user.socket()
@@ -77,11 +78,14 @@ def test_window_keeps_system_prompt_and_last_n(tmp_path, fake_ollama):
             assert ws.chat(f"question {i}")[-1]["type"] == "done"
         sent = fake_ollama.last_payload("/api/chat")["messages"]
         assert sent[0] == {"role": "system", "content": "You are terse."}
-        assert len(sent) == 1 + 4
+        assert len(sent) == 1 + 5
         assert sent[-1]["content"] == "question 3"
-        assert sent[1]["role"] == "assistant"  # question 1's reply; question 1 fell out
+        # The last 4 begin with question 1's reply: its question comes along, so the
+        # window starts with a question and Gemma 3's template keeps the system prompt.
+        assert sent[1] == {"role": "user", "content": "question 1"}
         history = user.history()["messages"]
         assert len(history) == 8  # nothing was deleted by trimming
+        # Marked for the next message: it will carry the last two exchanges.
         assert [m["in_context"] for m in history] == [False] * 4 + [True] * 4
     finally:
         server.stop()

@@ -57,7 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.getLogger("webchat").setLevel(logging.INFO)
 
     db = Database(data_dir / "webchat.sqlite3")
-    sessions = SessionManager(db, app.config["MAX_HISTORY"])
+    sessions = SessionManager(db, app.config["MAX_HISTORY"], app.config["WINDOW_STEP"])
     sessions.recover_interrupted()
     make_private(data_dir)  # after SQLite made its files
     client = OllamaClient(app.config["OLLAMA_URL"], app.config["CONNECT_TIMEOUT"],

@@ -101,6 +101,7 @@ def history() -> Any:
         "system": conversation.system,
         "settings": conversation.settings,
         "max_history": services.sessions.max_history,
+        "window_step": services.sessions.window_step,
         "generating": running == cid,
         "generating_in": running,
         "messages": [m.to_json() for m in services.sessions.messages(cid, with_requests=False)],

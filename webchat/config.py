@@ -84,7 +84,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATA_DIR", "WEBCHAT_DATA_DIR", "--data-dir", default_data_dir, str,
             "instance folder holding the SQLite history and the secret key"),
     Setting("MAX_HISTORY", "WEBCHAT_MAX_HISTORY", "--max-history", lambda: 10, int,
-            "user/assistant messages sent to the model besides the system prompt"),
+            "user/assistant messages sent to the model besides the system prompt (at "
+            "least; the window holds whole exchanges)"),
+    Setting("WINDOW_STEP", "WEBCHAT_WINDOW_STEP", "--window-step", lambda: 8, int,
+            "messages the window's start jumps at once, so Ollama reuses its cache of the "
+            "prompt in between (a request holds at most max-history + this; 0 = slide)"),
     Setting("MAX_MESSAGE_BYTES", "WEBCHAT_MAX_MESSAGE_BYTES", "--max-message-bytes",
             lambda: 32 * 1024, int, "largest chat message accepted, in UTF-8 bytes"),
     Setting("MAX_FRAME_BYTES", "WEBCHAT_MAX_FRAME_BYTES", "--max-frame-bytes",

@@ -20,6 +20,7 @@ from typing import Any
 
 from .db import Database
 from .exports import export_images
+from .window import DEFAULT_POLICY, POLICIES, plan_window
 
 # What may be sent to the model: answered or in-flight user messages, and replies that
 # produced text (a partial reply counts: the model did say it).
@@ -67,6 +68,7 @@ class Message:
     in_context: bool = False
     images: list[str] = field(default_factory=list)  # upload ids
     has_request: bool = False
+    window_reason: str = ""  # why the next request sends it or not (the inspector says)
 
     @classmethod
     def from_row(cls, row: Any) -> Message:
@@ -110,10 +112,20 @@ def _insert_upload(conn: Any, sid: str, mime: str, data: bytes, now: float) -> s
     return upload_id
 
 
+@dataclass
+class _NextQuestion:
+    """Stands for the question not yet asked, so the marks show the next request."""
+
+    role: str = "user"
+    status: str = "pending"
+    content: str = "?"
+
+
 class SessionManager:
-    def __init__(self, db: Database, max_history: int = 10) -> None:
+    def __init__(self, db: Database, max_history: int = 10, window_step: int = 0) -> None:
         self.db = db
         self.max_history = max(0, max_history)
+        self.window_step = max(0, window_step)
 
     # -- sessions -----------------------------------------------------------------
 
@@ -225,18 +237,38 @@ class SessionManager:
 
     # -- reading ------------------------------------------------------------------
 
+    def trim_policy(self, cid: int) -> str:
+        """How this conversation's window moves: "steps" (default) or "sliding"."""
+        rows = self.db.query("SELECT settings FROM conversations WHERE id = ?", (cid,))
+        settings = json.loads(rows[0]["settings"]) if rows and rows[0]["settings"] else {}
+        trim = settings.get("trim") if isinstance(settings, dict) else None
+        return trim if trim in POLICIES else DEFAULT_POLICY
+
     def context_window(self, cid: int) -> list[Message]:
-        """The last `max_history` messages that may be sent; cost does not grow with
-        the length of the history (index walk from the newest)."""
+        """The messages the next request sends (webchat/window.py says which and why).
+
+        Reads only the newest messages, enough to hold any window, and counts the
+        questions before them for the anchors: the cost does not grow with the history."""
         if self.max_history == 0:
             return []
+        limit = self.max_history + 2 * self.window_step + 4
+        columns = _COLUMNS.replace("request,", "NULL AS request,")
         rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? AND {_IN_CONTEXT} "
-            "ORDER BY id DESC LIMIT ?", (cid, self.max_history))
-        return [Message.from_row(row) for row in reversed(rows)]
+            f"SELECT {columns} FROM messages WHERE conversation_id = ? AND {_IN_CONTEXT} "
+            "ORDER BY id DESC LIMIT ?", (cid, limit))
+        tail = [Message.from_row(row) for row in reversed(rows)]
+        before = 0
+        if len(tail) == limit:
+            before = self.db.query(
+                f"SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND id < ? "
+                f"AND role = 'user' AND {_IN_CONTEXT}", (cid, tail[0].id))[0]["n"]
+        plan = plan_window(tail, self.max_history, self.window_step, self.trim_policy(cid),
+                           before)
+        return [tail[i] for i in plan.sent]
 
     def messages(self, cid: int, with_requests: bool = True) -> list[Message]:
-        """Everything stored in the conversation, each marked inside or outside the window.
+        """Everything stored in the conversation, each marked inside or outside the window
+        of the next request, with the reason.
 
         Without `with_requests` the payload sent for each reply (which repeats the whole
         context window, three quarters of a long history's bytes) is left out; the
@@ -245,11 +277,20 @@ class SessionManager:
             "request,", "NULL AS request, request IS NOT NULL AS has_request,")
         rows = self.db.query(
             f"SELECT {columns} FROM messages WHERE conversation_id = ? ORDER BY id", (cid,))
-        window = {m.id for m in self.context_window(cid)}
         result = [Message.from_row(row) for row in rows]
-        for message in result:
-            message.in_context = message.id in window
+        self.mark_window(cid, result)
         return result
+
+    def mark_window(self, cid: int, messages: list[Message]) -> None:
+        """Set `in_context` and `window_reason` as the next request will send them: with
+        the question in flight, or else with one still to be asked."""
+        waiting = [m for m in messages if m.role == "user" and m.status == "pending"]
+        planned: list[Any] = list(messages) if waiting else [*messages, _NextQuestion()]
+        plan = plan_window(planned, self.max_history, self.window_step, self.trim_policy(cid))
+        sent = set(plan.sent)
+        for index, message in enumerate(messages):
+            message.in_context = index in sent
+            message.window_reason = plan.reasons[index]
 
     def get(self, cid: int, message_id: int) -> Message | None:
         rows = self.db.query(f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? "

@@ -124,7 +124,8 @@ def validate_keep_alive(value: Any) -> int | float | str | None:
 
 
 def validate_settings(value: Any) -> dict[str, Any]:
-    """A conversation's saved settings: model, endpoint, options, keep_alive, think."""
+    """A conversation's saved settings: model, endpoint, options, keep_alive, think, and
+    trim (how the context window moves, webchat/window.py)."""
     if not isinstance(value, dict):
         raise InvalidInput("settings: must be an object")
     clean: dict[str, Any] = {}
@@ -142,6 +143,10 @@ def validate_settings(value: Any) -> dict[str, Any]:
         elif key == "think":
             if not isinstance(item, bool):
                 raise InvalidInput("think: must be true or false")
+            clean[key] = item
+        elif key == "trim":
+            if item not in ("steps", "sliding"):
+                raise InvalidInput('trim: must be "steps" or "sliding"')
             clean[key] = item
         else:
             raise InvalidInput(f"settings.{str(key)[:40]}: not a setting")
