@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import socket
 import stat
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -10,7 +14,7 @@ import pytest
 from webchat import create_app, shutdown
 
 from .fake_ollama import FakeOllama
-from .live import reply_text
+from .live import reply_text, start_run_py
 
 TITLES = ["Γειά σου κόσμε", "İstanbul'da çığ", "日本語のタイトル", "🎉 party 🎉"]
 
@@ -66,3 +70,57 @@ def test_data_folder_and_files_made_private_at_every_start(tmp_path, fake_ollama
             p.name: 0o600 for p in files}
     finally:
         shutdown(app, unload=False)
+
+
+def read_answer(conn: socket.socket) -> str:
+    """What the server answered, up to its closing the connection or a pause."""
+    data = b""
+    with contextlib.suppress(OSError):
+        conn.settimeout(1.0)
+        while piece := conn.recv(65536):
+            data += piece
+            if b"\r\n\r\n" in data and data.endswith(b"}\n"):
+                break
+    return data.decode("latin-1")
+
+
+def peak_memory_mb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) // 1024
+
+
+def test_a_huge_chunked_import_gets_413_and_memory_stays_bounded(tmp_path, fake_ollama):
+    """No Content-Length: the cap holds on the stream, and the body is not kept."""
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url)
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
+        port = int(url.rsplit(":", 1)[1])
+        before = peak_memory_mb(process.pid)
+        body_mb = 100
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
+            conn.sendall(f"POST /api/conversations/import HTTP/1.1\r\nHost: {url[7:]}\r\n"
+                         "Content-Type: application/json\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n".encode())
+            chunk = b"%x\r\n" % (1 << 20) + b" " * (1 << 20) + b"\r\n"
+            with contextlib.suppress(OSError):  # the server may stop reading
+                for _ in range(body_mb):
+                    conn.sendall(chunk)
+                conn.sendall(b"0\r\n\r\n")
+            answer = read_answer(conn)
+        assert answer.startswith("HTTP/1.1 413")
+        assert 'The file is too large' in answer
+        assert peak_memory_mb(process.pid) - before < body_mb * 0.6
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_bodies_are_capped_per_route_with_a_json_413(user, live_server):
+    big = {"title": "x" * (2 * 1024 * 1024)}
+    response = user.http.post(live_server.url + "/api/conversations", json=big, timeout=5)
+    assert response.status_code == 413 and "the limit is 1.0 MB" in response.json()["error"]
+    with socket.create_connection(("127.0.0.1", live_server.port), timeout=5) as conn:
+        conn.sendall(f"POST /api/unload HTTP/1.1\r\nHost: 127.0.0.1:{live_server.port}\r\n"
+                     f"Content-Length: {200 * 1024 * 1024}\r\n\r\n{{".encode())
+        answer = read_answer(conn)
+    assert answer.startswith("HTTP/1.1 413") and '{"error":' in answer

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, session
 from werkzeug.exceptions import HTTPException
 
+from .bodies import MAX_IMPORT_BYTES, read_body
 from .exports import check_import, content_disposition, to_markdown
 from .loaded import describe_loaded
 from .modelinfo import describe_show
@@ -22,8 +23,6 @@ from .validation import (
     validate_model_name,
     validate_settings,
 )
-
-MAX_IMPORT_BYTES = 32 * 1024 * 1024  # text and the pictures in base64
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -223,7 +222,7 @@ def import_conversation() -> Any:
     if (request.content_length or 0) > MAX_IMPORT_BYTES:
         return jsonify(error="The file is too large to import (32 MB at most)"), 413
     try:
-        body = json.loads(request.get_data(cache=False) or b"null")
+        body = json.loads(read_body() or b"null")
     except ValueError:
         raise InvalidInput("The file is not JSON exported by Ollama WebChat") from None
     services = _services()
