@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from webchat.db import SCHEMA, Database
+from webchat.db import SCHEMA, SCHEMA_VERSION, Database
 
 from .live import BrowserClient, LiveServer, reply_text, wait_until
 
@@ -303,7 +303,7 @@ def test_version_1_history_moves_into_one_conversation(tmp_path, fake_ollama):
     conn.commit()
     conn.close()
     db = Database(data / "webchat.sqlite3")
-    assert db.query("PRAGMA user_version")[0][0] == 2
+    assert db.query("PRAGMA user_version")[0][0] == SCHEMA_VERSION
     rows = db.query("SELECT title, system_prompt FROM conversations WHERE session_id = 'old'")
     assert [tuple(r) for r in rows] == [("from before", "Be old.")]
     assert db.query("SELECT conversation_id FROM messages")[0][0] is not None

@@ -14,6 +14,7 @@ from .exports import check_import, content_disposition, to_markdown
 from .loaded import describe_loaded
 from .modelinfo import describe_show
 from .ollama import OllamaError
+from .search import MAX_QUERY_CHARS, search_messages
 from .services import Services
 from .sessions import ConversationLimit, ConversationNotFound
 from .validation import (
@@ -116,6 +117,14 @@ def message(cid: int, message_id: int) -> Any:
     if found is None:
         return jsonify(error="No such message in this conversation"), 404
     return found.to_json()
+
+
+@bp.get("/search")
+def search() -> Any:
+    """This browser's messages that hold every word of `?q=` (see webchat/search.py)."""
+    text = request.args.get("q", "")[:MAX_QUERY_CHARS]
+    return {"query": text,
+            "hits": search_messages(_services().sessions.db, session["sid"], text)}
 
 
 def _conversation_arg() -> int | None:

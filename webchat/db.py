@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -81,6 +81,30 @@ CREATE TABLE uploads (
 CREATE INDEX uploads_by_session ON uploads (session_id, created_at);
 """
 
+# Version 3: full-text search over every stored message (webchat/search.py). The index
+# reads its text from `messages` (external content) and triggers keep it in step with
+# every insert, edit and delete, cascades included; "rebuild" indexes what is there.
+MIGRATE_TO_3 = """
+CREATE VIRTUAL TABLE message_search USING fts5(
+    content, content='messages', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO message_search (rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO message_search (message_search, rowid, content)
+    VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER message_search_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO message_search (message_search, rowid, content)
+    VALUES ('delete', old.id, old.content);
+    INSERT INTO message_search (rowid, content) VALUES (new.id, new.content);
+END;
+INSERT INTO message_search (message_search) VALUES ('rebuild');
+"""
+
+MIGRATIONS = {2: MIGRATE_TO_2, 3: MIGRATE_TO_3}
+
 
 class Database:
     """Owns the connection; `transaction()` is the only way in."""
@@ -100,11 +124,11 @@ class Database:
     def _migrate(self) -> None:
         """Bring an older file up to SCHEMA_VERSION, in one transaction per step."""
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version < 2:
+        for step in range(max(version, 1) + 1, SCHEMA_VERSION + 1):  # 0 and 1: same tables
             # executescript commits first; BEGIN/COMMIT make the step all or nothing.
             try:
-                self._conn.executescript(f"BEGIN IMMEDIATE; {MIGRATE_TO_2} "
-                                         "PRAGMA user_version=2; COMMIT;")
+                self._conn.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[step]} "
+                                         f"PRAGMA user_version={step}; COMMIT;")
             except BaseException:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
