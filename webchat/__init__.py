@@ -85,6 +85,7 @@ def shutdown(app: Flask, unload: bool | None = None) -> list[str]:
     services: Services = app.extensions["webchat"]
     services.close_sockets()
     services.pulls.cancel_all()
+    services.preloads.cancel(reason="disconnected")
     for reply in services.active.all():
         reply.stop("disconnected")
         reply.finished.wait(5)

@@ -58,6 +58,24 @@ def unload() -> Any:
             "deferred": result["deferred"], "message": result["text"]}
 
 
+@bp.post("/load")
+def load() -> Any:
+    """Load a model now, before the first message (the page calls it on a pick)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput('Send a JSON object such as {"model": "gemma3:270m"}')
+    name = validate_model_name(body.get("model"))
+    services = _services()
+    if services.config["NO_PRELOAD"]:
+        return jsonify(error="Preloading is turned off on this server (--no-preload)"), 409
+    keep_alive = None
+    if body.get("conversation") is not None:
+        sid = session["sid"]
+        cid = services.sessions.resolve(sid, body["conversation"])
+        keep_alive = services.sessions.conversation(sid, cid).settings.get("keep_alive")
+    return services.preload(session["sid"], name, keep_alive)
+
+
 @bp.delete("/models")
 def delete_model() -> Any:
     name = validate_model_name(_json_object().get("model"))

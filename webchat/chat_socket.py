@@ -338,9 +338,11 @@ class ChatConnection:
         return data
 
     def on_stop(self, frame: dict[str, Any]) -> None:
+        """Stop this browser's reply, and any model it is loading (POST /api/load)."""
         reply = self.services.active.get(self.sid)
         if reply is not None:
             reply.stop("stopped")
+        self.services.preloads.cancel(sid=self.sid, reason="stopped")
 
     def on_clear(self, frame: dict[str, Any]) -> None:
         cid = self._conversation(frame)

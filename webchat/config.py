@@ -120,6 +120,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KEEP_MODELS_ON_SHUTDOWN", "WEBCHAT_KEEP_MODELS_ON_SHUTDOWN",
             "--keep-models-on-shutdown", lambda: False, bool,
             "do not unload the models this server loaded when it stops (SIGINT/SIGTERM)"),
+    Setting("NO_PRELOAD", "WEBCHAT_NO_PRELOAD", "--no-preload", lambda: False, bool,
+            "do not load a model when it is picked in the page (only on the first message)"),
     Setting("MAX_CONVERSATIONS", "WEBCHAT_MAX_CONVERSATIONS", "--max-conversations",
             lambda: 200, int, "conversations one browser may keep (0 = no limit)"),
     Setting("MAX_IMAGE_BYTES", "WEBCHAT_MAX_IMAGE_BYTES", "--max-image-bytes",

@@ -281,6 +281,21 @@ class OllamaClient:
                 return False
             time.sleep(0.05)
 
+    def load_model(self, payload: dict[str, Any], cancel: Cancellation) -> dict[str, Any]:
+        """Load a model without a prompt (`{"model": M, "keep_alive"?: K}` to
+        `/api/generate`); Ollama answers once it is in memory (`done_reason: "load"`).
+        `cancel` cuts the request at once, as Stop does for a reply."""
+        with self._streaming("/api/generate", payload, cancel,
+                             "The connection to Ollama broke while the model loaded") as response:
+            body = response.content
+        if cancel.cancelled:
+            raise Cancelled(cancel.reason)
+        try:
+            answer = json.loads(body) if body.strip() else {}
+        except ValueError as exc:
+            raise OllamaError("Ollama sent a body that is not JSON (load)") from exc
+        return answer if isinstance(answer, dict) else {}
+
     def delete_model(self, name: str) -> None:
         """Remove an installed model from disk (`DELETE /api/delete`)."""
         self._request("DELETE", "/api/delete", {"model": name}, timeout=60.0)

@@ -8,6 +8,7 @@ from typing import Any
 from .limits import RateLimiter, SocketCounter
 from .loaded import LoadedWatch
 from .ollama import OllamaClient
+from .preload import Preloads
 from .pulls import Pulls
 from .replies import ActiveReplies
 from .sessions import SessionManager
@@ -26,11 +27,13 @@ class Services:
     connections: set[Any] = field(default_factory=set)  # open ChatConnections
     loaded_watch: LoadedWatch = field(init=False)  # pushes /api/ps to the sockets
     pulls: Pulls = field(init=False)  # model downloads
+    preloads: Preloads = field(init=False)  # models loading because they were picked
 
     def __post_init__(self) -> None:
         self.loaded_watch = LoadedWatch(self.client.list_loaded_models, self.broadcast,
                                         lambda: len(self.watchers()))
         self.pulls = Pulls(self.client, self.broadcast, self.loaded_watch.poke)
+        self.preloads = Preloads(self.client)
 
     def watchers(self) -> list[Any]:
         """The open sockets that asked for pushes (a `watch` frame)."""
@@ -51,8 +54,19 @@ class Services:
     def replying_with(self, model: str) -> bool:
         return any(reply.model == model for reply in self.active.all())
 
+    def preload(self, sid: str, name: str, keep_alive: Any = None) -> dict[str, Any]:
+        """Load a picked model now; the browser counts as using it (fair unloads)."""
+        self.usage.used(sid, name)
+        self.loaded_watch.poke()
+        try:
+            return self.preloads.load(sid, name, keep_alive)
+        finally:
+            self.loaded_watch.poke()
+
     def unload(self, name: str) -> dict[str, Any]:
-        """Unload now, or say truly that Ollama will do it when a running reply ends."""
+        """Unload now, or say truly that Ollama will do it when a running reply ends.
+        A preload of the model is cut first: the unload wins."""
+        self.preloads.cancel(model=name, reason="unloaded")
         if self.replying_with(name):
             # Ollama defers keep_alive 0 until running requests end (its expireRunner),
             # so the reply goes on and /api/ps shows the model expiring now.

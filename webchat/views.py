@@ -41,4 +41,5 @@ def module_graph(static_folder: str, entry: str = ENTRY_MODULE) -> tuple[str, ..
 def index() -> Any:
     return render_template("index.html", max_history=current_app.config["MAX_HISTORY"],
                            max_image_bytes=current_app.config["MAX_IMAGE_BYTES"],
+                           load_on_pick=not current_app.config["NO_PRELOAD"],
                            preload=module_graph(current_app.static_folder or ""))
