@@ -12,9 +12,10 @@ from urllib.parse import unquote
 import pytest
 
 from webchat import create_app, shutdown
+from webchat.netinfo import lan_addresses
 
 from .fake_ollama import FakeOllama
-from .live import reply_text, start_run_py
+from .live import LiveServer, reply_text, start_run_py
 
 TITLES = ["Γειά σου κόσμε", "İstanbul'da çığ", "日本語のタイトル", "🎉 party 🎉"]
 
@@ -124,3 +125,84 @@ def test_bodies_are_capped_per_route_with_a_json_413(user, live_server):
                      f"Content-Length: {200 * 1024 * 1024}\r\n\r\n{{".encode())
         answer = read_answer(conn)
     assert answer.startswith("HTTP/1.1 413") and '{"error":' in answer
+
+
+def raw_get(port: int, path: str, host: str, *extra: str, method: str = "GET") -> str:
+    head = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close", *extra]
+    if method == "POST":
+        head += ["Content-Type: application/json", "Content-Length: 2"]
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(("\r\n".join(head) + "\r\n\r\n" + ("{}" if method == "POST" else ""))
+                     .encode())
+        return read_answer(conn)
+
+
+WS_UPGRADE = ("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")
+
+
+@pytest.mark.parametrize("path,method,extra", [
+    ("/", "GET", ()), ("/api/history", "GET", ()), ("/api/models", "GET", ()),
+    ("/api/unload", "POST", ()), ("/ws", "GET", WS_UPGRADE)])
+def test_dns_rebinding_a_foreign_host_is_refused(live_server, fake_ollama, path, method,
+                                                  extra):
+    foreign = f"attacker.example:{live_server.port}"
+    answer = raw_get(live_server.port, path, foreign, f"Origin: http://{foreign}", *extra,
+                     method=method)
+    assert answer.startswith("HTTP/1.1 421"), answer[:200]
+    assert "does not answer to the name" in answer
+    assert not any(p.startswith("/api/") for _, p, _ in fake_ollama.requests)
+    own = raw_get(live_server.port, path, f"127.0.0.1:{live_server.port}", *extra,
+                  f"Origin: http://127.0.0.1:{live_server.port}", method=method)
+    assert not own.startswith("HTTP/1.1 421")
+
+
+@pytest.mark.parametrize("host,ok", [
+    ("localhost:{port}", True), ("[::1]:{port}", True), ("127.0.0.1:{port}", True),
+    ("LOCALHOST.:{port}", True), ("127.0.0.1:1", False), ("127.0.0.1", False),
+    ("127.0.0.2:{port}", False), ("0.0.0.0:{port}", False), ("", False),
+    ("[::1:{port}", False), ("localhost:{port}@evil.example", False)])
+def test_own_names_with_the_port(live_server, host, ok):
+    host = host.format(port=live_server.port)
+    answer = raw_get(live_server.port, "/api/pulls", host)
+    assert answer.startswith("HTTP/1.1 421") != ok, (host, answer[:100])
+
+
+def test_origin_is_checked_against_own_names_scheme_included(user, live_server):
+    own = f"127.0.0.1:{live_server.port}"
+    for origin, status in [(f"http://{own}", 201), (f"https://{own}", 403),
+                           (f"http://localhost:{live_server.port}", 201),
+                           ("http://127.0.0.1:1", 403)]:
+        response = user.http.post(live_server.url + "/api/conversations", json={},
+                                  headers={"Origin": origin}, timeout=5)
+        assert response.status_code == status, origin
+
+
+def test_allowed_host_and_origin_for_a_reverse_proxy(tmp_path, fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url, ALLOWED_HOSTS="chat.lan",
+                        ALLOWED_ORIGINS="https://proxy.example:8443")
+    try:
+        for host in ("chat.lan", "chat.lan:9000", "proxy.example:8443"):
+            assert raw_get(server.port, "/api/pulls", host).startswith("HTTP/1.1 200")
+        assert raw_get(server.port, "/api/pulls", "proxy.example").startswith("HTTP/1.1 421")
+        ok = raw_get(server.port, "/api/unload", "proxy.example:8443",
+                     "Origin: https://proxy.example:8443", method="POST")
+        assert ok.startswith("HTTP/1.1 400")  # past the checks, to the missing model
+        wrong = raw_get(server.port, "/api/unload", "proxy.example:8443",
+                        "Origin: http://proxy.example:8443", method="POST")
+        assert wrong.startswith("HTTP/1.1 403")
+    finally:
+        server.stop()
+
+
+def test_lan_mode_answers_to_the_machines_names(tmp_path, fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url, HOST="0.0.0.0", NO_AUTH=True)
+    try:
+        names = [socket.gethostname(), *lan_addresses()]
+        for name in names:
+            answer = raw_get(server.port, "/api/pulls", f"{name}:{server.port}")
+            assert answer.startswith("HTTP/1.1 200"), name
+        assert raw_get(server.port, "/api/pulls", f"evil.example:{server.port}").startswith(
+            "HTTP/1.1 421")
+    finally:
+        server.stop()

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, current_app, request, session
 
-from . import api, auth, bodies, security, views
+from . import api, auth, bodies, hosts, security, views
 from .chat_socket import sock
 from .config import is_loopback, settings_from_env
 from .db import Database
@@ -69,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config, client, sessions, ActiveReplies(), usage, SocketCounter(),
         RateLimiter(app.config["MESSAGES_PER_MINUTE"], 60.0))
 
+    hosts.init_app(app)  # first: a foreign Host gets 421 before anything else
     auth.init_app(app)
     security.init_app(app)
     bodies.init_app(app)

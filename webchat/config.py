@@ -107,6 +107,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALLOWED_ORIGINS", "WEBCHAT_ALLOWED_ORIGINS", "--allowed-origin", lambda: "", str,
             "extra origins (comma-separated, e.g. https://chat.example.lan) allowed to open "
             "the socket and post, besides the app's own"),
+    Setting("ALLOWED_HOSTS", "WEBCHAT_ALLOWED_HOSTS", "--allowed-host", lambda: "", str,
+            "extra names (comma-separated, name or name:port) the server answers to, e.g. "
+            "a reverse proxy's; any other Host header is refused (DNS rebinding)"),
     Setting("MESSAGES_PER_MINUTE", "WEBCHAT_MESSAGES_PER_MINUTE", "--messages-per-minute",
             lambda: 30, int, "chat messages one browser may send per minute"),
     Setting("SOCKETS_PER_SESSION", "WEBCHAT_SOCKETS_PER_SESSION", "--sockets-per-session",

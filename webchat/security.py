@@ -1,5 +1,8 @@
 """Headers on every response, and the same-origin rule for the socket and for writes.
 
+The allowed origins are the app's own names (webchat/hosts.py), never the request's own
+`Host`, which a DNS-rebinding page controls.
+
 flask-sock does not look at `Origin`: without this check any web page the user visits
 could open `/ws` with the user's cookie and read their chats (cross-site WebSocket
 hijacking), or POST an unload.
@@ -8,9 +11,10 @@ hijacking), or POST an unload.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, jsonify, request
+
+from .hosts import origin_allowed
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -31,15 +35,6 @@ def init_app(app: Flask) -> None:
     app.after_request(_add_headers)
 
 
-def _origin_allowed(origin: str) -> bool:
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return False
-    if parts.netloc.lower() == (request.host or "").lower():
-        return True
-    return origin.rstrip("/") in current_app.config.get("ALLOWED_ORIGINS", ())
-
-
 def _check_origin() -> Any:
     """Browsers always send `Origin` on WebSocket handshakes and on cross-site writes."""
     is_socket = request.path == "/ws"
@@ -48,7 +43,7 @@ def _check_origin() -> Any:
     origin = request.headers.get("Origin")
     if origin is None:
         return None  # not a browser (curl, tests, scripts): no ambient cookie to abuse
-    if _origin_allowed(origin):
+    if origin_allowed(origin):
         return None
     return jsonify(error=f"Cross-origin request from {origin[:80]} refused"), 403
 
