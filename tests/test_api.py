@@ -40,6 +40,16 @@ def test_unload_empties_ps(fake_ollama, user, live_server):
     assert fake_ollama.unloads == ["gemma3:270m"]
 
 
+def test_unload_of_a_model_not_loaded_says_so(fake_ollama, user, live_server):
+    response = user.http.post(live_server.url + "/api/unload", json={"model": "gemma3:270m"})
+    body = response.json()
+    assert (body["gone"], body["was_loaded"]) == (False, False)
+    assert "was not loaded" in body["message"] and "Released" not in body["message"]
+    ws = user.socket()
+    ws.send({"type": "chat", "text": "/unload", "model": "gemma3:270m"})
+    assert "nothing to release" in ws.recv_until("info")[-1]["text"]
+
+
 def test_unload_errors_are_json(fake_ollama, user, live_server):
     url = live_server.url + "/api/unload"
     unknown = user.http.post(url, json={"model": "nope"})

@@ -168,16 +168,85 @@ def test_stop_while_the_model_is_still_loading(fake_ollama, user):
         {"role": "user", "content": "hi again"}]
 
 
-def test_browser_leaving_mid_reply_closes_the_upstream_request(fake_ollama, user):
-    fake_ollama.script(tokens=[" x"] * 1000, delay=0.02)
+def test_a_reply_outlives_a_reload_and_reaches_every_tab(fake_ollama, user):
+    """Item 3 and 10: the tab that asked closes mid-reply; one that follows the browser's
+    replies saw it start and stream live; one that opens later resumes where it is."""
+    tokens = [f" w{i}" for i in range(60)]
+    fake_ollama.script(tokens=tokens, delay=0.02)
+    other = user.socket()
+    other.send({"type": "watch", "replies": True})
+    asking = user.socket()
+    asking.send({"type": "chat", "text": "long one", "model": "gemma3:270m"})
+    asking.recv_until("chunk")
+    asking.close()  # a reload: the reply goes on
+    seen = other.recv_until("done", "error")
+    start = next(f for f in seen if f["type"] == "start")
+    assert start["model"] == "gemma3:270m" and start["message_id"]
+    assert seen[-1]["type"] == "done" and reply_text(seen) == "".join(tokens)
+    assert fake_ollama.disconnects == 0
+    assert user.history()["messages"][1]["status"] == "ok"
+
+    fake_ollama.script(tokens=tokens, delay=0.02)
+    other.send({"type": "chat", "text": "again", "model": "gemma3:270m"})
+    other.recv_until("chunk")
+    other.close()  # no tab left: the grace runs
+    back = user.socket()
+    back.send({"type": "watch", "replies": True})
+    frames = back.recv_until("done", "error")
+    resume = next(f for f in frames if f["type"] == "resume")
+    assert resume["text"] and resume["model"] == "gemma3:270m"
+    assert resume["text"] + reply_text(frames) == "".join(tokens)  # no gap, no double
+    assert frames[-1]["type"] == "done" and fake_ollama.disconnects == 0
+
+
+def test_nobody_back_within_the_grace_closes_the_upstream_request(tmp_path, fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url, REPLY_GRACE=0.3)
+    try:
+        user = BrowserClient(server)
+        fake_ollama.script(tokens=[" x"] * 1000, delay=0.02)
+        ws = user.socket()
+        ws.send({"type": "chat", "text": "long one", "model": "gemma3:270m"})
+        ws.recv_until("chunk")
+        ws.close()
+        assert fake_ollama.wait_for_disconnect(5)
+        assert wait_until(lambda: not user.history()["generating"])
+        reply = user.history()["messages"][1]
+        assert reply["status"] == "interrupted" and reply["content"].startswith(" x")
+        assert "none came back within 0.3 s" in reply["error"]
+    finally:
+        server.stop()
+
+
+def test_stop_names_its_conversation_and_a_chat_right_after_waits(fake_ollama, user):
+    """Item 4 and 14: a stop from another conversation stops nothing; a chat sent right
+    after a stop waits for the stopping reply instead of being refused as busy."""
     ws = user.socket()
-    ws.send({"type": "chat", "text": "long one", "model": "gemma3:270m"})
-    ws.recv_until("chunk")
-    ws.close()
-    assert fake_ollama.wait_for_disconnect(3)
-    assert wait_until(lambda: not user.history()["generating"])
-    reply = user.history()["messages"][1]
-    assert reply["status"] == "interrupted" and reply["content"].startswith(" x")
+    fake_ollama.script(tokens=[" s"] * 500, delay=0.02)
+    ws.send({"type": "chat", "text": "long", "model": "gemma3:270m"})
+    cid = ws.recv_until("chunk")[0]["conversation"]
+    ws.send({"type": "stop", "conversation": cid + 1000})
+    ws.send({"type": "stop", "conversation": cid})
+    ws.send({"type": "chat", "text": "next", "model": "gemma3:270m"})
+    frames = ws.recv_until("done", "error")
+    assert frames[-1]["type"] == "done" and frames[-1]["stats"]["stopped"] is True
+    stats = frames[-1]["stats"]
+    assert stats["eval_count"] >= 1 and "first_token_ms" in stats  # what is known
+    frames = ws.recv_until("done", "error")
+    assert [f["type"] for f in frames if f["type"] in ("start", "error")] == ["start"]
+    assert frames[-1]["type"] == "done"
+
+
+def test_a_silent_ollama_is_said_and_the_notice_clears(tmp_path, fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url, SILENCE_NOTICE=0.3)
+    try:
+        fake_ollama.script(tokens=[" a", " b"], delay=0.8)
+        frames = BrowserClient(server).socket().chat("hello?")
+        notices = [f for f in frames if f["type"] == "notice"]
+        assert notices and "Ollama" in notices[0]["message"] and not notices[0].get("clear")
+        assert notices[-1]["clear"] is True and frames[-1]["type"] == "done"
+        assert frames.index(notices[-1]) < len(frames) - 2  # cleared when bytes came
+    finally:
+        server.stop()
 
 
 def test_unknown_model_is_a_clear_error_and_the_socket_lives(fake_ollama, user):
@@ -235,6 +304,7 @@ def test_ollama_failing_mid_stream_keeps_the_partial(fake_ollama, user, fault, e
     ws = user.socket()
     frames = ws.chat("go")
     assert frames[-1]["type"] == "error" and expected in frames[-1]["message"]
+    assert "Connection" not in frames[-1]["message"]  # Python's detail goes to the log
     partial = reply_text(frames)
     assert partial.startswith(" a b c")
     reply = user.history()["messages"][1]

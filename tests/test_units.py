@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from webchat.config import ollama_url_from_host
 from webchat.loaded import describe_loaded, processor_split
-from webchat.ollama import StreamFailed, iter_ndjson, reply_stats
+from webchat.ollama import (
+    OllamaClient,
+    OllamaUnreachable,
+    StreamFailed,
+    iter_ndjson,
+    reply_stats,
+)
 from webchat.payloads import build_payload, flatten_prompt
 from webchat.sessions import Message
 from webchat.validation import (
@@ -173,3 +181,18 @@ def test_module_graph_follows_static_imports_only(tmp_path):
         'import { Marked } from "../vendor/marked.esm.js";\nexport { y } from "./api.js";\n')
     (tmp_path / "vendor" / "marked.esm.js").write_text("export const Marked = 1;\n")
     assert module_graph(str(tmp_path)) == ("js/api.js", "js/parts.js", "vendor/marked.esm.js")
+
+
+def test_an_unload_gives_up_soon_when_ollama_is_frozen():
+    """A frozen Ollama accepts the connection and says nothing: the unload's own short
+    timeout answers, not the minute a reply may wait."""
+    frozen = socket.socket()
+    frozen.bind(("127.0.0.1", 0))
+    frozen.listen(4)
+    try:
+        client = OllamaClient(f"http://127.0.0.1:{frozen.getsockname()[1]}",
+                              unload_timeout=0.3)
+        with pytest.raises(OllamaUnreachable, match="did not answer within 0.3 s"):
+            client.unload_model("gemma3:270m")
+    finally:
+        frozen.close()

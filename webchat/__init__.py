@@ -65,8 +65,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     usage = ModelUsage(lambda name: client.unload_model(name, wait=0),
                        app.config["UNLOAD_GRACE"],
                        unload_on_leave=not app.config["KEEP_MODELS_ON_LEAVE"])
+    replies = ActiveReplies(app.config["REPLY_GRACE"], app.config["SILENCE_NOTICE"])
     app.extensions["webchat"] = Services(
-        app.config, client, sessions, ActiveReplies(), usage, SocketCounter(),
+        app.config, client, sessions, replies, usage, SocketCounter(),
         RateLimiter(app.config["MESSAGES_PER_MINUTE"], 60.0))
 
     hosts.init_app(app)  # first: a foreign Host gets 421 before anything else
@@ -88,7 +89,7 @@ def shutdown(app: Flask, unload: bool | None = None) -> list[str]:
     services.pulls.cancel_all()
     services.preloads.cancel(reason="disconnected")
     for reply in services.active.all():
-        reply.stop("disconnected")
+        reply.stop("shutdown")
         reply.finished.wait(5)
     if unload is None:
         unload = not app.config["KEEP_MODELS_ON_SHUTDOWN"]

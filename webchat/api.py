@@ -55,7 +55,8 @@ def unload() -> Any:
         raise InvalidInput('Send a JSON object such as {"model": "gemma3:270m"}')
     result = _services().unload(validate_model_name(body.get("model")))
     return {"unloaded": result["model"], "gone": result["unloaded"],
-            "deferred": result["deferred"], "message": result["text"]}
+            "deferred": result["deferred"], "was_loaded": result["was_loaded"],
+            "message": result["text"]}
 
 
 @bp.post("/load")

@@ -67,8 +67,8 @@ class ChatConnection:
         self.services = services
         self.config = services.config
         self._send_lock = threading.Lock()
-        self.reply: Reply | None = None  # the reply this socket started, if running
         self.watching = False  # asked for pushes (loaded models, downloads) with `watch`
+        self.following = False  # asked for every reply of this browser (`watch` + replies)
 
     # -- sending ------------------------------------------------------------------
 
@@ -102,6 +102,7 @@ class ChatConnection:
             self.error(refused, "too_many_sockets")
             return
         self.services.usage.socket_opened(self.sid)
+        self.services.active.tab_opened(self.sid)
         self.services.connections.add(self)
         try:
             while True:
@@ -111,8 +112,8 @@ class ChatConnection:
         except ConnectionClosed:
             pass
         finally:
-            if self.reply is not None and not self.reply.finished.is_set():
-                self.reply.stop("disconnected")
+            # A reply goes on: another tab, or this one reloaded, may still want it.
+            self.services.active.tab_closed(self.sid)
             self.services.connections.discard(self)
             self.services.sockets.close(self.sid)
             self.services.usage.socket_closed(self.sid)
@@ -166,8 +167,9 @@ class ChatConnection:
         return text
 
     def _busy(self, conversation: int | None = None) -> bool:
-        """A reply runs for this browser (in `conversation`, when one is given)."""
-        running = self.services.active.get(self.sid)
+        """A reply runs for this browser (in `conversation`, when one is given). One that
+        is ending (stopped, or past its last token) is given a moment to finish first."""
+        running = self.services.active.settled(self.sid)
         if running is None or (conversation is not None
                                and running.conversation_id != conversation):
             return False
@@ -270,8 +272,14 @@ class ChatConnection:
         self.send({"type": "deleted", "conversation": cid, "ids": ids})
 
     def on_watch(self, frame: dict[str, Any]) -> None:
-        """From now on push `loaded`, `pull_progress` and `pull_done` to this socket."""
+        """From now on push `loaded`, `pull_progress` and `pull_done` to this socket; with
+        `replies: true` also every reply of this browser, the running one first."""
         self.watching = True
+        if frame.get("replies") is True:
+            self.following = True
+            running = self.services.active.get(self.sid)
+            if running is not None:
+                running.attach(self)
         self.services.loaded_watch.poke(force=True)  # the list at once
         for progress in self.services.pulls.running():
             self.send(progress)
@@ -306,9 +314,11 @@ class ChatConnection:
 
     def _start_reply(self, cid: int, request: dict[str, Any], store_user_message: Any) -> None:
         sessions, active = self.services.sessions, self.services.active
+        tabs = [self] + [c for c in list(self.services.connections)
+                         if c is not self and c.sid == self.sid and c.following]
         reply = Reply(sid=self.sid, user_id=0, model=request["model"],
                       endpoint=request["endpoint"], payload={}, sessions=sessions,
-                      client=self.services.client, active=active, send=self.send,
+                      client=self.services.client, active=active, listeners=tabs,
                       conversation_id=cid, on_end=self.services.loaded_watch.poke)
         if not active.claim(self.sid, reply):
             self.error("A reply is still being generated: wait for it or press Stop.", "busy")
@@ -323,9 +333,8 @@ class ChatConnection:
         except BaseException:
             active.release(self.sid, reply)
             raise
-        self.reply = reply
         self.services.usage.used(self.sid, request["model"])
-        self.send({"type": "start", "message_id": reply.user_id, "conversation": cid})
+        reply.announce({"type": "start", "message_id": reply.user_id, "model": reply.model})
         reply.start()
 
     def _image_data(self, window: list[Any]) -> dict[str, str]:
@@ -338,9 +347,12 @@ class ChatConnection:
         return data
 
     def on_stop(self, frame: dict[str, Any]) -> None:
-        """Stop this browser's reply, and any model it is loading (POST /api/load)."""
+        """Stop this browser's reply, and any model it is loading (POST /api/load); a
+        `stop` naming another conversation than the replying one stops no reply, so Stop
+        belongs to the conversation that is replying."""
         reply = self.services.active.get(self.sid)
-        if reply is not None:
+        named = frame.get("conversation")
+        if reply is not None and (named is None or named == reply.conversation_id):
             reply.stop("stopped")
         self.services.preloads.cancel(sid=self.sid, reason="stopped")
 

@@ -118,6 +118,12 @@ SETTINGS: tuple[Setting, ...] = (
             "open sockets the whole server accepts"),
     Setting("UNLOAD_GRACE", "WEBCHAT_UNLOAD_GRACE", "--unload-grace", lambda: 60.0, float,
             "seconds a browser may be gone before the models only it used are unloaded"),
+    Setting("REPLY_GRACE", "WEBCHAT_REPLY_GRACE", "--reply-grace", lambda: 20.0, float,
+            "seconds a reply goes on after the last tab of its browser closed (a reload "
+            "finds it still coming); then Ollama is told to stop"),
+    Setting("SILENCE_NOTICE", "WEBCHAT_SILENCE_NOTICE", "--silence-notice", lambda: 5.0,
+            float, "seconds without a byte from Ollama mid-reply before the page is told "
+            "'Ollama is not answering' (0 = never)"),
     Setting("KEEP_MODELS_ON_LEAVE", "WEBCHAT_KEEP_MODELS_ON_LEAVE", "--keep-models-on-leave",
             lambda: False, bool, "do not unload a model when the last browser using it leaves"),
     Setting("KEEP_MODELS_ON_SHUTDOWN", "WEBCHAT_KEEP_MODELS_ON_SHUTDOWN",

@@ -9,6 +9,7 @@ which is what makes Ollama stop generating.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -22,6 +23,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+
+log = logging.getLogger(__name__)
 
 
 class OllamaError(Exception):
@@ -180,9 +183,13 @@ def _parse_line(line: bytes) -> dict[str, Any]:
     try:
         value = json.loads(line)
     except ValueError as exc:
-        raise StreamFailed(f"Ollama sent a line that is not JSON: {line[:80]!r}") from exc
+        log.warning("Ollama sent a line that is not JSON: %r", line[:200])
+        raise StreamFailed("Ollama sent something that is not JSON, so the reply was "
+                           "cut short (the server's log has the line)") from exc
     if not isinstance(value, dict):
-        raise StreamFailed(f"Ollama sent an unexpected line: {line[:80]!r}")
+        log.warning("Ollama sent an unexpected line: %r", line[:200])
+        raise StreamFailed("Ollama sent something unexpected, so the reply was cut short "
+                           "(the server's log has the line)")
     return value
 
 
@@ -204,11 +211,14 @@ class OllamaClient:
     POOL_SIZE = 32
 
     def __init__(self, base_url: str, connect_timeout: float = 5.0,
-                 read_timeout: float = 300.0, info_timeout: float = 15.0) -> None:
+                 read_timeout: float = 300.0, info_timeout: float = 15.0,
+                 unload_timeout: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.info_timeout = info_timeout
+        # An unload is quick unless Ollama is stuck; then say so soon, not after a minute.
+        self.unload_timeout = unload_timeout
         self.http = requests.Session()
         adapter = _AbortableAdapter(pool_maxsize=self.POOL_SIZE)
         self.http.mount("http://", adapter)
@@ -223,7 +233,9 @@ class OllamaClient:
                 method, self.base_url + path, json=payload, allow_redirects=False,
                 timeout=(self.connect_timeout, timeout or self.info_timeout))
         except requests.Timeout as exc:
-            raise OllamaUnreachable(f"Ollama at {self.base_url} did not answer in time") from exc
+            raise OllamaUnreachable(
+                f"Ollama at {self.base_url} did not answer within "
+                f"{timeout or self.info_timeout:g} s; it may be busy or stuck") from exc
         except requests.ConnectionError as exc:
             raise self._unreachable() from exc
         self._raise_for_status(response)
@@ -262,6 +274,11 @@ class OllamaClient:
         """Models in memory, as `/api/ps` lists them (size, size_vram, expires_at...)."""
         return list(self._request("GET", "/api/ps").get("models", []))
 
+    def is_loaded(self, name: str) -> bool:
+        """Is the model in memory now? Asked with the unload's short timeout."""
+        models = self._request("GET", "/api/ps", timeout=self.unload_timeout).get("models")
+        return any(m.get("name") == name or m.get("model") == name for m in models or [])
+
     def show_model(self, name: str) -> dict[str, Any]:
         return dict(self._request("POST", "/api/show", {"model": name}))
 
@@ -271,7 +288,8 @@ class OllamaClient:
         Ollama answers before `/api/ps` forgets the model (about 100 ms later), so poll
         briefly; True once it is gone, False if it is still listed after `wait` seconds.
         """
-        self._request("POST", "/api/generate", {"model": name, "keep_alive": 0}, timeout=60.0)
+        self._request("POST", "/api/generate", {"model": name, "keep_alive": 0},
+                      timeout=self.unload_timeout)
         deadline = time.monotonic() + wait
         while True:
             if not any(m.get("name") == name or m.get("model") == name
@@ -358,7 +376,9 @@ class OllamaClient:
                 raise StreamTimeout(
                     f"Ollama sent nothing for {self.read_timeout:g} s, so the request was "
                     "abandoned") from exc
-            raise StreamFailed(f"{broke} ({_short(exc)})") from exc
+            log.warning("%s: %s", broke, _short(exc))  # the detail is for the log only
+            raise StreamFailed(f"{broke}. Ollama may have stopped or restarted; "
+                               "try again.") from exc
         finally:
             cancel.detach()
 

@@ -1,8 +1,11 @@
-"""One reply being generated: streamed from Ollama, relayed to a browser, saved once.
+"""One reply being generated: streamed from Ollama, relayed to a browser's tabs, saved.
 
 Each reply runs in its own thread so the socket that asked for it stays free to hear
-`stop` while Ollama is still loading the model. Text is relayed chunk by chunk but saved
-only at the end (and flushed about once a second, so a killed server keeps most of it).
+`stop` while Ollama is still loading the model. Its frames go to every tab of the browser
+that follows replies; a tab that closes does not stop it. Only when every tab of the
+browser has been gone for the grace period (`--reply-grace`) is the upstream request
+closed. Text is relayed chunk by chunk and saved about four times a second, so a killed
+server keeps all but the last quarter second of what the user saw.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from .ollama import Cancellation, Cancelled, OllamaClient, OllamaError
 from .payloads import ENDPOINTS, redact_images
@@ -19,29 +23,53 @@ from .sessions import SessionManager
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL = 1.0  # seconds between saves of a partial reply
+FLUSH_INTERVAL = 0.25  # seconds between saves of a partial reply (a crash loses at most this)
 MAX_JOINED = 256  # tokens joined into one frame at most, when the relay is behind
-Send = Callable[[dict[str, Any]], bool]
+STOPPING_WAIT = 2.0  # seconds a new message waits for a stopping reply to end
+WATCHDOG_TICK = 0.25  # seconds between checks for a silent Ollama
+
+# Why a reply's upstream request was closed, as stored with it and shown to the user.
+ENDINGS = {
+    "disconnected": "The browser went away before the reply finished",
+    "shutdown": "The server was shut down before the reply finished",
+}
+
+
+class Listener(Protocol):
+    def send(self, frame: dict[str, Any]) -> bool: ...
 
 
 class ActiveReplies:
-    """At most one running reply per browser session."""
+    """At most one running reply per browser session, and how many tabs each browser has
+    open, so a reply outlives a reload but not a browser that is gone for good."""
 
-    def __init__(self) -> None:
+    def __init__(self, grace: float = 20.0, silence: float = 5.0) -> None:
+        self.grace = grace  # seconds a reply goes on with no tab of its browser open
+        self.silence = silence  # seconds without a byte from Ollama before a notice
         self._lock = threading.Lock()
         self._running: dict[str, Reply] = {}
+        self._tabs: dict[str, int] = defaultdict(int)
+        self._timers: dict[str, threading.Timer] = {}
+        self._watchdog: threading.Thread | None = None
 
     def claim(self, sid: str, reply: Reply) -> bool:
         with self._lock:
             if sid in self._running:
                 return False
             self._running[sid] = reply
+            if self._watchdog is None and self.silence > 0:
+                self._watchdog = threading.Thread(target=self._watch, name="reply-watchdog",
+                                                  daemon=True)
+                self._watchdog.start()
             return True
 
     def release(self, sid: str, reply: Reply) -> None:
         with self._lock:
             if self._running.get(sid) is reply:
                 del self._running[sid]
+            timer = self._timers.pop(sid, None) if sid not in self._running else None
+        if timer is not None:
+            timer.cancel()
 
     def get(self, sid: str) -> Reply | None:
         with self._lock:
@@ -51,11 +79,64 @@ class ActiveReplies:
         with self._lock:
             return list(self._running.values())
 
+    def settled(self, sid: str, timeout: float = STOPPING_WAIT) -> Reply | None:
+        """The reply still running for this browser once a reply that is ending (stopped,
+        or past its last token) has had `timeout` seconds to finish."""
+        reply = self.get(sid)
+        if reply is not None and reply.ending:
+            reply.finished.wait(timeout)
+            reply = self.get(sid)
+        return reply
+
+    # -- the browser's tabs ---------------------------------------------------------
+
+    def tab_opened(self, sid: str) -> None:
+        with self._lock:
+            self._tabs[sid] += 1
+            timer = self._timers.pop(sid, None)
+        if timer is not None:
+            timer.cancel()  # back within the grace: the reply goes on
+
+    def tab_closed(self, sid: str) -> None:
+        """The last tab of a browser gone starts the grace; a stop follows if none returns."""
+        with self._lock:
+            self._tabs[sid] -= 1
+            if self._tabs[sid] > 0:
+                return
+            del self._tabs[sid]
+            reply = self._running.get(sid)
+            if reply is None or sid in self._timers:
+                return
+            timer = threading.Timer(self.grace, self._abandon, args=(sid, reply))
+            timer.daemon = True
+            self._timers[sid] = timer
+        timer.start()
+
+    def _abandon(self, sid: str, reply: Reply) -> None:
+        with self._lock:
+            self._timers.pop(sid, None)
+            if self._tabs.get(sid, 0) > 0:
+                return
+        reply.stop("abandoned")
+
+    def _watch(self) -> None:
+        """Tell the user when Ollama goes quiet mid-reply (one thread for all replies)."""
+        while True:
+            time.sleep(WATCHDOG_TICK)
+            with self._lock:
+                replies = list(self._running.values())
+                if not replies:
+                    self._watchdog = None
+                    return
+            now = time.monotonic()
+            for reply in replies:
+                reply.check_silence(now, self.silence)
+
 
 class Reply:
     def __init__(self, *, sid: str, user_id: int, model: str, endpoint: str,
                  payload: dict[str, Any], sessions: SessionManager, client: OllamaClient,
-                 active: ActiveReplies, send: Send, conversation_id: int = 0,
+                 active: ActiveReplies, listeners: list[Listener], conversation_id: int = 0,
                  on_end: Callable[[], None] | None = None) -> None:
         self.sid = sid
         self.conversation_id = conversation_id
@@ -67,17 +148,53 @@ class Reply:
         self.sessions = sessions
         self.client = client
         self.active = active
-        self.send = send
         self.cancel = Cancellation()
         self.finished = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"reply-{sid[:8]}", daemon=True)
+        # The tabs that get this reply's frames; `_lock` keeps a tab that joins late from
+        # missing or doubling a chunk (it gets the text so far, then what follows).
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = list(listeners)
+        self._shown: dict[str, list[str]] = {"chunk": [], "thinking": []}
+        self._closed = False  # the terminal frame went out: nobody can join any more
+        self._past_stream = False  # the last token is in; only saving is left
+        self._last_byte = time.monotonic()
+        self._silent = False  # a notice that Ollama is quiet is showing
+
+    @property
+    def ending(self) -> bool:
+        """Stopped, or past its last token: about to end on its own."""
+        return self.cancel.cancelled or self._past_stream
 
     def start(self) -> None:
         self.thread.start()
 
     def stop(self, reason: str = "stopped") -> None:
-        """Abort the upstream request now; `disconnected` means nobody is listening."""
+        """Abort the upstream request now (`stopped`: the user asked; `abandoned`: every
+        tab of the browser gone past the grace; `shutdown`: the server is stopping)."""
         self.cancel.cancel(reason)
+
+    def attach(self, listener: Listener) -> bool:
+        """Add a tab that opened after the reply started: it gets a `resume` frame with
+        the text so far, then every frame that follows. False once the reply has ended."""
+        with self._lock:
+            if self._closed:
+                return False
+            if listener in self._listeners:
+                return True
+            frame = {"type": "resume", "conversation": self.conversation_id,
+                     "message_id": self.user_id, "model": self.model,
+                     "text": "".join(self._shown["chunk"]),
+                     "thinking": "".join(self._shown["thinking"])}
+            if self._silent:
+                frame["notice"] = self._silence_text(self.active.silence)
+            if listener.send(frame):
+                self._listeners.append(listener)
+            return True
+
+    def announce(self, frame: dict[str, Any]) -> None:
+        """Tell the tabs the reply begins (the `start` frame), before it starts."""
+        self._relay(frame)
 
     def _relay_held(self, held: list[str]) -> None:
         """Relay the text read while the previous frame was going out, as one frame."""
@@ -86,9 +203,38 @@ class Reply:
         self._relay({"type": "chunk" if kind == "content" else "thinking",
                      "text": "".join(texts)})
 
-    def _relay(self, frame: dict[str, Any]) -> None:
-        if not self.send({**frame, "conversation": self.conversation_id}):
-            self.stop("disconnected")
+    def _relay(self, frame: dict[str, Any], last: bool = False) -> None:
+        """Send to every tab following this reply; a tab that is gone is dropped."""
+        frame = {**frame, "conversation": self.conversation_id}
+        with self._lock:
+            if frame["type"] in self._shown:
+                self._shown[frame["type"]].append(frame["text"])
+            self._listeners = [tab for tab in self._listeners if tab.send(frame)]
+            self._closed = self._closed or last
+
+    def _heard(self) -> None:
+        """A byte from Ollama: clear a silence notice if one is showing."""
+        self._last_byte = time.monotonic()
+        if self._silent:
+            with self._lock:
+                self._silent = False
+            self._relay({"type": "notice", "code": "ollama_silent", "message": "",
+                         "clear": True})
+
+    def check_silence(self, now: float, limit: float) -> None:
+        """Called by the watchdog: say so once when Ollama has sent nothing for `limit` s."""
+        if self.ending or self._silent or now - self._last_byte < limit:
+            return
+        with self._lock:
+            self._silent = True
+        self._relay({"type": "notice", "code": "ollama_silent",
+                     "message": self._silence_text(limit)})
+
+    def _silence_text(self, limit: float) -> str:
+        if not self._shown["chunk"] and not self._shown["thinking"]:
+            return (f"Ollama has not answered for {limit:g} s; it may still be loading "
+                    "the model…")
+        return f"Ollama is not answering (nothing for {limit:g} s)…"
 
     def _run(self) -> None:
         content: list[str] = []
@@ -98,18 +244,24 @@ class Reply:
         reply_id = 0
         started = time.monotonic()
         first_token: float | None = None
+        last_token = started
+        tokens = 0
         held: list[str] = []  # [kind, text, text, ...] already read, not yet relayed
         try:
             reply_id = self.sessions.begin_reply(self.sid, self.conversation_id, self.model,
                                                  self.endpoint, redact_images(self.payload))
             last_flush = started
+            saved = 0
             for event in self.client.stream(ENDPOINTS[self.endpoint], self.payload,
                                             self.cancel):
+                self._heard()
                 if event.kind == "done":
                     stats = event.stats
                     continue
+                last_token = time.monotonic()
+                tokens += 1
                 if first_token is None:
-                    first_token = time.monotonic()
+                    first_token = last_token
                 (content if event.kind == "content" else thinking).append(event.text)
                 if held and held[0] != event.kind:
                     self._relay_held(held)
@@ -117,21 +269,23 @@ class Reply:
                 held.append(event.text)
                 if not event.more or len(held) > MAX_JOINED:
                     self._relay_held(held)  # nothing else in hand: send it now
-                now = time.monotonic()
-                if now - last_flush >= FLUSH_INTERVAL:
+                if last_token - last_flush >= FLUSH_INTERVAL and tokens != saved:
                     self.sessions.save_partial(reply_id, "".join(content), "".join(thinking))
-                    last_flush = now
+                    last_flush, saved = last_token, tokens
         except Cancelled:
-            stopped = self.cancel.reason != "disconnected"
-            status = "stopped" if stopped else "interrupted"
-            error = ("Stopped before any reply" if stopped
-                     else "The browser went away before the reply finished")
-            stats = {"stopped": True}
+            reason = self.cancel.reason
+            status = "stopped" if reason == "stopped" else "interrupted"
+            error = ("Stopped before any reply" if status == "stopped"
+                     else ENDINGS.get(reason) or (
+                         f"Every tab of this browser was closed and none came back within "
+                         f"{self.active.grace:g} s, so the reply was stopped"))
+            stats = {"stopped": True, **_counted(tokens, first_token, last_token)}
         except OllamaError as exc:
             status, error = "error", str(exc)
         except Exception:  # a bug must not leave the session busy forever
             log.exception("reply failed")
             status, error = "error", "The server hit an internal error; see its log"
+        self._past_stream = True
         if held:  # text read just before the stream ended or broke
             self._relay_held(held)
         stats.update(self._timings(started, first_token))
@@ -145,15 +299,20 @@ class Reply:
         except Exception:
             log.exception("could not save the reply")
             status, error = "error", "The reply could not be saved"
+        try:
+            # The terminal frame goes out before the claim is released, so a message
+            # sent on seeing `done` finds the reply ending (and waits), never the next.
+            if status in ("ok", "stopped"):
+                self._relay({"type": "done", "stats": stats}, last=True)
+            elif status == "error":
+                self._relay({"type": "error", "code": "ollama", "message": error,
+                             "partial": bool(text)}, last=True)
+            else:
+                self._relay({"type": "error", "code": "interrupted", "message": error,
+                             "partial": bool(text)}, last=True)
         finally:
             self.active.release(self.sid, self)
             self.finished.set()
-        conversation = self.conversation_id
-        if status in ("ok", "stopped"):
-            self.send({"type": "done", "stats": stats, "conversation": conversation})
-        elif status == "error":
-            self.send({"type": "error", "code": "ollama", "message": error,
-                       "partial": bool(text), "conversation": conversation})
         if self.on_end is not None:
             self.on_end()
 
@@ -166,3 +325,12 @@ class Reply:
         if first_token is not None:
             timings["first_token_ms"] = round((first_token - started) * 1000, 1)
         return timings
+
+
+def _counted(tokens: int, first: float | None, last: float) -> dict[str, Any]:
+    """What is known of a reply cut short: Ollama sends its counts only at the end, but
+    it streams one token per line, so the lines read are the tokens generated."""
+    counted: dict[str, Any] = {"eval_count": tokens} if tokens else {}
+    if first is not None and tokens > 1 and last > first:
+        counted["tokens_per_second"] = round((tokens - 1) / (last - first), 2)
+    return counted

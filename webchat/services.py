@@ -72,11 +72,17 @@ class Services:
             # so the reply goes on and /api/ps shows the model expiring now.
             self.client.unload_model(name, wait=0)
             self.loaded_watch.poke()
-            return {"model": name, "unloaded": False, "deferred": True,
+            return {"model": name, "unloaded": False, "deferred": True, "was_loaded": True,
                     "text": f"'{name}' is answering a message right now; Ollama will "
                             "release it as soon as that reply ends."}
-        gone = self.client.unload_model(name)
+        was_loaded = self.client.is_loaded(name)
+        gone = self.client.unload_model(name)  # also for an unknown name: Ollama's 404
         self.loaded_watch.poke()
-        text = (f"Released '{name}' from memory. It will be reloaded on the next message."
-                if gone else f"Asked Ollama to release '{name}'; it is still listed as loaded.")
-        return {"model": name, "unloaded": gone, "deferred": False, "text": text}
+        if not was_loaded:
+            text = f"'{name}' was not loaded, so there was nothing to release."
+        elif gone:
+            text = f"Released '{name}' from memory. It will be reloaded on the next message."
+        else:
+            text = f"Asked Ollama to release '{name}'; it is still listed as loaded."
+        return {"model": name, "unloaded": gone and was_loaded, "deferred": False,
+                "was_loaded": was_loaded, "text": text}
