@@ -102,7 +102,7 @@ def _json_object() -> dict[str, Any]:
 
 def _running_in(sid: str) -> int | None:
     reply = _services().active.get(sid)
-    return reply.conversation_id if reply is not None else None
+    return reply.conversation_id if reply is not None and not reply.over else None
 
 
 @bp.get("/history")

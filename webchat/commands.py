@@ -57,7 +57,7 @@ def _unload(conn: ChatConnection, model: Any) -> None:
 def _exit(conn: ChatConnection, current: Any) -> None:
     """End the session as the seed's /exit does: release the models it used, except
     those another open session is using too."""
-    if conn.services.active.get(conn.sid) is not None:
+    if conn.services.active.settled(conn.sid) is not None:
         conn.error("A reply is still being generated: wait for it or press Stop.", "busy")
         return
     if isinstance(current, str) and current:

@@ -166,6 +166,11 @@ class Reply:
         """Stopped, or past its last token: about to end on its own."""
         return self.cancel.cancelled or self._past_stream
 
+    @property
+    def over(self) -> bool:
+        """Its terminal frame went out; only the release of its claim is left."""
+        return self._closed
+
     def start(self) -> None:
         self.thread.start()
 

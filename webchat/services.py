@@ -52,7 +52,7 @@ class Services:
                 pass  # already gone
 
     def replying_with(self, model: str) -> bool:
-        return any(reply.model == model for reply in self.active.all())
+        return any(reply.model == model and not reply.ending for reply in self.active.all())
 
     def preload(self, sid: str, name: str, keep_alive: Any = None) -> dict[str, Any]:
         """Load a picked model now; the browser counts as using it (fair unloads)."""
