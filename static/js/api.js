@@ -138,3 +138,7 @@ export function unloadModel(name) {
 export function showModel(name) {
   return request(`api/show?model=${encodeURIComponent(name)}`);
 }
+
+export function search(text) {
+  return request(`api/search?q=${encodeURIComponent(text)}`);
+}

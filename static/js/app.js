@@ -8,6 +8,7 @@
 //   models.js      installed / loaded models, downloads, the context meter
 //   settings.js    model, endpoint, think, parameters, system prompt
 //   chrome.js      connection badge, Ollama banner, sidebar drawer
+//   search.js      search across conversations (its view: searchbox.js)
 //   shortcuts.js   the keyboard
 
 import { copyFromDialog, toggleSidebar, updateControls } from "./chrome.js";

@@ -249,8 +249,9 @@ export class ChatView {
    * above them in slices, one task each, so opening a 1,000-message chat never holds the
    * page for one long task (bench/long_chat.py); a later render or clear cancels the
    * slices still to come. A reader further up gets the whole list in one go instead, so
-   * the message they read does not move. */
-  render(history) {
+   * the message they read does not move; so does a search hit (`revealId`), shown at
+   * once scrolled to its message. */
+  render(history, revealId = null) {
     const messages = history.messages || [];
     const newMax = messages.reduce((max, m) => Math.max(max, m.id), 0);
     for (const note of this.notes) {
@@ -275,6 +276,8 @@ export class ChatView {
       }
       return fragment;
     };
+    const reveal = revealId !== null && this.messages.has(revealId);
+    if (reveal) this.stick = false;
     const stick = this.stick;
     const pane = this.container;
     if (!stick) {
@@ -286,6 +289,7 @@ export class ChatView {
       pane.scrollTop = top;
       this.markBusy(false);
       this.showJump();
+      if (reveal) this.reveal(revealId);
       return;
     }
     let start = Math.max(0, messages.length - FIRST_SLICE);
@@ -307,6 +311,31 @@ export class ChatView {
       else this.markBusy(false);
     };
     if (start > 0) setTimeout(addOlder, 0);
+  }
+
+  /** Scroll a message to the middle of the pane and highlight it for a moment (a search
+   * hit). Heights settle as messages around it are drawn: keep it centred a few frames. */
+  reveal(id) {
+    const article = this.container.querySelector(`.message[data-id="${Number(id)}"]`);
+    if (!article) return false;
+    this.stick = false;
+    this.settling = false;
+    this.markBusy();
+    let frames = 0;
+    const centre = () => {
+      if (this.stick || !article.isConnected) return; // the user went to the end meanwhile
+      article.scrollIntoView({ block: "center" });
+      if (++frames < SETTLE_FRAMES) requestAnimationFrame(centre);
+    };
+    centre();
+    article.classList.remove("found");
+    void article.offsetWidth; // restart the highlight when the same hit is picked again
+    article.classList.add("found");
+    setTimeout(() => article.classList.remove("found"), 2500);
+    article.tabIndex = -1;
+    article.focus({ preventScroll: true });
+    this.showJump();
+    return true;
   }
 
   clear() {

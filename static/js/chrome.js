@@ -42,6 +42,13 @@ export function toggleSidebar() {
   }
 }
 
+/** Show the sidebar (the drawer on a phone) if it is not showing. */
+export function openSidebar() {
+  const open = NARROW.matches ? document.body.classList.contains("sidebar-open")
+    : !document.body.classList.contains("sidebar-hidden");
+  if (!open) toggleSidebar();
+}
+
 export function closeSidebarOnPhone() {
   if (NARROW.matches && document.body.classList.contains("sidebar-open")) toggleSidebar();
 }

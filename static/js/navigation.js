@@ -153,7 +153,8 @@ export async function refreshHistory() {
     writeStored(STORE.conversation, String(state.current));
     renderConversations();
   }
-  view.render(history);
+  view.render(history, state.reveal);
+  state.reveal = null;
   if (state.running && state.running.conversation === state.current) {
     view.resumeReply(state.running.model, state.running.text, state.running.thinking);
   }

@@ -15,6 +15,8 @@ import { openModelDetails, pickModel, unload } from "./models.js";
 import {
   deleteLast, editMessage, onClose, onFrame, onOpen, regenerate, retry, sendChat, stop,
 } from "./reply.js";
+import { openHit, onQuery } from "./search.js";
+import { SearchBox } from "./searchbox.js";
 import { saveSettings } from "./settings.js";
 
 export const view = new ChatView(els.messages, {
@@ -39,4 +41,8 @@ export const params = new ParamsPanel(
   { form: $("params-form"), reset: $("params-reset"), status: $("params-status"),
     badge: $("params-badge") },
   { onChange: (part) => saveSettings(part) });
+export const searchBox = new SearchBox(
+  { input: $("search-input"), results: $("search-results"), status: $("search-status"),
+    list: $("conversation-list") },
+  { onQuery, onPick: openHit });
 export const socket = new ChatSocket({ onFrame, onOpen, onClose });

@@ -5,6 +5,7 @@ import { showHelp } from "./dialogs.js";
 import { newChat } from "./navigation.js";
 import { composer } from "./parts.js";
 import { stop } from "./reply.js";
+import { openSearch } from "./search.js";
 import { state } from "./store.js";
 
 export function onShortcut(event) {
@@ -16,6 +17,9 @@ export function onShortcut(event) {
   } else if (mod && event.shiftKey && key === "s") {
     event.preventDefault();
     toggleSidebar();
+  } else if (mod && !event.shiftKey && key === "k") {
+    event.preventDefault();
+    openSearch();
   } else if (mod && (key === "/" || key === "?")) {
     event.preventDefault();
     showHelp();

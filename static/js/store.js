@@ -71,6 +71,7 @@ export const state = {
   info: new Map(), // model name -> /api/show facts (capabilities, context length)
   pulls: new Map(), // model name -> last pull_progress frame
   lastStats: null, // stats of the newest reply on screen, for the context meter
+  reveal: null, // message id to scroll to once its conversation is drawn (a search hit)
 };
 
 export { STORE };
