@@ -8,7 +8,7 @@ import pytest
 
 from .fake_ollama import FakeOllama
 from .live import BrowserClient, LiveServer
-from .real import REAL_URL, SKIP_REASON
+from .real import REAL_URL, REPLY_TIMEOUT, SKIP_REASON
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -47,3 +47,18 @@ def user(live_server) -> Iterator[BrowserClient]:
     client = BrowserClient(live_server)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def real_app(tmp_path_factory) -> Iterator[LiveServer]:
+    """One app server against the real Ollama for the whole run, so models load once.
+
+    Models stay loaded when a test's browser goes away (KEEP_MODELS_ON_LEAVE): tests that
+    need a model unloaded unload it themselves.
+    """
+    if REAL_URL is None:
+        pytest.skip(SKIP_REASON)
+    server = LiveServer(tmp_path_factory.mktemp("real-app"), REAL_URL, CONNECT_TIMEOUT=5.0,
+                        READ_TIMEOUT=REPLY_TIMEOUT, KEEP_MODELS_ON_LEAVE=True)
+    yield server
+    server.stop()

@@ -1,15 +1,23 @@
-"""Where the real Ollama is, for the tests that need one.
+"""Where the real Ollama is, and small helpers for the tests that talk to it.
 
 scripts/test.sh starts the real Ollama beside the repo (../shared/real-ollama) and sets
 WEBCHAT_TEST_OLLAMA_URL; when it cannot, it says why in WEBCHAT_TEST_REAL_OLLAMA_SKIP, so
 the skip reason in pytest's summary is the true one.
+
+The models (Gemma 3 270M, a base model) write poor text by design: tests check behaviour
+(statuses, frames, counts, what reached Ollama), never wording.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 REAL_URL: str | None = os.environ.get("WEBCHAT_TEST_OLLAMA_URL") or None
 WHY_NOT = (os.environ.get("WEBCHAT_TEST_REAL_OLLAMA_SKIP")
@@ -21,3 +29,68 @@ needs_real_ollama = [
     pytest.mark.real_ollama,
     pytest.mark.skipif(REAL_URL is None, reason=SKIP_REASON),
 ]
+
+GEMMA = "gemma3:270m"  # Gemma 3's own template, default context
+TINY = "tiny-assistant:latest"  # same weights, another blob, a SYSTEM prompt, num_ctx 2048
+REPLY_TIMEOUT = 120.0  # seconds for a short reply on 2 busy cores (45 tokens/s when idle)
+# A prompt this base model answers at length (it repeats itself up to num_predict).
+LONG_ANSWER = "Count from 1 to 500, one number per line."
+_GIN = re.compile(r'^\[GIN\] .*?\|\s*(\d{3})\s*\|\s*(\S+)\s*\|.*\|\s*(\w+)\s+"([^"]+)"')
+
+
+def ollama(method: str, path: str, payload: dict[str, Any] | None = None,
+           timeout: float = REPLY_TIMEOUT) -> requests.Response:
+    """Ask the real Ollama directly (what the app would send), for setup and checks."""
+    assert REAL_URL is not None
+    return requests.request(method, REAL_URL + path, json=payload, timeout=timeout)
+
+
+def load(model: str) -> dict[str, Any]:
+    """Load a model with an empty request, as `ollama run` does before the first prompt."""
+    response = ollama("POST", "/api/generate", {"model": model})
+    response.raise_for_status()
+    return response.json()
+
+
+def loaded_names() -> list[str]:
+    return [m["name"] for m in ollama("GET", "/api/ps").json()["models"]]
+
+
+class ServeLog:
+    """The log of a real Ollama that ../shared/real-ollama/start runs on this machine.
+
+    Gin writes one line per request when its handler returns, so a new `POST /api/chat`
+    line is proof that Ollama really ended that request (a stopped reply, a cancelled load).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def find(cls) -> ServeLog | None:
+        if REAL_URL is None:
+            return None
+        where = urlsplit(REAL_URL)
+        if where.hostname not in ("127.0.0.1", "localhost") or where.port is None:
+            return None
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        home = Path(os.environ.get("WEBCHAT_REAL_OLLAMA_HOME") or cache / "webchat-real-ollama")
+        path = home / f"run-{where.port}" / "serve.log"
+        return cls(path) if path.is_file() else None
+
+    def mark(self) -> int:
+        return self.path.stat().st_size
+
+    def since(self, mark: int) -> str:
+        with self.path.open("rb") as log:
+            log.seek(mark)
+            return log.read().decode(errors="replace")
+
+    def requests_since(self, mark: int, path: str) -> list[tuple[int, str]]:
+        """(status, duration) of each request to `path` that ended after `mark`."""
+        found = []
+        for line in self.since(mark).splitlines():
+            match = _GIN.match(line)
+            if match and match.group(4) == path:
+                found.append((int(match.group(1)), match.group(2)))
+        return found

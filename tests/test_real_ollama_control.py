@@ -1,0 +1,116 @@
+"""Stop and unload against a real Ollama 0.24.0: the request really ends upstream.
+
+Proof that Ollama ended a request comes from its own log when it runs on this machine
+(../shared/real-ollama/start keeps one per port: Gin writes a line per request when its
+handler returns), and in any case from the next request being answered at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .live import BrowserClient, ChatSocket, LiveServer, reply_text, wait_until
+from .real import (
+    GEMMA,
+    LONG_ANSWER,
+    REPLY_TIMEOUT,
+    ServeLog,
+    load,
+    loaded_names,
+    needs_real_ollama,
+)
+
+pytestmark = needs_real_ollama
+
+# What a reply that is not stopped would cost: at 45 tokens/s, 40 s or more. A stopped one
+# ends at once, so each wait below (far shorter) tells the two apart.
+LONG = {"num_predict": 2000}
+ENDS_SOON = 20.0
+
+
+def start_long_reply(ws: ChatSocket, **fields: Any) -> list[dict[str, Any]]:
+    ws.send({"type": "chat", "text": LONG_ANSWER, "model": GEMMA, "options": LONG, **fields})
+    return ws.recv_until("chunk", timeout=REPLY_TIMEOUT)
+
+
+def loaded(user: BrowserClient) -> dict[str, Any]:
+    return {m["name"]: m
+            for m in user.http.get(user.server.url + "/api/loaded").json()["models"]}
+
+
+def ended_upstream(log: ServeLog | None, mark: int) -> bool:
+    """Ollama logged the end of a /api/chat request since `mark` (True without a log)."""
+    return log is None or wait_until(lambda: log.requests_since(mark, "/api/chat"),
+                                     timeout=ENDS_SOON)
+
+
+def answers_promptly(ws: ChatSocket) -> None:
+    """A short reply comes back well before the stopped one would have ended."""
+    ws.send({"type": "chat", "text": "Hi", "model": GEMMA, "options": {"num_predict": 2}})
+    assert ws.recv_until("done", "error", timeout=ENDS_SOON)[-1]["type"] == "done"
+
+
+def test_stop_mid_stream_ends_the_request_upstream(real_app: LiveServer) -> None:
+    load(GEMMA)
+    user = BrowserClient(real_app)
+    ws = user.socket()
+    log = ServeLog.find()
+    mark = log.mark() if log else 0
+    frames = start_long_reply(ws)
+    ws.send({"type": "stop"})
+    frames += ws.recv_until("done", "error", timeout=ENDS_SOON)
+    assert frames[-1]["type"] == "done" and frames[-1]["stats"]["stopped"] is True
+    reply = user.history()["messages"][-1]
+    assert reply["status"] == "stopped" and reply["content"] == reply_text(frames) != ""
+    assert ended_upstream(log, mark)
+    answers_promptly(ws)
+
+
+def test_stop_while_the_model_is_still_loading(real_app: LiveServer) -> None:
+    user = BrowserClient(real_app)
+    assert user.http.post(real_app.url + "/api/unload", json={"model": GEMMA}).json()["gone"]
+    ws = user.socket()
+    log = ServeLog.find()
+    mark = log.mark() if log else 0
+    ws.send({"type": "chat", "text": LONG_ANSWER, "model": GEMMA, "options": LONG})
+    assert ws.recv(timeout=REPLY_TIMEOUT)["type"] == "start"
+    # Stop once Ollama is loading the model (it logs "starting runner"; it lists the
+    # model in /api/ps from then on): a load takes about a second, so this lands in it.
+    if log is not None:
+        assert wait_until(lambda: "starting runner" in log.since(mark), timeout=REPLY_TIMEOUT)
+    else:
+        assert wait_until(lambda: GEMMA in loaded_names(), timeout=REPLY_TIMEOUT)
+    ws.send({"type": "stop"})
+    frames = ws.recv_until("done", "error", timeout=ENDS_SOON)
+    assert [f["type"] for f in frames] == ["done"] and frames[0]["stats"]["stopped"] is True
+    asked = user.history()["messages"][-1]  # no reply kept: the message can be retried
+    assert (asked["role"], asked["status"], asked["error"]) == (
+        "user", "failed", "Stopped before any reply")
+    assert ended_upstream(log, mark)
+    assert log is None or "Load failed" in log.since(mark)  # the load itself was abandoned
+    answers_promptly(ws)
+
+
+def test_unload_frees_the_model(real_app: LiveServer) -> None:
+    load(GEMMA)
+    user = BrowserClient(real_app)
+    assert GEMMA in loaded(user)
+    body = user.http.post(real_app.url + "/api/unload", json={"model": GEMMA}).json()
+    assert (body["unloaded"], body["gone"], body["deferred"]) == (GEMMA, True, False)
+    assert GEMMA not in loaded(user)
+
+
+def test_unload_is_deferred_while_another_browser_is_answered(real_app: LiveServer) -> None:
+    bob = BrowserClient(real_app).socket()
+    alice = BrowserClient(real_app)
+    bob.send({"type": "chat", "text": LONG_ANSWER, "model": GEMMA,
+              "options": {"num_predict": 16}})
+    frames = bob.recv_until("chunk", timeout=REPLY_TIMEOUT)
+    body = alice.http.post(real_app.url + "/api/unload", json={"model": GEMMA}).json()
+    assert (body["gone"], body["deferred"]) == (False, True)
+    assert loaded(alice)[GEMMA]["unloading"] is True  # what the sidebar shows
+    frames += bob.recv_until("done", "error", timeout=REPLY_TIMEOUT)
+    # Bob's reply was not cut: it ran to its own end, then Ollama let the model go.
+    assert frames[-1]["type"] == "done" and "stopped" not in frames[-1]["stats"]
+    assert frames[-1]["stats"]["eval_count"] > 1
+    assert wait_until(lambda: GEMMA not in loaded(alice), timeout=ENDS_SOON)
