@@ -59,7 +59,13 @@ def banner(app: Any, port: int) -> list[str]:
     lines = [f"Ollama WebChat is running at http://{_bracket(hosts[0])}:{port}/{query}"]
     for other in hosts[1:]:
         lines.append(f"  from other machines:  http://{_bracket(other)}:{port}/{query}")
-    lines.append(f"Ollama: {app.config['OLLAMA_URL']}   data: {app.instance_path}")
+    hosts = app.extensions["webchat"].hosts
+    if hosts.several:
+        where = ", ".join(f"{h.label}={h.url}" for h in hosts.hosts)
+        lines.append(f"Ollama hosts, in order of preference: {where}")
+        lines.append(f"data: {app.instance_path}")
+    else:
+        lines.append(f"Ollama: {hosts.primary.url}   data: {app.instance_path}")
     if not is_loopback(host) and not app.config["AUTH_REQUIRED"]:
         lines.append("WARNING: --no-auth: anyone who can reach this machine can read and "
                      "send chats and unload models.")
@@ -100,10 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     from werkzeug.serving import make_server
 
     from webchat import create_app, shutdown
+    from webchat.ollama_hosts import HostsConfigError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = create_app()
+    try:
+        app = create_app()
+    except HostsConfigError as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
+        return 2
     if args.production:
         return serve_production(app)
     host, port = app.config["HOST"], app.config["PORT"]

@@ -14,7 +14,7 @@ from .chat_socket import sock
 from .config import is_loopback, settings_from_env
 from .db import Database
 from .limits import RateLimiter, SocketCounter
-from .ollama import OllamaClient
+from .ollama_hosts import Hosts
 from .replies import ActiveReplies
 from .secret import load_or_create_secret, make_private
 from .services import Services
@@ -56,18 +56,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         data_dir, "access_token", 24)
     logging.getLogger("webchat").setLevel(logging.INFO)
 
+    # Every Ollama URL is checked now: a malformed one stops start-up with its reason.
+    ollama_hosts = Hosts.from_setting(app.config["OLLAMA_URL"], app.config["CONNECT_TIMEOUT"],
+                                      app.config["READ_TIMEOUT"])
     db = Database(data_dir / "webchat.sqlite3")
     sessions = SessionManager(db, app.config["MAX_HISTORY"], app.config["WINDOW_STEP"])
     sessions.recover_interrupted()
     make_private(data_dir)  # after SQLite made its files
-    client = OllamaClient(app.config["OLLAMA_URL"], app.config["CONNECT_TIMEOUT"],
-                          app.config["READ_TIMEOUT"])
-    usage = ModelUsage(lambda name: client.unload_model(name, wait=0),
-                       app.config["UNLOAD_GRACE"],
+    usage = ModelUsage(ollama_hosts.release, app.config["UNLOAD_GRACE"],
                        unload_on_leave=not app.config["KEEP_MODELS_ON_LEAVE"])
     replies = ActiveReplies(app.config["REPLY_GRACE"], app.config["SILENCE_NOTICE"])
     app.extensions["webchat"] = Services(
-        app.config, client, sessions, replies, usage, SocketCounter(),
+        app.config, ollama_hosts, sessions, replies, usage, SocketCounter(),
         RateLimiter(app.config["MESSAGES_PER_MINUTE"], 60.0))
 
     hosts.init_app(app)  # first: a foreign Host gets 421 before anything else

@@ -11,9 +11,9 @@ from werkzeug.exceptions import HTTPException
 
 from .bodies import MAX_IMPORT_BYTES, read_body
 from .exports import check_import, content_disposition, to_markdown
-from .loaded import describe_loaded
 from .modelinfo import describe_show
 from .ollama import OllamaError
+from .ollama_hosts import Host, UnknownHost
 from .search import MAX_QUERY_CHARS, search_messages
 from .services import Services
 from .sessions import ConversationLimit, ConversationNotFound
@@ -34,18 +34,37 @@ def _services() -> Services:
 
 @bp.get("/models")
 def models() -> Any:
-    return {"models": _services().client.list_models()}
+    """Installed models, once per host that has each; with several hosts, `hosts` says
+    which are up."""
+    hosts = _services().hosts
+    listed, answers = hosts.models()
+    return {"models": listed, **({"hosts": hosts.summary(answers)} if hosts.several else {})}
 
 
 @bp.get("/loaded")
 def loaded() -> Any:
-    return {"models": [describe_loaded(m) for m in _services().client.list_loaded_models()]}
+    return _services().loaded_state()
+
+
+@bp.get("/hosts")
+def hosts() -> Any:
+    """Each Ollama host: URL, label, up, version, the error when down, what it holds."""
+    return {"hosts": _services().hosts.status()}
+
+
+def _host_arg(value: Any) -> Host | None:
+    try:
+        return _services().hosts.pick(value)
+    except UnknownHost as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 @bp.get("/show")
 def show() -> Any:
     name = validate_model_name(request.args.get("model"))
-    return describe_show(name, _services().client.show_model(name))
+    hosts = _services().hosts
+    host = hosts.route(name, _host_arg(request.args.get("host")))
+    return {**describe_show(name, host.client.show_model(name)), "host": host.label}
 
 
 @bp.post("/unload")
@@ -53,10 +72,11 @@ def unload() -> Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInput('Send a JSON object such as {"model": "gemma3:270m"}')
-    result = _services().unload(validate_model_name(body.get("model")))
+    name = validate_model_name(body.get("model"))
+    result = _services().unload(name, _host_arg(body.get("host")))
     return {"unloaded": result["model"], "gone": result["unloaded"],
             "deferred": result["deferred"], "was_loaded": result["was_loaded"],
-            "message": result["text"]}
+            "message": result["text"], "host": result["host"], "hosts": result["hosts"]}
 
 
 @bp.post("/load")
@@ -74,18 +94,25 @@ def load() -> Any:
         sid = session["sid"]
         cid = services.sessions.resolve(sid, body["conversation"])
         keep_alive = services.sessions.conversation(sid, cid).settings.get("keep_alive")
-    return services.preload(session["sid"], name, keep_alive)
+    return services.preload(session["sid"], name, keep_alive, _host_arg(body.get("host")))
 
 
 @bp.delete("/models")
 def delete_model() -> Any:
-    name = validate_model_name(_json_object().get("model"))
+    body = _json_object()
+    name = validate_model_name(body.get("model"))
     services = _services()
-    if services.replying_with(name):
+    host = _host_arg(body.get("host"))
+    if host is None:
+        if services.hosts.several:
+            raise InvalidInput("host: say which host to delete it from")
+        host = services.hosts.primary
+    if services.replying_with(name, host if services.hosts.several else None):
         raise InvalidInput(f"model: {name} is answering a message; stop it first")
-    services.client.delete_model(name)
+    host.client.delete_model(name)
+    host.forget()
     services.loaded_watch.poke()
-    return {"deleted": name}
+    return {"deleted": name, **({"host": host.label} if services.hosts.several else {})}
 
 
 @bp.get("/pulls")

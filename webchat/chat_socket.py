@@ -22,6 +22,7 @@ from simple_websocket import ConnectionClosed
 
 from . import commands
 from .ollama import OllamaError
+from .ollama_hosts import Host, UnknownHost
 from .payloads import build_payload
 from .replies import Reply
 from .services import Services
@@ -189,7 +190,7 @@ class ChatConnection:
             raise InvalidInput(f"id: must be the id of {what}")
         return message_id
 
-    def _images(self, frame: dict[str, Any], model: str) -> list[str]:
+    def _images(self, frame: dict[str, Any], model: str, pinned: Host | None) -> list[str]:
         """Upload ids (POST /api/uploads) this browser owns, for a model that can see."""
         images = frame.get("images")
         if images is None or images == []:
@@ -202,7 +203,8 @@ class ChatConnection:
         for upload_id in images:
             if self.services.sessions.upload(self.sid, upload_id) is None:
                 raise InvalidInput("images: an attached image is gone; attach it again")
-        capabilities = self.services.client.show_model(model).get("capabilities") or []
+        host = self.services.hosts.route(model, pinned)
+        capabilities = host.client.show_model(model).get("capabilities") or []
         if "vision" not in capabilities:
             raise InvalidInput(f"images: {model} cannot see images; pick a vision model")
         return list(images)
@@ -222,7 +224,7 @@ class ChatConnection:
             return
         cid = self._conversation(frame)
         request = self._reply_settings(frame)
-        images = self._images(frame, request["model"])
+        images = self._images(frame, request["model"], request["host"])
         if self._busy() or self._rate_limited():
             return
         self._start_reply(cid, request, lambda: self.services.sessions.add_user(
@@ -284,13 +286,20 @@ class ChatConnection:
         for progress in self.services.pulls.running():
             self.send(progress)
 
+    def _host(self, frame: dict[str, Any]) -> Host | None:
+        """The host a frame names (`"host"`: a label), None when it names none."""
+        try:
+            return self.services.hosts.pick(frame.get("host"))
+        except UnknownHost as exc:
+            raise InvalidInput(str(exc)) from None
+
     def on_pull(self, frame: dict[str, Any]) -> None:
         name = validate_model_name(frame.get("model"))
-        if not self.services.pulls.start(name):
+        if not self.services.pulls.start(name, self._host(frame)):
             self.error(f"{name} is already being downloaded.", "busy_pull")
 
     def on_pull_cancel(self, frame: dict[str, Any]) -> None:
-        self.services.pulls.cancel(validate_model_name(frame.get("model")))
+        self.services.pulls.cancel(validate_model_name(frame.get("model")), self._host(frame))
 
     def _reply_settings(self, frame: dict[str, Any]) -> dict[str, Any]:
         options = frame.get("options")
@@ -305,6 +314,7 @@ class ChatConnection:
         if think is not None and not isinstance(think, bool):
             raise InvalidInput("think: must be true or false")
         return {
+            "host": self._host(frame),
             "model": validate_model_name(frame.get("model")),
             "options": validate_options(options),
             "keep_alive": validate_keep_alive(keep_alive),
@@ -313,13 +323,17 @@ class ChatConnection:
         }
 
     def _start_reply(self, cid: int, request: dict[str, Any], store_user_message: Any) -> None:
-        sessions, active = self.services.sessions, self.services.active
-        tabs = [self] + [c for c in list(self.services.connections)
+        services = self.services
+        sessions, active = services.sessions, services.active
+        host = services.hosts.route(request["model"], request["host"],
+                                    services.last_host.get(cid), services.busy_hosts())
+        tabs = [self] + [c for c in list(services.connections)
                          if c is not self and c.sid == self.sid and c.following]
         reply = Reply(sid=self.sid, user_id=0, model=request["model"],
                       endpoint=request["endpoint"], payload={}, sessions=sessions,
-                      client=self.services.client, active=active, listeners=tabs,
-                      conversation_id=cid, on_end=self.services.loaded_watch.poke)
+                      client=host.client, active=active, listeners=tabs,
+                      conversation_id=cid, on_end=services.loaded_watch.poke, host=host,
+                      name_host=services.hosts.several)
         if not active.claim(self.sid, reply):
             self.error("A reply is still being generated: wait for it or press Stop.", "busy")
             return
@@ -333,8 +347,10 @@ class ChatConnection:
         except BaseException:
             active.release(self.sid, reply)
             raise
-        self.services.usage.used(self.sid, request["model"])
-        reply.announce({"type": "start", "message_id": reply.user_id, "model": reply.model})
+        services.last_host[cid] = host.label
+        services.usage.used(self.sid, request["model"], host.label)
+        reply.announce({"type": "start", "message_id": reply.user_id, "model": reply.model,
+                        "host": host.label})
         reply.start()
 
     def _image_data(self, window: list[Any]) -> dict[str, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .loaded import describe_loaded, loaded_summary
+from .loaded import loaded_summary
 from .validation import validate_model_name
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def run(conn: ChatConnection, text: str, frame: dict[str, Any]) -> None:
 
 
 def _models(conn: ChatConnection) -> None:
-    models = [describe_loaded(m) for m in conn.services.client.list_loaded_models()]
+    models = conn.services.loaded_state()["models"]
     conn.send({"type": "info", "command": "models", "models": models,
                "text": loaded_summary(models)})
 
@@ -60,9 +60,11 @@ def _exit(conn: ChatConnection, current: Any) -> None:
     if conn.services.active.settled(conn.sid) is not None:
         conn.error("A reply is still being generated: wait for it or press Stop.", "busy")
         return
-    if isinstance(current, str) and current:
-        conn.services.usage.used(conn.sid, validate_model_name(current))
-    loaded = {m.get("name") for m in conn.services.client.list_loaded_models()}
+    services = conn.services
+    if isinstance(current, str) and current:  # the page's model: wherever it is loaded
+        host = "" if services.hosts.several else services.hosts.primary.label
+        services.usage.used(conn.sid, validate_model_name(current), host)
+    loaded = {m["name"] for m in services.loaded_state()["models"]}
     unloaded, kept = conn.services.usage.release(conn.sid)
     conn.services.loaded_watch.poke()
     unloaded = [name for name in unloaded if name in loaded]

@@ -79,8 +79,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORT", "WEBCHAT_PORT", "--port", lambda: 8765, int, "port to listen on"),
     Setting("OLLAMA_URL", "WEBCHAT_OLLAMA_URL", "--ollama-url",
             lambda: ollama_url_from_host(os.environ.get("OLLAMA_HOST")), str,
-            "Ollama server URL (default: OLLAMA_HOST read as Ollama reads it, "
-            "else http://127.0.0.1:11434)"),
+            "Ollama server URL, or several comma-separated in order of preference, "
+            "optionally labelled (gpu=http://10.0.0.5:11434,nas=http://nas:11434) "
+            "(default: OLLAMA_HOST read as Ollama reads it, else http://127.0.0.1:11434)"),
     Setting("DATA_DIR", "WEBCHAT_DATA_DIR", "--data-dir", default_data_dir, str,
             "instance folder holding the SQLite history and the secret key"),
     Setting("MAX_HISTORY", "WEBCHAT_MAX_HISTORY", "--max-history", lambda: 10, int,

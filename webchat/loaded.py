@@ -84,7 +84,7 @@ class LoadedWatch:
     The thread runs only while sockets are open, so an idle server asks Ollama nothing.
     """
 
-    def __init__(self, fetch: Callable[[], list[dict[str, Any]]],
+    def __init__(self, fetch: Callable[[], dict[str, Any]],
                  broadcast: Callable[[dict[str, Any]], int],
                  listeners: Callable[[], int], interval: float = LOADED_PUSH_SECONDS) -> None:
         self._fetch = fetch
@@ -118,8 +118,7 @@ class LoadedWatch:
                     return
                 force, self._force = self._force, False
             try:
-                frame: dict[str, Any] = {"type": "loaded", "models": [
-                    describe_loaded(m) for m in self._fetch()]}
+                frame: dict[str, Any] = {"type": "loaded", **self._fetch()}
             except Exception as exc:  # Ollama down: say so once, the page shows a banner
                 frame = {"type": "loaded", "models": [], "error": str(exc)}
             key = json.dumps(frame, sort_keys=True)

@@ -270,6 +270,10 @@ class OllamaClient:
         """Installed models, as `/api/tags` lists them."""
         return list(self._request("GET", "/api/tags").get("models", []))
 
+    def version(self) -> str:
+        """Ollama's version (`/api/version`), e.g. "0.24.0"."""
+        return str(self._request("GET", "/api/version").get("version") or "")
+
     def list_loaded_models(self) -> list[dict[str, Any]]:
         """Models in memory, as `/api/ps` lists them (size, size_vram, expires_at...)."""
         return list(self._request("GET", "/api/ps").get("models", []))

@@ -36,9 +36,12 @@ class Preloads:
         with self._lock:
             return [p for p in self._running if model is None or p.model == model]
 
-    def load(self, sid: str, model: str, keep_alive: Any = None) -> dict[str, Any]:
-        """Load `model` now; returns when Ollama has it, or when stopped or unloaded.
-        Ollama's errors (unknown model, Ollama down) propagate as OllamaError."""
+    def load(self, sid: str, model: str, keep_alive: Any = None,
+             client: OllamaClient | None = None) -> dict[str, Any]:
+        """Load `model` now (on `client`'s host, by default the first host); returns
+        when Ollama has it, or when stopped or unloaded. Ollama's errors (unknown model,
+        Ollama down) propagate as OllamaError."""
+        client = client or self.client
         preload = Preload(sid, model)
         with self._lock:
             self._running.append(preload)
@@ -47,7 +50,7 @@ class Preloads:
         if keep_alive is not None:
             payload["keep_alive"] = keep_alive
         try:
-            self.client.load_model(payload, preload.cancel)
+            client.load_model(payload, preload.cancel)
             return {"model": model, "loaded": True,
                     "load_ms": round((time.monotonic() - started) * 1000, 1)}
         except Cancelled:
@@ -61,7 +64,7 @@ class Preloads:
             if preload.cancel.reason == "unloaded":
                 # Ollama may finish a load whose request was cut: unload wins.
                 try:
-                    self.client.unload_model(model, wait=0)
+                    client.unload_model(model, wait=0)
                 except Exception:
                     pass  # Ollama went away: nothing is loaded then
 

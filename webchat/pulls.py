@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .ollama import Cancellation, Cancelled, OllamaClient, OllamaError
+from .ollama import Cancellation, Cancelled, OllamaError
+from .ollama_hosts import Host, Hosts
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,10 @@ PROGRESS_INTERVAL = 0.2  # seconds between progress frames for one pull
 
 
 class Pull:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, host: Host, name_host: bool = False) -> None:
         self.name = name
+        self.host = host
+        self.where = {"host": host.label} if name_host else {}  # in frames, several hosts
         self.cancel = Cancellation()
         self.status = "starting"
         self.layers: dict[str, dict[str, int]] = {}  # digest -> completed, total
@@ -30,41 +33,45 @@ class Pull:
     def progress(self) -> dict[str, Any]:
         completed = sum(layer["completed"] for layer in self.layers.values())
         total = sum(layer["total"] for layer in self.layers.values())
-        return {"type": "pull_progress", "model": self.name, "status": self.status,
+        return {"type": "pull_progress", "model": self.name, **self.where,
+                "status": self.status,
                 "completed": completed, "total": total,
                 "layers": [{"digest": digest, **layer} for digest, layer in self.layers.items()]}
 
 
 class Pulls:
-    def __init__(self, client: OllamaClient, broadcast: Callable[[dict[str, Any]], int],
+    def __init__(self, hosts: Hosts, broadcast: Callable[[dict[str, Any]], int],
                  on_end: Callable[[], None]) -> None:
-        self.client = client
+        self.hosts = hosts
         self.broadcast = broadcast
         self.on_end = on_end
         self._lock = threading.Lock()
-        self._running: dict[str, Pull] = {}
+        self._running: dict[tuple[str, str], Pull] = {}  # (host label, model) -> pull
 
     def running(self) -> list[dict[str, Any]]:
         with self._lock:
             return [pull.progress() for pull in self._running.values()]
 
-    def start(self, name: str) -> bool:
-        """Begin downloading; False when that model is already being pulled."""
+    def start(self, name: str, host: Host | None = None) -> bool:
+        """Begin downloading onto `host` (by default the first); False when that model is
+        already being pulled there."""
+        host = host or self.hosts.primary
         with self._lock:
-            if name in self._running:
+            if (host.label, name) in self._running:
                 return False
-            pull = self._running[name] = Pull(name)
+            pull = self._running[host.label, name] = Pull(name, host, self.hosts.several)
         threading.Thread(target=self._run, args=(pull,), name=f"pull-{name[:20]}",
                          daemon=True).start()
         return True
 
-    def cancel(self, name: str) -> bool:
+    def cancel(self, name: str, host: Host | None = None) -> bool:
+        """Cancel the model's download onto `host`, or onto every host when None."""
         with self._lock:
-            pull = self._running.get(name)
-        if pull is None:
-            return False
-        pull.cancel.cancel("cancelled")
-        return True
+            pulls = [pull for (label, model), pull in self._running.items()
+                     if model == name and (host is None or label == host.label)]
+        for pull in pulls:
+            pull.cancel.cancel("cancelled")
+        return bool(pulls)
 
     def cancel_all(self) -> None:
         with self._lock:
@@ -73,11 +80,12 @@ class Pulls:
             pull.cancel.cancel("cancelled")
 
     def _run(self, pull: Pull) -> None:
-        done: dict[str, Any] = {"type": "pull_done", "model": pull.name, "ok": False}
+        done: dict[str, Any] = {"type": "pull_done", "model": pull.name, **pull.where,
+                                "ok": False}
         last_sent = 0.0
         try:
             self.broadcast(pull.progress())
-            for line in self.client.pull(pull.name, pull.cancel):
+            for line in pull.host.client.pull(pull.name, pull.cancel):
                 status = str(line.get("status") or pull.status)
                 changed = status != pull.status
                 pull.status = status
@@ -101,7 +109,8 @@ class Pulls:
             done["error"] = "The server hit an internal error; see its log"
         finally:
             with self._lock:
-                self._running.pop(pull.name, None)
+                self._running.pop((pull.host.label, pull.name), None)
+            pull.host.forget()
         self.broadcast(pull.progress())
         self.broadcast(done)
         self.on_end()

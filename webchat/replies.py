@@ -15,11 +15,14 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .ollama import Cancellation, Cancelled, OllamaClient, OllamaError
 from .payloads import ENDPOINTS, redact_images
 from .sessions import SessionManager
+
+if TYPE_CHECKING:
+    from .ollama_hosts import Host
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +140,11 @@ class Reply:
     def __init__(self, *, sid: str, user_id: int, model: str, endpoint: str,
                  payload: dict[str, Any], sessions: SessionManager, client: OllamaClient,
                  active: ActiveReplies, listeners: list[Listener], conversation_id: int = 0,
-                 on_end: Callable[[], None] | None = None) -> None:
+                 on_end: Callable[[], None] | None = None, host: Host | None = None,
+                 name_host: bool = False) -> None:
         self.sid = sid
+        self.host = host  # the Ollama host answering (its client is `client`)
+        self.name_host = name_host  # several hosts: errors say which one failed
         self.conversation_id = conversation_id
         self.on_end = on_end
         self.user_id = user_id
@@ -287,12 +293,18 @@ class Reply:
             stats = {"stopped": True, **_counted(tokens, first_token, last_token)}
         except OllamaError as exc:
             status, error = "error", str(exc)
+            if self.host is not None:
+                self.host.forget()  # it may be gone: routing looks again before trusting it
+                if self.name_host:
+                    error = f"Ollama host '{self.host.label}' ({self.host.url}): {error}"
         except Exception:  # a bug must not leave the session busy forever
             log.exception("reply failed")
             status, error = "error", "The server hit an internal error; see its log"
         self._past_stream = True
         if held:  # text read just before the stream ended or broke
             self._relay_held(held)
+        if self.host is not None:
+            self.host.forget("ps")  # the model is loaded there now (or was unloaded)
         stats.update(self._timings(started, first_token))
         text = "".join(content)
         if status == "stopped" and text:
@@ -327,6 +339,8 @@ class Reply:
             "endpoint": self.endpoint,
             "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
         }
+        if self.host is not None:
+            timings["host"] = self.host.label
         if first_token is not None:
             timings["first_token_ms"] = round((first_token - started) * 1000, 1)
         return timings

@@ -4,7 +4,8 @@ The seed unloads its model when its chat ends and when the process ends. A share
 does that by reference count: when the last open session that used a model goes away
 (its sockets closed and not back within a grace period) or ends with `/exit`, the model
 is unloaded unless another open session has used it too. On shutdown the server unloads
-the models it loaded.
+the models it loaded. With several Ollama hosts a claim is on a (host, model) pair: the
+same model loaded on two machines is two things to release.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 
+Claim = tuple[str, str]  # (host label, model); "" as host: wherever it is loaded
+
+
 class ModelUsage:
-    def __init__(self, unload: Callable[[str], object], grace: float,
+    def __init__(self, unload: Callable[[str, str], object], grace: float,
                  unload_on_leave: bool = True) -> None:
         self._unload = unload
         self.grace = grace
         self.unload_on_leave = unload_on_leave
         self._lock = threading.Lock()
         self._open: dict[str, int] = defaultdict(int)  # sid -> open sockets
-        self._models: dict[str, set[str]] = defaultdict(set)  # sid -> models used
+        self._models: dict[str, set[Claim]] = defaultdict(set)  # sid -> (host, model) used
         self._timers: dict[str, threading.Timer] = {}
-        self.loaded_by_us: set[str] = set()
+        self.loaded_by_us: set[Claim] = set()
 
     def socket_opened(self, sid: str) -> None:
         with self._lock:
@@ -49,10 +53,10 @@ class ModelUsage:
             self._timers[sid] = timer
         timer.start()
 
-    def used(self, sid: str, model: str) -> None:
+    def used(self, sid: str, model: str, host: str = "") -> None:
         with self._lock:
-            self._models[sid].add(model)
-            self.loaded_by_us.add(model)
+            self._models[sid].add((host, model))
+            self.loaded_by_us.add((host, model))
 
     def _leave(self, sid: str) -> None:
         with self._lock:
@@ -64,22 +68,24 @@ class ModelUsage:
     def release(self, sid: str) -> tuple[list[str], list[str]]:
         """Drop this session's claims; unload what nobody else holds.
 
-        Returns (unloaded, kept for other sessions)."""
+        Returns the model names (unloaded, kept for other sessions)."""
         with self._lock:
-            models = sorted(self._models.pop(sid, set()))
-            held = {m for other in self._models.values() for m in other}
-        unloaded, kept = [], []
-        for model in models:
-            if model in held:
-                kept.append(model)
+            claims = sorted(self._models.pop(sid, set()))
+            held = {c for other in self._models.values() for c in other}
+        unloaded: list[str] = []
+        kept: list[str] = []
+        for claim in claims:
+            host, model = claim
+            if claim in held or (not host and any(m == model for _, m in held)):
+                _add(kept, model)
                 continue
             try:
-                self._unload(model)
-                unloaded.append(model)
+                self._unload(model, host)
+                _add(unloaded, model)
                 with self._lock:
-                    self.loaded_by_us.discard(model)
+                    self.loaded_by_us.discard(claim)
             except Exception as exc:  # Ollama down: nothing to free anyway
-                log.warning("could not unload %s: %s", model, exc)
+                log.warning("could not unload %s on %s: %s", model, host or "its host", exc)
         return unloaded, kept
 
     def forget(self) -> list[str]:
@@ -97,13 +103,18 @@ class ModelUsage:
             for timer in self._timers.values():
                 timer.cancel()
             self._timers.clear()
-            models = sorted(self.loaded_by_us)
+            claims = sorted(self.loaded_by_us)
             self.loaded_by_us.clear()
-        done = []
-        for model in models:
+        done: list[str] = []
+        for host, model in claims:
             try:
-                self._unload(model)
-                done.append(model)
+                self._unload(model, host)
+                _add(done, model)
             except Exception as exc:
-                log.warning("could not unload %s: %s", model, exc)
+                log.warning("could not unload %s on %s: %s", model, host or "its host", exc)
         return done
+
+
+def _add(names: list[str], name: str) -> None:
+    if name not in names:
+        names.append(name)
