@@ -91,3 +91,45 @@ def test_random_json_at_the_endpoints_is_never_a_500(fuzz_target, body, raw, que
         assert isinstance(response.json(), dict)
     assert requests.get(server.url + "/", timeout=5).status_code == 200
     assert keeper.history()["messages"] == kept
+
+
+# The edges found when the app was attacked: ids past SQLite's range and digits that are
+# not ASCII, unpaired surrogates, deep nesting, numbers JSON has no word for.
+any_text = st.text(st.characters(categories=["Cs", "Ll", "Nd", "So", "Zs"]), max_size=20)
+ids = st.integers(-2**70, 2**70).map(str) | st.text("0123456789٣１", min_size=1, max_size=25)
+raw_json = st.one_of(
+    json_values.map(lambda v: json.dumps(v, ensure_ascii=True)),
+    any_text.map(lambda t: json.dumps({"title": t, "system": t})),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "[" * 5000]).map(
+        lambda bad: '{"format": "ollama-webchat/1", "title": "t", "messages": [{"role": '
+                    f'"user", "content": "x", "created_at": {bad}}}]}}'),
+    st.integers(1, 4000).map(lambda depth: "[" * depth + "]" * depth),
+)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cid=ids, body=raw_json, text=any_text)
+def test_edges_are_never_a_500_and_history_stays_json(fuzz_target, cid, body, text):
+    server, keeper, kept = fuzz_target
+    user = BrowserClient(server)
+    http = user.http
+    bodies = {"data": body.encode("utf-8", "surrogatepass"),
+              "headers": {"Content-Type": "application/json"}, "timeout": 10}
+    for response in (
+        http.get(f"{server.url}/api/conversations/{cid}", timeout=10),
+        http.get(f"{server.url}/api/conversations/{cid}/messages/{cid}", timeout=10),
+        http.get(f"{server.url}/api/history", params={"conversation": cid}, timeout=10),
+        http.post(server.url + "/api/conversations/import", **bodies),
+        http.post(server.url + "/api/conversations", **bodies),
+        http.patch(f"{server.url}/api/conversations/{cid}", **bodies),
+    ):
+        assert response.status_code < 500, response.text
+        assert isinstance(response.json(), dict)
+    ws = user.socket()
+    ws.ws.send(json.dumps({"type": "system", "text": text}))
+    assert ws.recv().get("code") != "internal"
+    user.close()
+    listed = http.get(server.url + "/api/conversations", timeout=10).text
+    json.loads(listed, parse_constant=lambda name: pytest.fail(f"{name} in a listing"))
+    assert keeper.history()["messages"] == kept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import socket
 import stat
@@ -206,3 +207,96 @@ def test_lan_mode_answers_to_the_machines_names(tmp_path, fake_ollama):
             "HTTP/1.1 421")
     finally:
         server.stop()
+
+
+def strict_json(text: str) -> object:
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("path", [
+    "/api/conversations/99999999999999999999999", "/api/conversations/9223372036854775808",
+    "/api/conversations/%D9%A3", "/api/conversations/1/messages/99999999999999999999",
+    "/api/conversations/%EF%BC%91/export", "/api/history?conversation=%D9%A3",
+    "/api/history?conversation=99999999999999999999999", "/api/history?conversation=-1"])
+def test_ids_out_of_range_or_not_ascii_are_not_found(user, live_server, path):
+    response = user.http.get(live_server.url + path, timeout=5)
+    assert response.status_code == 404 and "error" in response.json()
+
+
+@pytest.mark.parametrize("frame", [
+    {"type": "clear", "conversation": 2**70}, {"type": "retry", "id": 2**70},
+    {"type": "edit", "id": -2**70, "text": "x"}, {"type": "chat", "text": "x",
+                                                   "model": "gemma3:270m", "conversation": 2**63}])
+def test_socket_ids_out_of_range_are_clear_errors(user, frame):
+    ws = user.socket()
+    ws.send(frame)
+    reply = ws.recv()
+    assert reply["type"] == "error" and reply["code"] in ("not_found", "invalid")
+
+
+SURROGATE = '"\\ud800 broken"'  # BAD in the bodies below
+DEEP = "[" * 50_000 + "]" * 50_000
+
+
+@pytest.mark.parametrize("method,path,body,words", [
+    ("POST", "/api/conversations", '{"title": BAD}', "surrogate"),
+    ("POST", "/api/conversations", '{"system": BAD}', "surrogate"),
+    ("POST", "/api/conversations", '{"settings": {BAD: 1}}', "surrogate"),
+    ("POST", "/api/conversations/import",
+     '{"format": "ollama-webchat/1", "title": BAD, "messages": []}', "surrogate"),
+    ("POST", "/api/unload", DEEP, "nested"),
+    ("POST", "/api/conversations/import", DEEP, "nested"),
+    ("POST", "/api/conversations/import", '{"format": "ollama-webchat/1", "messages": '
+     '[{"role": "user", "content": "x", "created_at": NaN}]}', "NaN"),
+    ("POST", "/api/conversations/import", '{"format": "ollama-webchat/1", "messages": '
+     '[{"role": "user", "content": "x", "stats": {"t": Infinity}}]}', "Infinity"),
+    ("POST", "/api/conversations/import", '{"format": "ollama-webchat/1", "messages": '
+     '[{"role": "assistant", "content": "x", "stats": {"t": 1e400}}]}', "too large"),
+    ("POST", "/api/conversations/import", '{"format": "ollama-webchat/1", "messages": '
+     '[{"role": "user", "content": "x", "created_at": 1e300}]}', "created_at"),
+    ("POST", "/api/conversations/import", '{"format": "ollama-webchat/1", "messages": '
+     '[{"role": "user", "content": "x", "created_at": -5}]}', "created_at"),
+])
+def test_unstorable_json_is_a_clear_400(user, live_server, method, path, body, words):
+    body = body.replace("BAD", SURROGATE)
+    response = user.http.request(method, live_server.url + path, data=body.encode(),
+                                 headers={"Content-Type": "application/json"}, timeout=10)
+    assert response.status_code == 400, response.text
+    assert words in response.json()["error"]
+
+
+@pytest.mark.parametrize("raw", [
+    '{"type": "chat", "model": "gemma3:270m", "text": BAD}',
+    '{"type": "system", "text": BAD}', DEEP,
+    '{"type": "chat", "model": "gemma3:270m", "text": "x", "options": {"seed": NaN}}'])
+def test_unstorable_frames_are_clear_errors(user, raw):
+    ws = user.socket()
+    ws.send(raw.replace("BAD", SURROGATE))
+    reply = ws.recv()
+    assert reply["type"] == "error" and reply["code"] == "bad_frame"
+    ws.send({"type": "clear"})
+    assert ws.recv()["type"] == "cleared"  # the socket lives on
+
+
+def test_history_is_always_valid_json(user, live_server):
+    ws = user.socket()
+    ws.chat("hello")
+    history = user.history()
+    with live_server.services.sessions.db.transaction() as conn:
+        conn.execute("UPDATE messages SET stats = ? WHERE id = ?",
+                      ('{"tokens_per_second": Infinity, "eval_count": NaN}',
+                       history["messages"][1]["id"]))
+    response = user.http.get(live_server.url + "/api/history", timeout=5)
+    assert response.status_code == 200
+    stats = strict_json(response.text)["messages"][1]["stats"]
+    assert stats == {"tokens_per_second": None, "eval_count": None}
+
+
+def test_non_numeric_sizes_from_ollama_do_not_break_loaded(user, live_server, fake_ollama):
+    fake_ollama._ps = lambda: [{"name": "odd:1b", "model": "odd:1b", "size": "big",
+                                "size_vram": "lots", "expires_at": None}]
+    response = user.http.get(live_server.url + "/api/loaded", timeout=5)
+    assert response.status_code == 200
+    assert response.json()["models"][0]["size_vram"] == 0

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, current_app, request, session
 
-from . import api, auth, bodies, hosts, security, views
+from . import api, auth, bodies, hosts, ids, safejson, security, views
 from .chat_socket import sock
 from .config import is_loopback, settings_from_env
 from .db import Database
@@ -74,6 +74,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     security.init_app(app)
     bodies.init_app(app)
+    safejson.init_app(app)
+    ids.init_app(app)
     app.before_request(_ensure_session_id)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

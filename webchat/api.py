@@ -11,9 +11,11 @@ from werkzeug.exceptions import HTTPException
 
 from .bodies import MAX_IMPORT_BYTES, read_body
 from .exports import check_import, content_disposition, to_markdown
+from .ids import parse_id
 from .modelinfo import describe_show
 from .ollama import OllamaError
 from .ollama_hosts import Host, UnknownHost
+from .safejson import parse as parse_json
 from .search import MAX_QUERY_CHARS, search_messages
 from .services import Services
 from .sessions import ConversationLimit, ConversationNotFound
@@ -177,9 +179,10 @@ def _conversation_arg() -> int | None:
     raw = request.args.get("conversation")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    cid = parse_id(raw)
+    if cid is None:
         raise ConversationNotFound("conversation: must be the id of a conversation")
-    return int(raw)
+    return cid
 
 
 # -- conversations ----------------------------------------------------------------------
@@ -277,7 +280,7 @@ def import_conversation() -> Any:
     if (request.content_length or 0) > MAX_IMPORT_BYTES:
         return jsonify(error="The file is too large to import (32 MB at most)"), 413
     try:
-        body = json.loads(read_body() or b"null")
+        body = parse_json(read_body() or b"null")
     except ValueError:
         raise InvalidInput("The file is not JSON exported by Ollama WebChat") from None
     services = _services()

@@ -21,10 +21,13 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from . import commands
+from .ids import is_id
 from .ollama import OllamaError
 from .ollama_hosts import Host, UnknownHost
 from .payloads import build_payload
 from .replies import Reply
+from .safejson import UnsafeJson
+from .safejson import parse as parse_json
 from .services import Services
 from .sessions import ConversationLimit, ConversationNotFound
 from .validation import (
@@ -124,9 +127,12 @@ class ChatConnection:
             self.error("Frames must be JSON text, not binary.", "bad_frame")
             return
         try:
-            frame = json.loads(raw)
+            frame = parse_json(raw)
         except ValueError:
             self.error("Malformed frame: not valid JSON.", "bad_frame")
+            return
+        except UnsafeJson as exc:
+            self.error(f"Malformed frame: {exc}", "bad_frame")
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             self.error('Malformed frame: expected an object with a "type".', "bad_frame")
@@ -186,7 +192,7 @@ class ChatConnection:
 
     def _message_id(self, frame: dict[str, Any], what: str) -> int:
         message_id = frame.get("id")
-        if not isinstance(message_id, int) or isinstance(message_id, bool):
+        if not is_id(message_id):
             raise InvalidInput(f"id: must be the id of {what}")
         return message_id
 

@@ -69,6 +69,20 @@ def _text(value: Any, name: str, limit: int, optional: bool = False) -> Any:
     return value
 
 
+LATEST_TIME = 4102444800  # 2100-01-01: a later created_at is garbage, not a date
+
+
+def _created_at(value: Any, name: str) -> float | None:
+    """Seconds since 1970, finite and in a sane range, or absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not 0 <= value <= LATEST_TIME:
+        raise InvalidInput(f"{name}: must be a time in seconds since 1970, up to the "
+                           f"year 2100")
+    return float(value)
+
+
 def _images(value: Any, where: str, max_bytes: int) -> list[tuple[str, bytes]]:
     """An exported message's pictures, decoded and checked like an upload."""
     if value is None or value == []:
@@ -127,8 +141,7 @@ def check_import(body: Any, max_image_bytes: int) -> dict[str, Any]:
             else None,
             "stats": m.get("stats") if isinstance(m.get("stats"), dict) else None,
             "request": m.get("request") if isinstance(m.get("request"), dict) else None,
-            "created_at": m.get("created_at") if isinstance(m.get("created_at"), (int, float))
-            else None,
+            "created_at": _created_at(m.get("created_at"), f"{where}.created_at"),
             "images": _images(m.get("images"), f"{where}.images", max_image_bytes)
             if m["role"] == "user" else [],
         })

@@ -41,9 +41,16 @@ def parse_expiry(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def _count(value: Any) -> int:
+    """A byte count from Ollama; anything that is not a sane number counts as 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0
+    return int(value) if 0 <= value < 2**63 else 0
+
+
 def describe_loaded(model: dict[str, Any]) -> dict[str, Any]:
-    size = int(model.get("size") or 0)
-    size_vram = int(model.get("size_vram") or 0)
+    size = _count(model.get("size"))
+    size_vram = _count(model.get("size_vram"))
     expires = parse_expiry(model.get("expires_at"))
     never = expires is not None and expires.year >= _NEVER_AFTER_YEAR
     return {

@@ -20,6 +20,7 @@ from typing import Any
 
 from .db import Database
 from .exports import export_images
+from .ids import is_id
 from .window import DEFAULT_POLICY, POLICIES, plan_window
 
 # What may be sent to the model: answered or in-flight user messages, and replies that
@@ -171,6 +172,8 @@ class SessionManager:
         return self.conversation(sid, cid)
 
     def conversation(self, sid: str, cid: int) -> Conversation:
+        if not is_id(cid):
+            raise ConversationNotFound(f"There is no conversation {cid} in this browser.")
         rows = self.db.query(f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE id = ? "
                              "AND session_id = ? AND deleted_at IS NULL", (cid, sid))
         if not rows:
