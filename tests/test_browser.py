@@ -701,6 +701,7 @@ def test_images_for_vision_models(page, tmp_path, fake_ollama):
         expect(page.locator("#attach")).to_be_disabled()
         expect(page.locator("#attach-reason")).to_have_text(
             "gemma3:270m cannot see images: attach works with vision models.")
+        expect(page.locator("#attach-reason")).to_be_hidden()  # said when an image comes
         page.select_option("#model-select", "eyes:latest")
         expect(page.locator("#attach")).to_be_enabled()
         expect(page.locator("#attach-reason")).to_be_hidden()

@@ -14,7 +14,7 @@
 import { copyFromDialog, toggleSidebar, updateControls } from "./chrome.js";
 import { initTheme, showHelp } from "./dialogs.js";
 import {
-  importFile, newChat, refreshConversations, refreshHistory,
+  importFile, newChat, openConversation, refreshConversations, refreshHistory,
 } from "./navigation.js";
 import {
   loadPulls, openModelDetails, pickModel, refreshLoaded, refreshModels, startPull, unloadAll,
@@ -35,6 +35,9 @@ els.refreshLoaded.addEventListener("click", () => {
 });
 $("unload-all").addEventListener("click", unloadAll);
 $("new-chat").addEventListener("click", newChat);
+els.replyGo.addEventListener("click", () => {
+  if (state.running) openConversation(state.running.conversation);
+});
 $("import-button").addEventListener("click", () => els.importFile.click());
 els.importFile.addEventListener("change", () => {
   const file = els.importFile.files[0];

@@ -14,6 +14,7 @@ const FIRST_SLICE = 24; // messages drawn with the first paint of a conversation
 const OLDER_SLICE = 50; // older messages added per task after it
 const SETTLE_FRAMES = 4; // frames the view follows the end after reaching it
 const CUT_SHORT = { stopped: "stopped", error: "error", interrupted: "interrupted" };
+const STOPPED_BEFORE_TEXT = /^Stopped before any reply/; // the server's reason for a stop
 
 
 function thinkingBox(text, open) {
@@ -411,8 +412,12 @@ export class ChatView {
     if (m.images && m.images.length) article.append(thumbnails(m.images));
 
     if (m.role === "user" && m.status === "failed") {
+      // Stopped before any text is the user's choice, not a failure: said plainly.
+      const chosen = STOPPED_BEFORE_TEXT.test(m.error || "");
+      if (chosen) article.classList.add("stopped-by-you");
       const failure = el("div", "failure");
-      failure.append(el("span", null, `Not answered: ${m.error || "no reply arrived"}`));
+      failure.append(el("span", null, chosen ? "You stopped it before any reply."
+        : `Not answered: ${m.error || "no reply arrived"}`));
       if (isLast) {
         const retry = el("button", "button small retry-button", "Retry");
         retry.type = "button";
@@ -572,6 +577,12 @@ export class ChatView {
     this.stream?.addThinking(text);
   }
 
+  /** The socket dropped: keep the text shown; the reply is picked up again on reconnect. */
+  pauseReply() {
+    this.stream?.flush();
+    this.stream = null;
+  }
+
   /** The reply ended: show what is known now; the history refetch then has the truth. */
   endReply(stats, error, cutStatus = "error") {
     const stream = this.stream;
@@ -599,10 +610,18 @@ export class ChatView {
     const note = { afterId: deferred ? null : this.maxId, kind, text };
     this.notes.push(note);
     this.append(this.noteElement(note));
+    return note;
+  }
+
+  /** Take back a note that no longer holds (e.g. "reconnecting…" once connected). */
+  removeNote(note) {
+    this.notes = this.notes.filter((other) => other !== note);
+    note.element?.remove();
   }
 
   noteElement(note) {
     const box = el("div", `note note-${note.kind}`);
+    note.element = box;
     box.setAttribute("role", note.kind === "error" ? "alert" : "note");
     box.append(el("span", "note-label", note.kind === "error" ? "Error" : "System"));
     box.append(el("pre", "note-text", note.text));

@@ -8,14 +8,32 @@ import { $, els, replyingHere, state } from "./store.js";
 const NARROW = window.matchMedia("(max-width: 760px)");
 
 export function updateControls() {
-  composer.update({
-    connected: state.connected,
-    replying: Boolean(state.running) || state.remoteGenerating,
-  });
-  els.messages.classList.toggle("replying", replyingHere() || state.remoteGenerating);
+  const here = replyingHere() || state.remoteGenerating;
+  // One reply per browser: elsewhere, Send waits and the page says where it runs.
+  const elsewhere = Boolean(state.running) && !replyingHere();
+  composer.update({ connected: state.connected, replying: here, blocked: elsewhere });
+  els.messages.classList.toggle("replying", here);
   els.systemSave.disabled = !state.connected;
   els.connection.dataset.state = state.connected ? "connected" : "reconnecting";
   els.connection.textContent = state.connected ? "Connected" : "Reconnecting…";
+  renderReplyStatus(elsewhere);
+}
+
+/** Above the input: where this browser's reply runs (with Go there), or that Ollama is
+ * quiet right now. */
+function renderReplyStatus(elsewhere) {
+  let text = "";
+  if (elsewhere) {
+    const item = state.conversations.find((c) => c.id === state.running.conversation);
+    text = `A reply is being written in “${item?.title || "another conversation"}”. `
+      + "One reply runs at a time.";
+  } else if (replyingHere() && state.running.notice) {
+    text = state.running.notice;
+  }
+  els.replyStatus.hidden = !text;
+  els.replyStatus.classList.toggle("notice", Boolean(text) && !elsewhere);
+  els.replyStatusText.textContent = text;
+  els.replyGo.hidden = !elsewhere;
 }
 
 export function setOllamaDown(message) {

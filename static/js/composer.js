@@ -67,13 +67,15 @@ export class Composer {
 
   // -- images ---------------------------------------------------------------------
 
-  /** Enable attaching for a vision model; otherwise say why it is off. */
+  /** Enable attaching for a vision model; otherwise say why it is off — on the button
+   * (its title and description), and once under the input only when an image is pasted. */
   setVision(enabled, reason) {
     this.canAttach = enabled;
     this.els.attach.disabled = !enabled;
     this.els.attach.title = enabled ? "Attach an image (or paste one)" : reason;
     this.els.attachReason.textContent = enabled ? "" : reason;
-    this.els.attachReason.hidden = enabled;
+    this.els.attachReason.hidden = true;
+    if (enabled) this.showAttachError("");
   }
 
   showAttachError(message) {
@@ -148,11 +150,13 @@ export class Composer {
     }
   }
 
-  /** @param {{connected: boolean, replying: boolean}} state */
-  update({ connected, replying }) {
+  /** @param {{connected: boolean, replying: boolean, blocked?: boolean}} state
+   * `blocked`: a reply runs in another conversation. */
+  update({ connected, replying, blocked = false }) {
     this.els.send.hidden = replying;
-    this.els.send.disabled = !connected;
-    this.els.send.title = connected ? "" : "Not connected to the server";
+    this.els.send.disabled = !connected || blocked;
+    this.els.send.title = !connected ? "Not connected to the server"
+      : blocked ? "Wait for the reply in the other conversation, or go there to stop it" : "";
     this.els.stop.hidden = !replying;
     if (!replying) this.els.stop.disabled = false;
   }

@@ -172,6 +172,20 @@ function decorateCodeBlocks(fragment) {
   }
 }
 
+/** A wide table scrolls sideways inside the message, as a code block does, instead of
+ * squeezing its words letter by letter. */
+function scrollTables(fragment) {
+  for (const table of fragment.querySelectorAll("table")) {
+    const wrapper = document.createElement("div");
+    wrapper.className = "table-scroll";
+    wrapper.tabIndex = 0; // a keyboard can scroll it too
+    wrapper.setAttribute("role", "region");
+    wrapper.setAttribute("aria-label", "Table (scrolls sideways)");
+    table.replaceWith(wrapper);
+    wrapper.append(table);
+  }
+}
+
 /**
  * Draw `text` as markdown into `target`, replacing what was there. `final` highlights
  * the code (skipped while a reply streams: it is redrawn every frame).
@@ -179,6 +193,7 @@ function decorateCodeBlocks(fragment) {
 export function renderMarkdown(target, text, { final = true } = {}) {
   const fragment = sanitize(marked.parse(String(text || "")));
   decorateCodeBlocks(fragment);
+  scrollTables(fragment);
   target.replaceChildren(fragment);
   if (final) highlightAll(target);
 }

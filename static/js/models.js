@@ -85,7 +85,13 @@ function contextLength() {
   const numCtx = params.read().options.num_ctx;
   if (numCtx) return { size: numCtx, source: "num_ctx in the parameters" };
   const loaded = state.loaded.find((m) => m.name === state.model);
-  if (loaded?.context_length) return { size: loaded.context_length, source: "as loaded" };
+  if (loaded?.context_length) {
+    state.loadedContext.set(state.model, loaded.context_length);
+    return { size: loaded.context_length, source: "as loaded" };
+  }
+  // Unloaded since: the context it ran with, not a jump to the model's maximum.
+  const before = state.loadedContext.get(state.model);
+  if (before) return { size: before, source: "as it was loaded last" };
   const info = state.info.get(state.model);
   if (info?.context_length) return { size: info.context_length, source: "the model's maximum" };
   return null;

@@ -35,11 +35,16 @@ export function openConversation(id) {
     composer.focus();
     return;
   }
+  if (state.systemDirty && state.current) {
+    state.systemDrafts.set(state.current, els.systemInput.value); // kept for coming back
+  }
   state.current = id;
+  showConversationError(""); // an import or rename error was about where we were
   writeStored(STORE.conversation, String(id));
   state.systemDirty = false;
   state.remoteGenerating = false;
   state.lastStats = null;
+  state.settingsFor = null; // until its history comes, nothing is saved into it
   view.clear();
   renderConversations();
   updateControls();
@@ -147,7 +152,7 @@ export async function refreshHistory() {
     return;
   }
   if (ask !== state.historySeq || seq !== state.replySeq) return; // a newer one owns the pane
-  if (replyingHere() && history.conversation === state.current) return;
+  // A reply streaming here is drawn too: the history, then the live reply at its end.
   if (state.current !== history.conversation) {
     state.current = history.conversation;
     writeStored(STORE.conversation, String(state.current));
@@ -159,12 +164,21 @@ export async function refreshHistory() {
     view.resumeReply(state.running.model, state.running.text, state.running.thinking);
   }
   els.title.textContent = history.title || "New chat";
-  if (!state.systemDirty) els.systemInput.value = history.system || "";
+  const draft = state.systemDrafts.get(state.current);
+  if (draft !== undefined && !state.systemDirty) {
+    els.systemInput.value = draft;
+    state.systemDirty = true;
+    els.systemStatus.textContent = "Not saved (your draft)";
+  } else if (!state.systemDirty) {
+    els.systemInput.value = history.system || "";
+    els.systemStatus.textContent = "";
+  }
   els.systemBadge.hidden = !history.system;
   els.exportMd.href = api.exportUrl(state.current, "md");
   els.exportJson.href = api.exportUrl(state.current, "json");
-  applySettings(history.settings);
-  const replies = history.messages.filter((m) => m.role === "assistant" && m.stats);
+  applySettings(history.settings, history.conversation);
+  const replies = history.messages.filter((m) => m.role === "assistant"
+    && typeof m.stats?.prompt_eval_count === "number");
   state.lastStats = replies.length ? replies[replies.length - 1].stats : null;
   renderContext();
   state.remoteGenerating = Boolean(history.generating) && !state.running;

@@ -47,8 +47,10 @@ export function deleteLast() {
   socket.send({ type: "delete_last", conversation: state.current });
 }
 
+/** Stop belongs to the conversation that is replying: the frame names it, and the
+ * server stops nothing when the reply runs elsewhere. */
 export function stop() {
-  socket.send({ type: "stop" });
+  socket.send({ type: "stop", conversation: state.current });
 }
 
 function refusePending() {
@@ -65,13 +67,37 @@ function replyEnded(conversation) {
   refreshConversations();
 }
 
+/** Another tab of this browser (or this tab before a reload) runs a reply: follow it. */
+function follow(frame, text = "", thinking = "", notice = "") {
+  state.running = { conversation: frame.conversation, model: frame.model || state.model,
+    text, thinking, notice };
+  state.replySeq += 1;
+  state.remoteGenerating = false;
+  if (frame.conversation === state.current) refreshHistory(); // its question, then live
+  updateControls();
+  refreshConversations();
+}
+
 const frameHandlers = {
+  resume(frame) {
+    follow(frame, frame.text || "", frame.thinking || "", frame.notice || "");
+  },
+  notice(frame) {
+    if (!state.running) return;
+    state.running.notice = frame.clear ? "" : frame.message || "";
+    updateControls();
+  },
   start(frame) {
     const pending = state.pending;
+    if (!pending || (frame.conversation !== undefined
+        && pending.conversation !== frame.conversation)) {
+      follow(frame); // not ours: another tab's
+      return;
+    }
     state.pending = null;
     const conversation = frame.conversation ?? pending?.conversation ?? state.current;
     const model = pending?.model ?? state.model;
-    state.running = { conversation, model, text: "", thinking: "" };
+    state.running = { conversation, model, text: "", thinking: "", notice: "" };
     state.replySeq += 1;
     state.remoteGenerating = false;
     if (conversation === state.current) {
@@ -103,7 +129,8 @@ const frameHandlers = {
   done(frame) {
     const conversation = state.running?.conversation ?? frame.conversation;
     if (replyingHere()) view.endReply(frame.stats || {}, null);
-    if (frame.stats && conversation === state.current) {
+    // A stopped reply has no prompt count: the meter keeps the last one known.
+    if (frame.stats?.prompt_eval_count !== undefined && conversation === state.current) {
       state.lastStats = frame.stats;
       renderContext();
     }
@@ -118,7 +145,8 @@ const frameHandlers = {
       return;
     }
     // A reply's own failure carries `partial`; a failed command (/models) does not.
-    if (frame.code === "ollama" && state.running && typeof frame.partial === "boolean") {
+    if ((frame.code === "ollama" || frame.code === "interrupted") && state.running
+        && typeof frame.partial === "boolean") {
       const conversation = state.running.conversation;
       if (replyingHere()) {
         view.endReply(null, message);
@@ -167,7 +195,11 @@ export function onFrame(frame) {
 
 export function onOpen() {
   state.connected = true;
-  socket.send({ type: "watch" }); // loaded models and downloads are pushed from now on
+  // Loaded models, downloads and every reply of this browser are pushed from now on; a
+  // reply still running (this tab reloaded, or another tab's) comes back as `resume`.
+  socket.send({ type: "watch", replies: true });
+  if (state.lostNote) view.removeNote(state.lostNote);
+  state.lostNote = null;
   updateControls();
   if (state.everConnected) {
     // What happened while we were away (a reply cut short, another tab's messages).
@@ -182,11 +214,12 @@ export function onClose() {
   state.connected = false;
   refusePending();
   if (state.running) {
-    if (replyingHere()) {
-      view.endReply(null, "The connection to the server was lost", "interrupted");
-    }
+    // The server keeps the reply going (--reply-grace); reconnected, it is resumed.
+    if (replyingHere()) view.pauseReply();
     state.running = null;
   }
-  if (wasConnected) view.addNote("Lost the connection to the server; reconnecting…", "error");
+  if (wasConnected && !state.lostNote) {
+    state.lostNote = view.addNote("Lost the connection to the server; reconnecting…", "error");
+  }
   updateControls();
 }

@@ -52,7 +52,8 @@ export function showFieldError(frame) {
 }
 
 export async function saveSettings(part) {
-  if (!state.current) return;
+  // Only into the conversation the fields were filled from (its history has arrived).
+  if (!state.current || state.settingsFor !== state.current) return;
   const settings = { ...state.settings, ...part };
   try {
     const saved = await api.updateConversation(state.current, { settings });
@@ -67,8 +68,9 @@ export async function saveSettings(part) {
 }
 
 /** A conversation's saved settings drive the toolbar and the parameters panel. */
-export function applySettings(settings) {
+export function applySettings(settings, conversation = state.current) {
   state.settings = settings || {};
+  state.settingsFor = conversation;
   const names = state.models.map((m) => m.name);
   const wanted = state.settings.model;
   if (wanted && (names.includes(wanted) || !names.length)) state.model = wanted;
@@ -84,6 +86,7 @@ export function applySettings(settings) {
 /** Pushed frames about settings. */
 export const settingsFrames = {
   system_set(frame) {
+    state.systemDrafts.delete(frame.conversation);
     if (frame.conversation !== state.current) return;
     state.systemDirty = false;
     els.systemInput.value = frame.text;

@@ -6,7 +6,7 @@ import { newChat } from "./navigation.js";
 import { composer } from "./parts.js";
 import { stop } from "./reply.js";
 import { openSearch } from "./search.js";
-import { state } from "./store.js";
+import { replyingHere, state } from "./store.js";
 
 export function onShortcut(event) {
   const mod = event.ctrlKey || event.metaKey;
@@ -27,7 +27,7 @@ export function onShortcut(event) {
     event.preventDefault();
     composer.focus();
   } else if (event.key === "Escape" && !mod && !document.querySelector("dialog[open]")) {
-    if (state.running || state.remoteGenerating) {
+    if (replyingHere() || state.remoteGenerating) {
       event.preventDefault();
       stop();
     } else if (document.body.classList.contains("sidebar-open")) {

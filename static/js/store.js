@@ -45,6 +45,9 @@ export const els = {
   pullForm: $("pull-form"),
   pullName: $("pull-name"),
   pullError: $("pull-error"),
+  replyStatus: $("reply-status"),
+  replyStatusText: $("reply-status-text"),
+  replyGo: $("reply-go"),
 };
 
 export const state = {
@@ -56,18 +59,22 @@ export const state = {
   endpoint: "chat",
   think: false,
   settings: {}, // the current conversation's saved settings
+  settingsFor: null, // the conversation `settings` came from: never save them into another
   conversations: [],
   current: Number(readStored(STORE.conversation)) || null, // conversation on screen
   ollamaDown: "", // the banner's message; "" = reachable
-  running: null, // {conversation, model, text, thinking}: the reply this page streams
+  running: null, // {conversation, model, text, thinking, notice}: this browser's reply
   remoteGenerating: false, // the server runs a reply here that this page does not stream
   pending: null, // {kind, conversation, model, text?, id?, images?} sent, not yet started
   replySeq: 0, // bumped at every start: an older history fetch must not draw over it
   historySeq: 0,
   loadedSeq: 0,
   systemDirty: false,
+  systemDrafts: new Map(), // conversation id -> system prompt typed there, not saved
   everConnected: false,
+  lostNote: null, // the "reconnecting" note, removed once connected again
   pollTimer: 0,
+  loadedContext: new Map(), // model name -> context length it was last loaded with
   info: new Map(), // model name -> /api/show facts (capabilities, context length)
   pulls: new Map(), // model name -> last pull_progress frame
   lastStats: null, // stats of the newest reply on screen, for the context meter
