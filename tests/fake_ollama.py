@@ -35,8 +35,8 @@ from typing import Any
 
 __all__ = ["CAPTURES", "FakeOllama"]
 
-# In CI the repo is cloned beside a copy of shared/, exactly as on the dev machine.
-CAPTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "ollama-captures"
+# tests/' own copies of a real Ollama's raw answers (scripts/refresh_captures.py).
+CAPTURES = Path(__file__).resolve().parent / "captures"
 
 VERSION = "0.24.0"
 RUNNER_STOPPED = (
@@ -392,9 +392,12 @@ def _stats(load_ns: int, prompt_count: int, eval_count: int, eval_ns: int,
     As in Ollama, the count is the whole prompt and the duration only its uncached part."""
     prompt_ns = (prompt_count if uncached is None else uncached) * _PROMPT_TOKEN_NS
     eval_ns = max(eval_ns, max(eval_count, 1) * _TOKEN_NS)
-    return {"total_duration": load_ns + prompt_ns + eval_ns, "load_duration": load_ns,
-            "prompt_eval_count": prompt_count, "prompt_eval_duration": prompt_ns,
-            "eval_count": eval_count, "eval_duration": eval_ns}
+    stats = {"total_duration": load_ns + prompt_ns + eval_ns, "load_duration": load_ns,
+             "prompt_eval_count": prompt_count, "prompt_eval_duration": prompt_ns,
+             "eval_count": eval_count, "eval_duration": eval_ns}
+    if eval_count <= 1:  # Ollama samples a lone token with the prompt: eval_duration 0,
+        del stats["eval_duration"]  # which its omitempty leaves out
+    return stats
 
 
 def _faults(script: _Script, count: int) -> dict[int, list[str]]:
@@ -908,12 +911,15 @@ class _Handler(BaseHTTPRequestHandler):
         """Check in Ollama's order, then unload, load, or load and answer."""
         fake = self.fake
         keep_alive = _keep_alive_ns(body.get("keep_alive"))
+        if chat and not isinstance(body.get("messages", []), (list, type(None))):
+            raise _ApiError(400, f"json: cannot unmarshal {_go_kind(body['messages'])} into "
+                                 "Go struct field ChatRequest.messages of type []api.Message")
         given = body.get("model")
         if not isinstance(given, str) or not given:
             raise _ApiError(400, "model is required")
         model = fake._find(given)
         if model is None:
-            raise _ApiError(404, f"model '{_full_name(given)}' not found")
+            raise _ApiError(404, f"model '{given}' not found")  # as given, no :latest
         has_input = bool(body.get("messages") if chat else body.get("prompt"))
         if not has_input and keep_alive == 0:
             fake._unload(model.name)
@@ -1019,7 +1025,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body(raw, "PullRequest")
         name = body.get("model") or body.get("name")
         if not isinstance(name, str) or not name:
-            raise _ApiError(400, "model is required")
+            raise _ApiError(400, "invalid model name")  # what /api/pull says, unlike chat
         full = _full_name(name)
         lines: list[dict[str, Any]] = [{"status": "pulling manifest"}]
         if "unreachable" in name:

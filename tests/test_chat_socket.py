@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 
-from .fake_ollama import FakeOllama
+from .fake_ollama import CAPTURES, FakeOllama
 from .live import BrowserClient, LiveServer, reply_text, wait_until
-
-CAPTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "ollama-captures"
 
 
 def capture_text(name: str) -> str:
@@ -42,7 +39,6 @@ def test_reply_streams_in_order_and_complete(fake_ollama, user):
     assert request["messages"][-1] == {"role": "user", "content": "count for me"}
 
 
-@pytest.mark.skipif(not CAPTURES.exists(), reason="shared/ollama-captures not beside the repo")
 @pytest.mark.parametrize("capture", ["chat-stream.ndjson", "chat-stream-200.ndjson"])
 def test_captured_ollama_stream_is_relayed_whole(fake_ollama, user, capture):
     fake_ollama.replay(CAPTURES / capture)
@@ -53,7 +49,6 @@ def test_captured_ollama_stream_is_relayed_whole(fake_ollama, user, capture):
     assert frames[-1]["stats"]["done_reason"] == final["done_reason"]
 
 
-@pytest.mark.skipif(not CAPTURES.exists(), reason="shared/ollama-captures not beside the repo")
 def test_generate_mode_sends_the_flattened_prompt(fake_ollama, user):
     ws = user.socket()
     ws.send({"type": "system", "text": "Be brief."})

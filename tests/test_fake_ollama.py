@@ -309,9 +309,9 @@ def test_replay_sends_the_capture_verbatim(fake_ollama: FakeOllama, capture: str
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "expected"), [
     ("POST", "/api/chat", {"model": "nope", "messages": [{"role": "user", "content": "x"}]},
-     404, {"error": "model 'nope:latest' not found"}),
+     404, {"error": "model 'nope' not found"}),
     ("POST", "/api/generate", {"model": "nope", "prompt": "x", "stream": False},
-     404, {"error": "model 'nope:latest' not found"}),
+     404, {"error": "model 'nope' not found"}),
     ("POST", "/api/show", {"model": "nope"}, 404, {"error": "model 'nope' not found"}),
     ("DELETE", "/api/delete", {"model": "nope"}, 404, {"error": "model 'nope' not found"}),
     ("POST", "/api/chat", {"messages": []}, 400, {"error": "model is required"}),
