@@ -99,7 +99,8 @@ def test_streamed_reply_stats_loaded_list_and_unload(page, live_server, fake_oll
     fake_ollama.script(tokens=tokens, delay=0.06)
     fake_ollama.unload_lag = 0.8  # long enough to see the button disabled while in flight
     open_chat(page, live_server.url)
-    expect(page.locator("#loaded-models")).to_contain_text("No models loaded")
+    # Picking the model loaded it at once (POST /api/load), before any message.
+    expect(page.locator(f"#loaded-models li[data-model='{MODEL}']")).to_contain_text("expires")
 
     send(page, "Give me a list")
     expect(page.locator("#prompt")).to_have_value("")

@@ -135,6 +135,15 @@ export function unloadModel(name) {
   });
 }
 
+/** Load a model now (the page calls it on a pick); answers once Ollama has it. */
+export function loadModel(name, conversation) {
+  return request("api/load", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(conversation ? { model: name, conversation } : { model: name }),
+  });
+}
+
 export function showModel(name) {
   return request(`api/show?model=${encodeURIComponent(name)}`);
 }

@@ -383,7 +383,11 @@ export class ChatView {
     meta.append(el("span", "message-role", m.role === "user" ? "You" : "Assistant"));
     if (m.role === "assistant" && m.model) meta.append(el("span", "message-model", m.model));
     if (m.endpoint === "generate") meta.append(el("span", "tag", "/api/generate"));
-    if (outside) meta.append(el("span", "tag context-label", "outside context window"));
+    if (outside) {
+      const tag = el("span", "tag context-label", "outside context window");
+      if (m.window_reason) tag.title = m.window_reason;
+      meta.append(tag);
+    }
     if (typeof m.created_at === "number") {
       const when = el("time", "message-time", formatWhen(m.created_at));
       when.dateTime = new Date(m.created_at * 1000).toISOString();

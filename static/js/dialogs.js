@@ -2,9 +2,26 @@
 
 const $ = (id) => document.getElementById(id);
 
-export function showInspector(message) {
+/** The request and stats of one reply, and why each message of the conversation is or
+ * is not in the next request's window. */
+export function showInspector(message, messages = []) {
   $("inspector-request").textContent = JSON.stringify(message.request ?? null, null, 2);
   $("inspector-stats").textContent = JSON.stringify(message.stats ?? null, null, 2);
+  $("inspector-window").replaceChildren(...messages.filter((m) => m.window_reason)
+    .map((m) => {
+      const item = document.createElement("li");
+      item.className = m.in_context ? "window-sent" : "window-unsent";
+      const who = document.createElement("span");
+      who.className = "window-who";
+      const text = (m.content || "").replace(/\s+/g, " ");
+      who.textContent = `${m.role === "user" ? "You" : "Assistant"}: `
+        + `${text.length > 48 ? `${text.slice(0, 48)}…` : text}`;
+      const why = document.createElement("span");
+      why.className = "window-why";
+      why.textContent = m.window_reason;
+      item.append(who, why);
+      return item;
+    }));
   $("inspector").showModal();
 }
 

@@ -55,7 +55,14 @@ export function formatStats(stats) {
   if (typeof stats.first_token_ms === "number") {
     parts.push(`first token ${milliseconds(stats.first_token_ms)}`);
   }
-  if (typeof stats.load_duration === "number" && stats.load_duration / 1e9 > 0.1) {
+  // The prompt, and how long Ollama took to read it: short when its cache held the start.
+  if (typeof stats.prompt_eval_count === "number") {
+    const read = typeof stats.prompt_eval_duration === "number"
+      ? ` read in ${milliseconds(stats.prompt_eval_duration / 1e6)}` : "";
+    parts.push(`prompt ${stats.prompt_eval_count} tokens${read}`);
+  }
+  // About 0.1 s when the model was loaded already; more means it had to load.
+  if (typeof stats.load_duration === "number" && stats.load_duration / 1e9 > 0.25) {
     parts.push(`load ${(stats.load_duration / 1e9).toFixed(1)} s`);
   }
   if (!parts.length && typeof stats.elapsed_ms === "number") {

@@ -6,7 +6,7 @@ import { setOllamaDown } from "./chrome.js";
 import { closeModelDetails, confirmAction, showModelDetails } from "./dialogs.js";
 import { composer, params, sidebar, socket, view } from "./parts.js";
 import { saveSettings } from "./settings.js";
-import { STORE, els, state, writeStored } from "./store.js";
+import { STORE, els, loadOnPick, state, writeStored } from "./store.js";
 
 export function capable(name, capability) {
   return Boolean(state.info.get(name)?.capabilities?.includes(capability));
@@ -54,6 +54,55 @@ export function pickModel(name) {
   sidebar.markSelected(name);
   saveSettings({ model: name });
   modelChanged();
+  preload(name);
+}
+
+// -- loading a picked model before the first message ----------------------------------
+
+function isLoaded(name) {
+  return state.loaded.some((m) => m.name === name && !m.unloading);
+}
+
+function renderLoadedList() {
+  sidebar.renderLoaded(state.loaded, [...state.preloading]);
+}
+
+/** Ask the server to load `name` now, so the first message does not wait for it; the
+ * sidebar says "loading…" until /api/ps lists it. Not for a conversation that unloads
+ * right after each reply (keep_alive 0). */
+export async function preload(name) {
+  if (!loadOnPick || !name || params.read().keep_alive === 0) return;
+  if (!state.loadedKnown) {
+    state.preloadWanted = name; // once the loaded list is known
+    return;
+  }
+  if (isLoaded(name) || state.preloading.has(name)) return;
+  state.preloading.add(name);
+  renderLoadedList();
+  try {
+    await api.loadModel(name, state.current);
+    sidebar.showLoadedError("");
+  } catch (err) {
+    if (err.status !== 409) sidebar.showLoadedError(`Could not load ${name}: ${err.message}`);
+    if (err.ollamaDown) setOllamaDown(err.message);
+  }
+  await refreshLoaded();
+  state.preloading.delete(name);
+  renderLoadedList();
+}
+
+/** A new loaded list: the models it shows are no longer "loading…". */
+function loadedListChanged() {
+  state.loadedKnown = true;
+  for (const name of [...state.preloading]) {
+    if (isLoaded(name)) state.preloading.delete(name);
+  }
+  renderLoadedList();
+  if (state.preloadWanted) {
+    const wanted = state.preloadWanted;
+    state.preloadWanted = "";
+    preload(wanted);
+  }
 }
 
 export async function openModelDetails(name) {
@@ -147,7 +196,7 @@ export async function refreshLoaded() {
   if (seq !== state.loadedSeq) return; // a newer refresh or push arrived meanwhile
   if (body) {
     state.loaded = body.models || [];
-    sidebar.renderLoaded(state.loaded);
+    loadedListChanged();
     sidebar.showLoadedError("");
     if (state.ollamaDown) setOllamaDown("");
   } else if (error.ollamaDown) {
@@ -218,7 +267,8 @@ export const modelFrames = {
       sidebar.showLoadedError("");
     }
     state.loadedSeq += 1; // a GET still in flight is older than this
-    sidebar.renderLoaded(state.loaded);
+    if (frame.error) sidebar.renderLoaded(state.loaded);
+    else loadedListChanged();
     renderContext();
   },
   pull_progress(frame) {

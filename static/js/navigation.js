@@ -4,7 +4,7 @@
 import * as api from "./api.js";
 import { closeSidebarOnPhone, showConversationError, updateControls } from "./chrome.js";
 import { showInspector, toast } from "./dialogs.js";
-import { renderContext } from "./models.js";
+import { preload, renderContext } from "./models.js";
 import { composer, conversations, view } from "./parts.js";
 import { applySettings } from "./settings.js";
 import { STORE, els, replyingHere, state, writeStored } from "./store.js";
@@ -45,6 +45,7 @@ export function openConversation(id) {
   state.remoteGenerating = false;
   state.lastStats = null;
   state.settingsFor = null; // until its history comes, nothing is saved into it
+  state.preloadOnHistory = true; // its model is loaded if it is not
   view.clear();
   renderConversations();
   updateControls();
@@ -177,6 +178,11 @@ export async function refreshHistory() {
   els.exportMd.href = api.exportUrl(state.current, "md");
   els.exportJson.href = api.exportUrl(state.current, "json");
   applySettings(history.settings, history.conversation);
+  state.messages = history.messages;
+  if (state.preloadOnHistory) {
+    state.preloadOnHistory = false;
+    preload(state.model);
+  }
   const replies = history.messages.filter((m) => m.role === "assistant"
     && typeof m.stats?.prompt_eval_count === "number");
   state.lastStats = replies.length ? replies[replies.length - 1].stats : null;
@@ -195,11 +201,11 @@ export async function refreshHistory() {
  * the inspector fetches it on demand. */
 export async function inspect(message) {
   if (message.request) {
-    showInspector(message);
+    showInspector(message, state.messages);
     return;
   }
   try {
-    showInspector(await api.getMessage(state.current, message.id));
+    showInspector(await api.getMessage(state.current, message.id), state.messages);
   } catch (err) {
     toast(`Could not load the request: ${err.message}`);
   }

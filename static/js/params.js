@@ -1,4 +1,5 @@
-// The parameters panel: Ollama options and keep_alive for this conversation. Values are
+// The parameters panel: Ollama options, keep_alive and how the history is trimmed for
+// this conversation. Values are
 // checked by the server, which names the field; its message is shown next to that field.
 
 const NUMBERS = ["temperature", "top_p", "top_k", "num_ctx", "seed", "repeat_penalty",
@@ -31,7 +32,7 @@ export class ParamsPanel {
     this.handlers.onChange(this.read());
   }
 
-  /** @param {{options?: object, keep_alive?: any}} settings */
+  /** @param {{options?: object, keep_alive?: any, trim?: string}} settings */
   fill(settings) {
     const options = settings.options || {};
     for (const name of NUMBERS) {
@@ -48,6 +49,7 @@ export class ParamsPanel {
       select.append(custom);
     }
     select.value = value;
+    this.field("trim").value = settings.trim === "sliding" ? "sliding" : "steps";
     this.clearErrors();
     this.els.status.textContent = "";
     this.markCustom(this.read());
@@ -64,11 +66,12 @@ export class ParamsPanel {
     const raw = this.field("keep_alive").value;
     let keepAlive = null;
     if (raw !== "") keepAlive = /^-?\d+$/.test(raw) ? Number(raw) : raw;
-    return { options, keep_alive: keepAlive };
+    return { options, keep_alive: keepAlive, trim: this.field("trim").value };
   }
 
   markCustom(part) {
-    this.els.badge.hidden = !Object.keys(part.options).length && part.keep_alive === null;
+    this.els.badge.hidden = !Object.keys(part.options).length && part.keep_alive === null
+      && part.trim !== "sliding";
   }
 
   saved(part) {

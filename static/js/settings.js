@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { showConversationError } from "./chrome.js";
 import { capable, modelChanged, renderContext } from "./models.js";
+import { refreshHistory } from "./navigation.js";
 import { params, sidebar, socket } from "./parts.js";
 import { els, state } from "./store.js";
 
@@ -47,7 +48,7 @@ export function saveSystem() {
 /** An `invalid` error naming a parameter is shown next to that field. */
 export function showFieldError(frame) {
   const field = frame.field || "";
-  return (field.startsWith("options.") || field === "keep_alive")
+  return (field.startsWith("options.") || field === "keep_alive" || field === "trim")
     && params.showError(field, frame.message);
 }
 
@@ -55,10 +56,12 @@ export async function saveSettings(part) {
   // Only into the conversation the fields were filled from (its history has arrived).
   if (!state.current || state.settingsFor !== state.current) return;
   const settings = { ...state.settings, ...part };
+  const trimmed = "trim" in part && (part.trim || "steps") !== (state.settings.trim || "steps");
   try {
     const saved = await api.updateConversation(state.current, { settings });
     state.settings = saved.settings || settings;
     if ("options" in part || "keep_alive" in part) params.saved(params.read());
+    if (trimmed) refreshHistory(); // the marks follow the new window
   } catch (err) {
     if (!(err.field && showFieldError({ field: err.field, message: err.message }))) {
       showConversationError(`Settings not saved: ${err.message}`);

@@ -87,15 +87,19 @@ export class Sidebar {
 
   // -- loaded -------------------------------------------------------------------
 
-  renderLoaded(models) {
+  /** @param {object[]} models as /api/loaded lists them
+   *  @param {string[]} loading models being loaded on a pick, not listed yet */
+  renderLoaded(models, loading = []) {
     const list = this.els.loaded;
     this.els.unloadAll.hidden = models.length < 1;
-    if (!models.length) {
+    const pending = loading.filter((name) => !models.some((m) => m.name === name));
+    if (!models.length && !pending.length) {
       list.replaceChildren(emptyItem("No models loaded",
-        "A model is loaded when you send it a message."));
+        "A model is loaded when you pick it or send it a message."));
       return;
     }
-    list.replaceChildren(...models.map((m) => this.loadedItem(m)));
+    list.replaceChildren(...models.map((m) => this.loadedItem(m)),
+      ...pending.map((name) => loadingItem(name)));
   }
 
   loadedItem(m) {
@@ -175,6 +179,17 @@ export class Sidebar {
     this.els.loadedError.textContent = message || "";
     this.els.loadedError.hidden = !message;
   }
+}
+
+function loadingItem(name) {
+  const item = el("li", "model-item loaded-item loading-item");
+  item.dataset.model = name;
+  item.dataset.loading = "yes";
+  const info = el("div", "model-info");
+  info.append(el("span", "model-name", name));
+  info.append(el("span", "model-facts loading-text", "loading…"));
+  item.append(info);
+  return item;
 }
 
 function expiryText(m) {

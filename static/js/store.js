@@ -79,7 +79,15 @@ export const state = {
   pulls: new Map(), // model name -> last pull_progress frame
   lastStats: null, // stats of the newest reply on screen, for the context meter
   reveal: null, // message id to scroll to once its conversation is drawn (a search hit)
+  preloading: new Set(), // models being loaded because they were picked (POST /api/load)
+  preloadWanted: "", // a model to load once the loaded list is known
+  preloadOnHistory: false, // load the model of the conversation being opened
+  loadedKnown: false, // /api/ps answered at least once
+  messages: [], // the open conversation's messages as last fetched (the inspector's list)
 };
+
+/** The server loads a picked model at once unless it runs with --no-preload. */
+export const loadOnPick = document.body.dataset.loadOnPick === "on";
 
 export { STORE };
 

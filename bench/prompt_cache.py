@@ -1,0 +1,133 @@
+"""Ollama's prompt cache: the window in steps against the seed's sliding window.
+
+The same multi-turn chat (the same questions, a system prompt, `--max-history 6`) goes
+through the app twice, once per trim policy, and this sums the `prompt_eval_duration`
+Ollama reports for turns 5-14, once the conversation is longer than the window. Ollama
+re-reads only what follows the longest common prefix with the model's last prompt, so a
+window whose start stays put costs only the new question on most turns.
+
+Against the stand-in by default (it charges prompt time for the uncached tokens only, as a
+real runner does); against a real Ollama when WEBCHAT_TEST_OLLAMA_URL is set. Use an
+Ollama of your own: another client's request between two turns empties the cache.
+Every request is checked to hold at least the last `max_history` messages.
+
+    python bench/prompt_cache.py [--turns 14] [--max-history 6] [--window-step N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import _common
+from _common import MODEL, NO_LIMITS_CONFIG, bench_line, target
+
+from tests.fake_ollama import FakeOllama
+from tests.live import BrowserClient, LiveServer
+from webchat.config import settings_from_env
+
+SYSTEM = "You are a patient tutor. Answer in one or two short sentences."
+QUESTIONS = [
+    "What is a prime number?", "Is 91 prime?", "Name three planets.",
+    "Which one is largest?", "What is water made of?", "How many legs has a spider?",
+    "What colour is the sky at noon?", "What is the capital of France?",
+    "Translate 'cat' into Spanish.", "What is 12 times 12?", "Who wrote Hamlet?",
+    "What does a thermometer measure?", "Name a mammal that flies.",
+    "What is the boiling point of water in Celsius?", "Why do leaves fall?",
+    "What is the chemical symbol for gold?",
+]
+FIRST_COUNTED = 5  # turns from here on are summed (1-based): the window is full by then
+
+
+def run_policy(url: str, data_dir: Any, trim: str, turns: int, max_history: int,
+               step: int, num_predict: int) -> dict[str, Any]:
+    """One conversation through the app; per-turn prompt figures and the window check."""
+    server = LiveServer(data_dir / trim, url, MAX_HISTORY=max_history, WINDOW_STEP=step,
+                        READ_TIMEOUT=120.0, **NO_LIMITS_CONFIG)
+    try:
+        user = BrowserClient(server)
+        ws = user.socket()
+        cid = user.http.post(server.url + "/api/conversations", json={
+            "system": SYSTEM, "settings": {"trim": trim}}, timeout=10).json()["id"]
+        durations, counts, sizes, short = [], [], [], 0
+        options = {"num_predict": num_predict, "temperature": 0, "seed": 1}
+        for turn in range(turns):
+            question = QUESTIONS[turn % len(QUESTIONS)]
+            ws.send({"type": "chat", "text": question, "model": MODEL, "conversation": cid,
+                     "options": options})
+            frames = ws.recv_until("done", "error", timeout=180)
+            if frames[-1]["type"] != "done":
+                raise RuntimeError(f"turn {turn + 1}: {frames[-1]}")
+            stats = frames[-1]["stats"]
+            durations.append(stats.get("prompt_eval_duration", 0) / 1e6)
+            counts.append(stats.get("prompt_eval_count", 0))
+            history = user.history(cid)
+            asked = [m["content"] for m in history["messages"][:-1]]
+            request = user.stored_request(history, len(history["messages"]) - 1)
+            sent = [m["content"] for m in request["messages"][1:]]
+            sizes.append(len(sent))
+            need = min(max_history, len(asked))
+            if len(sent) < need or sent[-need:] != asked[-need:]:
+                short += 1
+            print(f"  {trim:>7} turn {turn + 1:>2}: {len(sent):>2} messages, "
+                  f"{counts[-1]:>4} prompt tokens, read in {durations[-1]:7.1f} ms", flush=True)
+        counted = slice(FIRST_COUNTED - 1, turns)
+        return {"ms": sum(durations[counted]), "tokens": sum(counts[counted]),
+                "max_sent": max(sizes), "short": short}
+    finally:
+        server.stop()
+
+
+def _summed(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"ms": sum(r["ms"] for r in runs), "tokens": sum(r["tokens"] for r in runs),
+            "max_sent": max(r["max_sent"] for r in runs),
+            "short": sum(r["short"] for r in runs)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=14)
+    parser.add_argument("--max-history", type=int, default=6)
+    parser.add_argument("--window-step", type=int,
+                        default=settings_from_env()["WINDOW_STEP"])
+    parser.add_argument("--num-predict", type=int, default=24)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="pairs of runs, the order alternating; totals are summed")
+    args = parser.parse_args()
+    real = os.environ.get("WEBCHAT_TEST_OLLAMA_URL", "").rstrip("/")
+    fake = None if real else FakeOllama().start()
+    url = real or fake.url  # type: ignore[union-attr]
+    print(f"Ollama: {'real at ' + real if real else 'stand-in'}; {args.turns} turns, "
+          f"max_history {args.max_history}, window step {args.window_step}", flush=True)
+    results: dict[str, list[dict[str, Any]]] = {"steps": [], "sliding": []}
+    try:
+        for round_ in range(args.rounds):
+            order = ("steps", "sliding") if round_ % 2 == 0 else ("sliding", "steps")
+            for trim in order:
+                with _common.temp_dir("prompt-cache") as data_dir:
+                    results[trim].append(run_policy(
+                        url, data_dir, trim, args.turns, args.max_history, args.window_step,
+                        args.num_predict))
+    finally:
+        if fake is not None:
+            fake.stop()
+    steps, sliding = (_summed(results[trim]) for trim in ("steps", "sliding"))
+    ratio = steps["ms"] / sliding["ms"] if sliding["ms"] else float("nan")
+    print(f"  prompt reading, turns {FIRST_COUNTED}-{args.turns}: steps {steps['ms']:.0f} ms "
+          f"({steps['tokens']} tokens), sliding {sliding['ms']:.0f} ms "
+          f"({sliding['tokens']} tokens)")
+    print(target("ratio <= 0.6 with every request holding the last max_history messages",
+                 ratio <= 0.6 and steps["short"] == 0 and sliding["short"] == 0))
+    print(bench_line("prompt_cache", ollama="real" if real else "stand-in",
+                     turns=args.turns, rounds=args.rounds, max_history=args.max_history,
+                     window_step=args.window_step, steps_ms=steps["ms"],
+                     sliding_ms=sliding["ms"], ratio=ratio, steps_tokens=steps["tokens"],
+                     sliding_tokens=sliding["tokens"], steps_max_sent=steps["max_sent"],
+                     short_requests=steps["short"] + sliding["short"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""In Chromium: a picked model is loaded before the first message; prompt timings under a
+reply; the trim policy in the parameters panel, the marks and the inspector's reasons."""
+
+from __future__ import annotations
+
+import pytest
+
+# The fixtures and helpers of the page tests (that module skips itself without Playwright).
+from .live import LiveServer
+from .test_browser import (  # noqa: F401
+    CHROMIUM,
+    MODEL,
+    browser,
+    expect,
+    page,
+    send,
+    stored_reply,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)"),
+]
+
+
+def test_pick_loads_the_model_and_the_window_is_explained(page, tmp_path,  # noqa: F811
+                                                          fake_ollama):
+    fake_ollama.load_delay = 1.0  # long enough to see "loading…"
+    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_HISTORY=2)
+    try:
+        page.goto(server.url)
+        expect(page.locator("#connection-status")).to_have_text("Connected")
+        expect(page.locator(f"#model-select option[value='{MODEL}']")).to_have_count(1)
+        assert page.locator("#model-select").input_value() != MODEL  # so this is a pick
+        page.select_option("#model-select", MODEL)
+        item = page.locator(f"#loaded-models li[data-model='{MODEL}']")
+        expect(item).to_contain_text("loading…")
+        expect(item).to_contain_text("expires")  # listed by /api/ps: loaded
+        assert not [p for _, p, _ in fake_ollama.requests if p == "/api/chat"]
+        assert fake_ollama.loaded_names() == [MODEL]
+
+        send(page, "first question")
+        stats = stored_reply(page).locator(".stats")
+        expect(stats).to_contain_text("tokens/s")
+        expect(stats).to_contain_text("prompt")
+        expect(stats).to_contain_text("tokens read in")
+        expect(stats).not_to_contain_text("load")  # it was loaded already
+        send(page, "second question")
+        expect(stored_reply(page)).to_contain_text("second question")
+        # In steps (the default) both exchanges stay in the window; sliding drops one.
+        expect(page.locator(".message.out-of-context")).to_have_count(0)
+        page.click("#params-box summary")
+        page.select_option("#p-trim", "sliding")
+        outside = page.locator(".message.out-of-context")
+        expect(outside).to_have_count(2)
+        expect(outside.first.locator(".context-label")).to_have_attribute(
+            "title", "Not sent: older than the last 2 messages")
+        stored_reply(page).locator(".inspect-button").click()
+        reasons = page.locator("#inspector-window li")
+        expect(reasons).to_have_count(4)
+        expect(reasons.last).to_contain_text("Sent: one of the last 2 messages")
+        page.keyboard.press("Escape")
+        page.reload()
+        expect(page.locator("#p-trim")).to_have_value("sliding")
+    finally:
+        server.stop()
