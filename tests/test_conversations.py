@@ -126,6 +126,12 @@ def test_regenerate_edit_and_delete_last(fake_ollama, user):
     deleted = ws.recv()
     assert deleted == {"type": "deleted", "conversation": cid,
                        "ids": [m["id"] for m in messages]}
+    # The first version of the first message comes back into view (tests/test_branches.py).
+    left = api(user, "GET", f"/api/history?conversation={cid}").json()["messages"]
+    assert [m["content"] for m in left] == ["one", "You said: one", "two", " again"]
+    for _ in range(2):
+        ws.send({"type": "delete_last", "conversation": cid})
+        ws.recv()
     assert api(user, "GET", f"/api/history?conversation={cid}").json()["messages"] == []
     ws.send({"type": "regenerate", "conversation": cid, "model": MODEL})
     assert ws.recv()["code"] == "invalid"

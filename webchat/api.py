@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from .bodies import MAX_IMPORT_BYTES, read_body
 from .exports import check_import, content_disposition, to_markdown
-from .ids import parse_id
+from .ids import is_id, parse_id
 from .modelinfo import describe_show
 from .ollama import OllamaError
 from .ollama_hosts import Host, UnknownHost
@@ -141,6 +141,11 @@ def history() -> Any:
     sid = session["sid"]
     cid = services.sessions.resolve(sid, _conversation_arg(),
                                     services.config["MAX_CONVERSATIONS"])
+    return _history(sid, cid)
+
+
+def _history(sid: str, cid: int) -> dict[str, Any]:
+    services = _services()
     conversation = services.sessions.conversation(sid, cid)
     running = _running_in(sid)
     return {
@@ -154,6 +159,22 @@ def history() -> Any:
         "generating_in": running,
         "messages": [m.to_json() for m in services.sessions.messages(cid, with_requests=False)],
     }
+
+
+@bp.post("/conversations/<int:cid>/branch")
+def switch_branch(cid: int) -> Any:
+    """Show another version of a message: `{"message": id}` → the history now in view."""
+    sid = session["sid"]
+    services = _services()
+    services.sessions.conversation(sid, cid)  # 404 unless it is this browser's
+    message_id = _json_object().get("message")
+    if not is_id(message_id):
+        raise InvalidInput("message: must be the id of a message")
+    if _running_in(sid) == cid:
+        raise InvalidInput("A reply is being generated in this conversation: wait for it "
+                           "or stop it first")
+    services.sessions.switch(cid, message_id)
+    return _history(sid, cid)
 
 
 @bp.get("/conversations/<int:cid>/messages/<int:message_id>")
@@ -261,8 +282,8 @@ def restore_conversation(cid: int) -> Any:
 
 @bp.get("/conversations/<int:cid>/export")
 def export_conversation(cid: int) -> Any:
-    data = _services().sessions.export(session["sid"], cid)
     kind = request.args.get("format", "json")
+    data = _services().sessions.export(session["sid"], cid, every_version=kind != "md")
     if kind == "md":
         body, mime, suffix = to_markdown(data), "text/markdown; charset=utf-8", "md"
     elif kind == "json":

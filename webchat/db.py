@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -103,7 +103,19 @@ END;
 INSERT INTO message_search (message_search) VALUES ('rebuild');
 """
 
-MIGRATIONS = {2: MIGRATE_TO_2, 3: MIGRATE_TO_3}
+# Version 4: versions of messages (webchat/branches.py). Each message names the one it
+# follows (`parent_id`, NULL for a first message); an edit or a regenerated reply is a
+# sibling. `leaf_id` is the last message of the path in view. A linear history becomes
+# a chain, each message under the one before it.
+MIGRATE_TO_4 = """
+ALTER TABLE messages ADD COLUMN parent_id INTEGER;
+ALTER TABLE conversations ADD COLUMN leaf_id INTEGER;
+UPDATE messages SET parent_id = (SELECT max(p.id) FROM messages AS p
+    WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id);
+CREATE INDEX messages_by_parent ON messages (parent_id);
+"""
+
+MIGRATIONS = {2: MIGRATE_TO_2, 3: MIGRATE_TO_3, 4: MIGRATE_TO_4}
 
 
 class Database:
@@ -144,6 +156,12 @@ class Database:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection for several reads that must agree (no write can come between)."""
+        with self._lock:
+            yield self._conn
 
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:

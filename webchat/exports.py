@@ -9,6 +9,7 @@ import unicodedata
 from typing import Any
 from urllib.parse import quote
 
+from .ids import is_id
 from .validation import MAX_IMAGES, InvalidInput, sniff_image, validate_settings
 
 FORMAT = "ollama-webchat/1"
@@ -51,6 +52,9 @@ def to_markdown(data: dict[str, Any]) -> str:
             if message.get("thinking"):
                 lines += ["> **Thinking**", ">", *[f"> {line}" for line in
                                                    message["thinking"].splitlines()], ""]
+        versions = message.get("versions")
+        if versions:
+            lines += [f"_(version {versions['index']} of {versions['count']})_", ""]
         lines += [message["content"], ""]
         if message.get("images"):
             count = len(message["images"])
@@ -112,8 +116,24 @@ def export_images(images: list[tuple[str, bytes]]) -> list[dict[str, str]]:
             for mime, data in images]
 
 
+def _parent(m: dict[str, Any], index: int, where: str, seen: dict[int, int]) -> int | None:
+    """The position of the message this one follows. A file without `parent_id` (written
+    before versions, or by hand) is a chain: each message follows the one before."""
+    if "parent_id" not in m:
+        return index - 1 if index else None
+    parent = m["parent_id"]
+    if parent is None:
+        return None
+    if not is_id(parent) or parent not in seen:
+        raise InvalidInput(f"{where}.parent_id: must be null or the id of an earlier message")
+    return seen[parent]
+
+
 def check_import(body: Any, max_image_bytes: int) -> dict[str, Any]:
-    """Check an exported conversation before anything is stored; name what is wrong."""
+    """Check an exported conversation before anything is stored; name what is wrong.
+
+    Every version of every message comes back: `parent` and `leaf` in the result are
+    positions in `messages`, the ids in the file only say which message follows which."""
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise InvalidInput(f'file: not a conversation exported by Ollama WebChat '
                            f'(expected "format": "{FORMAT}")')
@@ -121,10 +141,16 @@ def check_import(body: Any, max_image_bytes: int) -> dict[str, Any]:
     if not isinstance(messages, list) or len(messages) > MAX_IMPORT_MESSAGES:
         raise InvalidInput(f"messages: must be a list of at most {MAX_IMPORT_MESSAGES:,}")
     clean = []
+    seen: dict[int, int] = {}  # id in the file -> position
     for index, m in enumerate(messages):
         where = f"messages[{index}]"
         if not isinstance(m, dict) or m.get("role") not in _STATUSES:
             raise InvalidInput(f"{where}: role must be user or assistant")
+        parent = _parent(m, index, where, seen)
+        if m.get("id") is not None:
+            if not is_id(m["id"]) or m["id"] in seen:
+                raise InvalidInput(f"{where}.id: must be a number no other message has")
+            seen[m["id"]] = index
         # No status is a finished message (a file written by hand); an unknown one is
         # shown as cut short rather than passed off as complete.
         status = m.get("status", "ok")
@@ -144,6 +170,7 @@ def check_import(body: Any, max_image_bytes: int) -> dict[str, Any]:
             "created_at": _created_at(m.get("created_at"), f"{where}.created_at"),
             "images": _images(m.get("images"), f"{where}.images", max_image_bytes)
             if m["role"] == "user" else [],
+            "parent": parent,
         })
     settings = body.get("settings") or {}
     return {
@@ -152,4 +179,5 @@ def check_import(body: Any, max_image_bytes: int) -> dict[str, Any]:
         "system": _text(body.get("system"), "system", 100_000, optional=True) or None,
         "settings": validate_settings(settings) if settings else {},
         "messages": clean,
+        "leaf": seen.get(body["leaf_id"]) if is_id(body.get("leaf_id")) else None,
     }

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from . import branches
 from .db import Database
 from .exports import export_images
 from .ids import is_id
@@ -30,7 +31,7 @@ _IN_CONTEXT = """(
     OR (role = 'assistant' AND status != 'streaming' AND content != '')
 )"""
 _COLUMNS = ("id, role, content, thinking, status, error, model, endpoint, stats, request, "
-            "created_at, images")
+            "created_at, images, parent_id")
 _CONVERSATION_COLUMNS = "id, title, system_prompt, settings, created_at, updated_at"
 TITLE_CHARS = 60
 UNDO_SECONDS = 600.0  # a deleted conversation can be restored this long
@@ -38,6 +39,10 @@ UNDO_SECONDS = 600.0  # a deleted conversation can be restored this long
 
 class ConversationNotFound(LookupError):
     """No such conversation for this browser (another browser's counts as none)."""
+
+
+class MessageNotFound(ConversationNotFound):
+    """No such message in this conversation (answered like a missing conversation)."""
 
 
 class ConversationLimit(ValueError):
@@ -70,6 +75,8 @@ class Message:
     images: list[str] = field(default_factory=list)  # upload ids
     has_request: bool = False
     window_reason: str = ""  # why the next request sends it or not (the inspector says)
+    parent_id: int | None = None  # the message it follows; siblings are its versions
+    versions: dict[str, Any] | None = None  # {"index", "count", "ids"} when it has some
 
     @classmethod
     def from_row(cls, row: Any) -> Message:
@@ -235,6 +242,7 @@ class SessionManager:
     def clear(self, cid: int) -> int:
         """Forget the conversation but keep the system prompt, as the seed does."""
         with self.db.transaction() as conn:
+            branches.set_leaf(conn, cid, None)
             return conn.execute("DELETE FROM messages WHERE conversation_id = ?",
                                 (cid,)).rowcount
 
@@ -248,39 +256,43 @@ class SessionManager:
         return trim if trim in POLICIES else DEFAULT_POLICY
 
     def context_window(self, cid: int) -> list[Message]:
-        """The messages the next request sends (webchat/window.py says which and why).
+        """The messages the next request sends (webchat/window.py says which and why),
+        from the path in view.
 
-        Reads only the newest messages, enough to hold any window, and counts the
-        questions before them for the anchors: the cost does not grow with the history."""
+        Reads only the newest messages of the path, enough to hold any window (a walk
+        up from the leaf that stops there), and counts the questions above them for the
+        anchors."""
         if self.max_history == 0:
             return []
         limit = self.max_history + 2 * self.window_step + 4
         columns = _COLUMNS.replace("request,", "NULL AS request,")
-        rows = self.db.query(
-            f"SELECT {columns} FROM messages WHERE conversation_id = ? AND {_IN_CONTEXT} "
-            "ORDER BY id DESC LIMIT ?", (cid, limit))
-        tail = [Message.from_row(row) for row in reversed(rows)]
-        before = 0
-        if len(tail) == limit:
-            before = self.db.query(
-                f"SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND id < ? "
-                f"AND role = 'user' AND {_IN_CONTEXT}", (cid, tail[0].id))[0]["n"]
+        with self.db.reading() as conn:
+            rows = branches.window_rows(conn, cid, columns, _IN_CONTEXT, limit)
+            before = 0
+            if len(rows) == limit:
+                before = branches.count_above(conn, int(rows[0]["id"]),
+                                              f"role = 'user' AND {_IN_CONTEXT}")
+        tail = [Message.from_row(row) for row in rows]
         plan = plan_window(tail, self.max_history, self.window_step, self.trim_policy(cid),
                            before)
         return [tail[i] for i in plan.sent]
 
     def messages(self, cid: int, with_requests: bool = True) -> list[Message]:
-        """Everything stored in the conversation, each marked inside or outside the window
-        of the next request, with the reason.
+        """The path in view (the versions chosen), each message marked inside or outside
+        the window of the next request, with the reason, and, when it has versions,
+        with their ids.
 
         Without `with_requests` the payload sent for each reply (which repeats the whole
         context window, three quarters of a long history's bytes) is left out; the
         inspector fetches it when asked (`has_request` says there is one)."""
         columns = _COLUMNS if with_requests else _COLUMNS.replace(
             "request,", "NULL AS request, request IS NOT NULL AS has_request,")
-        rows = self.db.query(
-            f"SELECT {columns} FROM messages WHERE conversation_id = ? ORDER BY id", (cid,))
+        with self.db.reading() as conn:
+            rows = branches.path_rows(conn, cid, columns)
+            versions = branches.versions(conn, cid, [int(row["id"]) for row in rows])
         result = [Message.from_row(row) for row in rows]
+        for message in result:
+            message.versions = versions.get(message.id)
         self.mark_window(cid, result)
         return result
 
@@ -295,15 +307,27 @@ class SessionManager:
             message.in_context = index in sent
             message.window_reason = plan.reasons[index]
 
+    def switch(self, cid: int, message_id: int) -> int:
+        """Show version `message_id`: the path runs through it down to the newest message
+        under it. Returns that leaf."""
+        with self.db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?",
+                            (message_id, cid)).fetchone() is None:
+                raise MessageNotFound(f"There is no message {message_id} in this conversation.")
+            end = branches.newest_below(conn, message_id)
+            branches.set_leaf(conn, cid, end)
+        return end
+
     def get(self, cid: int, message_id: int) -> Message | None:
         rows = self.db.query(f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? "
                              "AND id = ?", (cid, message_id))
         return Message.from_row(rows[0]) if rows else None
 
     def last_message(self, cid: int) -> Message | None:
-        rows = self.db.query(f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? "
-                             "ORDER BY id DESC LIMIT 1", (cid,))
-        return Message.from_row(rows[0]) if rows else None
+        """The last message of the path in view."""
+        with self.db.reading() as conn:
+            end = branches.leaf(conn, cid)
+        return self.get(cid, end) if end is not None else None
 
     # -- one exchange -------------------------------------------------------------
 
@@ -313,11 +337,14 @@ class SessionManager:
         with self.db.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO messages (session_id, conversation_id, role, content, status, "
-                "model, images, created_at) VALUES (?, ?, 'user', ?, 'pending', ?, ?, ?)",
-                (sid, cid, text, model, json.dumps(images) if images else None, now))
+                "model, images, created_at, parent_id) VALUES (?, ?, 'user', ?, 'pending', ?, "
+                "?, ?, ?)", (sid, cid, text, model, json.dumps(images) if images else None,
+                             now, branches.leaf(conn, cid)))
             conn.execute("UPDATE conversations SET updated_at = ?, title = CASE title WHEN "
                          "'' THEN ? ELSE title END WHERE id = ?", (now, make_title(text), cid))
-            return int(cursor.lastrowid or 0)
+            message_id = int(cursor.lastrowid or 0)
+            branches.set_leaf(conn, cid, message_id)
+            return message_id
 
     def retry_user(self, cid: int, message_id: int) -> bool:
         """Put a failed last message back in flight; anything else cannot be retried."""
@@ -330,66 +357,68 @@ class SessionManager:
                          (message_id,))
         return True
 
-    def _reopen(self, conn: Any, cid: int, user_id: int, text: str | None = None) -> None:
-        """Drop everything after `user_id` and put it back in flight."""
-        conn.execute("DELETE FROM messages WHERE conversation_id = ? AND id > ?",
-                     (cid, user_id))
-        if text is None:
+    def regenerate(self, cid: int) -> int:
+        """Answer the last question in view again; returns the question's id. Its reply
+        stays as an older version of the new one. Also works when the reply failed."""
+        with self.db.transaction() as conn:
+            users = [row for row in branches.path_rows(conn, cid, "id, role")
+                     if row["role"] == "user"]
+            if not users:
+                raise ValueError("There is no reply to regenerate yet")
+            user_id = int(users[-1]["id"])
             conn.execute("UPDATE messages SET status = 'pending', error = NULL WHERE id = ?",
                          (user_id,))
-        else:
-            conn.execute("UPDATE messages SET status = 'pending', error = NULL, content = ? "
-                         "WHERE id = ?", (text, user_id))
-        conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (time.time(), cid))
-
-    def regenerate(self, cid: int) -> int:
-        """Drop the last reply so its question is answered again; returns the question's
-        id. Also works when that question's reply failed."""
-        rows = self.db.query("SELECT id FROM messages WHERE conversation_id = ? AND "
-                             "role = 'user' ORDER BY id DESC LIMIT 1", (cid,))
-        if not rows:
-            raise ValueError("There is no reply to regenerate yet")
-        user_id = int(rows[0]["id"])
-        with self.db.transaction() as conn:
-            self._reopen(conn, cid, user_id)
+            branches.set_leaf(conn, cid, user_id)
+            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?",
+                         (time.time(), cid))
         return user_id
 
     def edit_user(self, cid: int, message_id: int, text: str) -> int:
-        """Rewrite one of your messages; the messages after it are dropped."""
+        """Send a new version of one of your messages; returns its id. The old version
+        and the replies under it are kept, as versions the page can switch back to."""
         message = self.get(cid, message_id)
         if message is None or message.role != "user":
             raise ValueError("id: only your own messages in this conversation can be edited")
         with self.db.transaction() as conn:
-            self._reopen(conn, cid, message_id, text)
-        return message_id
+            now = time.time()
+            cursor = conn.execute(
+                "INSERT INTO messages (session_id, conversation_id, role, content, status, "
+                "model, images, created_at, parent_id) SELECT session_id, conversation_id, "
+                "'user', ?, 'pending', model, images, ?, parent_id FROM messages WHERE id = ?",
+                (text, now, message_id))
+            new_id = int(cursor.lastrowid or 0)
+            branches.set_leaf(conn, cid, new_id)
+            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, cid))
+        return new_id
 
     def delete_last_exchange(self, cid: int) -> list[int]:
-        """Delete the last question and everything after it; returns the ids deleted."""
-        rows = self.db.query("SELECT id FROM messages WHERE conversation_id = ? AND "
-                             "role = 'user' ORDER BY id DESC LIMIT 1", (cid,))
-        if not rows:
-            rows = self.db.query("SELECT min(id) AS id FROM messages WHERE conversation_id = ?",
-                                 (cid,))
-            if rows[0]["id"] is None:
-                return []
-        first = int(rows[0]["id"])
+        """Delete the last question in view and everything under it (every version of
+        its reply); returns the ids deleted. Another version of that question, if any,
+        comes into view."""
         with self.db.transaction() as conn:
-            ids = [int(r[0]) for r in conn.execute(
-                "SELECT id FROM messages WHERE conversation_id = ? AND id >= ? ORDER BY id",
-                (cid, first))]
-            conn.execute("DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
-                         (cid, first))
+            path = branches.path_rows(conn, cid, "id, role, parent_id")
+            if not path:
+                return []
+            users = [row for row in path if row["role"] == "user"]
+            first = users[-1] if users else path[0]
+            ids = branches.delete_subtree(conn, int(first["id"]))
+            branches.land_after_removal(conn, cid, first["parent_id"])
         return ids
 
     def begin_reply(self, sid: str, cid: int, model: str, endpoint: str,
                     request: dict[str, Any]) -> int:
-        """Store the reply row before the first token, so a crash leaves a trace."""
+        """Store the reply row before the first token, so a crash leaves a trace. It goes
+        under the message in view (the question: nothing else can change the path while
+        this browser's reply runs)."""
         with self.db.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO messages (session_id, conversation_id, role, status, model, "
-                "endpoint, request, created_at) VALUES (?, ?, 'assistant', 'streaming', ?, ?, "
-                "?, ?)", (sid, cid, model, endpoint, json.dumps(request), time.time()))
-            return int(cursor.lastrowid or 0)
+                "endpoint, request, created_at, parent_id) VALUES (?, ?, 'assistant', "
+                "'streaming', ?, ?, ?, ?, ?)", (sid, cid, model, endpoint, json.dumps(request),
+                                                time.time(), branches.leaf(conn, cid)))
+            reply_id = int(cursor.lastrowid or 0)
+            branches.set_leaf(conn, cid, reply_id)
+            return reply_id
 
     def save_partial(self, reply_id: int, content: str, thinking: str) -> None:
         with self.db.transaction() as conn:
@@ -399,8 +428,13 @@ class SessionManager:
     def finish_reply(self, user_id: int, reply_id: int, content: str, thinking: str,
                      status: str, stats: dict[str, Any] | None, error: str | None) -> None:
         """Close an exchange. A reply that produced nothing is dropped and the user
-        message marked failed, so it is never sent again as if it had been answered."""
+        message marked failed, so it is never sent again as if it had been answered —
+        unless an earlier version of the reply is there: that one comes back into view."""
         with self.db.transaction() as conn:
+            found = conn.execute("SELECT conversation_id FROM messages WHERE id = ?",
+                                 (user_id,)).fetchone()
+            cid = found["conversation_id"] if found is not None else None
+            answered = bool(content)
             if content or thinking:
                 conn.execute(
                     "UPDATE messages SET content = ?, thinking = ?, status = ?, stats = ?, "
@@ -409,10 +443,12 @@ class SessionManager:
                      error, reply_id))
             else:
                 conn.execute("DELETE FROM messages WHERE id = ?", (reply_id,))
-            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = "
-                         "(SELECT conversation_id FROM messages WHERE id = ?)",
-                         (time.time(), user_id))
-            if content:
+                if cid is not None:
+                    answered = bool(branches.siblings(conn, cid, user_id))
+                    branches.land_after_removal(conn, cid, user_id)
+            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?",
+                         (time.time(), cid))
+            if answered:
                 conn.execute("UPDATE messages SET status = 'ok', error = NULL WHERE id = ?",
                              (user_id,))
             else:
@@ -422,15 +458,18 @@ class SessionManager:
     def recover_interrupted(self) -> None:
         """After a crash: replies caught mid-stream keep their text, marked as cut short."""
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM messages WHERE role = 'assistant' AND status = 'streaming' "
-                         "AND content = '' AND thinking = ''")
+            empty = ("SELECT id FROM messages WHERE role = 'assistant' AND status = "
+                     "'streaming' AND content = '' AND thinking = ''")
+            conn.execute("UPDATE conversations SET leaf_id = (SELECT parent_id FROM messages "
+                         f"WHERE id = conversations.leaf_id) WHERE leaf_id IN ({empty})")
+            conn.execute(f"DELETE FROM messages WHERE id IN ({empty})")
             conn.execute("UPDATE messages SET status = 'interrupted', error = ? "
                          "WHERE role = 'assistant' AND status = 'streaming'",
                          ("The server stopped before this reply finished",))
             conn.execute(
                 "UPDATE messages SET status = 'ok' WHERE role = 'user' AND status = 'pending' "
                 "AND EXISTS (SELECT 1 FROM messages AS reply WHERE reply.conversation_id = "
-                "messages.conversation_id AND reply.id > messages.id AND reply.role = "
+                "messages.conversation_id AND reply.parent_id = messages.id AND reply.role = "
                 "'assistant' AND reply.content != '')")
             conn.execute("UPDATE messages SET status = 'failed', error = ? "
                          "WHERE role = 'user' AND status = 'pending'",
@@ -438,15 +477,26 @@ class SessionManager:
 
     # -- export and import --------------------------------------------------------
 
-    def export(self, sid: str, cid: int) -> dict[str, Any]:
+    def export(self, sid: str, cid: int, every_version: bool = True) -> dict[str, Any]:
         """The conversation as it is exported: pictures included, so an import of the
-        file is the whole conversation."""
+        file is the whole conversation. With `every_version` (JSON) every message of
+        the tree, oldest first, each naming its `parent_id`, and `leaf_id` the one in
+        view; without (Markdown) the path in view, with its `versions`."""
         conversation = self.conversation(sid, cid)
+        with self.db.reading() as conn:
+            leaf = branches.leaf(conn, cid)
+        if every_version:
+            found = [Message.from_row(row) for row in self.db.query(
+                f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id",
+                (cid,))]
+        else:
+            found = self.messages(cid)
+        keys = ("id", "parent_id", "role", "content", "thinking", "status", "error", "model",
+                "endpoint", "stats", "request", "created_at",
+                *(() if every_version else ("versions",)))
         messages = []
-        for m in self.messages(cid):
-            item = {key: value for key, value in m.to_json().items()
-                    if key in ("role", "content", "thinking", "status", "error", "model",
-                               "endpoint", "stats", "request", "created_at")}
+        for m in found:
+            item = {key: value for key, value in m.to_json().items() if key in keys}
             images = [found for found in (self.upload(sid, i) for i in m.images) if found]
             if images:
                 item["images"] = export_images(images)
@@ -457,29 +507,37 @@ class SessionManager:
             "system": conversation.system,
             "settings": conversation.settings,
             "created_at": conversation.created_at,
+            "leaf_id": leaf,
             "messages": messages,
         }
 
     def import_conversation(self, sid: str, limit: int, title: str, system: str | None,
-                            settings: dict[str, Any], messages: list[dict[str, Any]]
-                            ) -> Conversation:
-        """Store an already checked export as a new conversation."""
+                            settings: dict[str, Any], messages: list[dict[str, Any]],
+                            leaf: int | None = None) -> Conversation:
+        """Store an already checked export as a new conversation. Each message's `parent`
+        and `leaf` are positions in `messages` (exports.check_import)."""
         conversation = self.new_conversation(sid, limit, title, system, settings)
         now = time.time()
+        new_ids: list[int] = []
         with self.db.transaction() as conn:
             for m in messages:
                 upload_ids = [_insert_upload(conn, sid, mime, data, now)
                               for mime, data in m.get("images") or []]
-                conn.execute(
+                cursor = conn.execute(
                     "INSERT INTO messages (session_id, conversation_id, role, content, "
                     "thinking, status, error, model, endpoint, stats, request, created_at, "
-                    "images) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "images, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (sid, conversation.id, m["role"], m["content"], m.get("thinking") or "",
                      m["status"], m.get("error"), m.get("model"), m.get("endpoint"),
                      json.dumps(m["stats"]) if m.get("stats") else None,
                      json.dumps(m["request"]) if m.get("request") else None,
                      m.get("created_at") or now,
-                     json.dumps(upload_ids) if upload_ids else None))
+                     json.dumps(upload_ids) if upload_ids else None,
+                     None if m.get("parent") is None else new_ids[m["parent"]]))
+                new_ids.append(int(cursor.lastrowid or 0))
+            if new_ids:
+                branches.set_leaf(conn, conversation.id,
+                                  new_ids[-1 if leaf is None else leaf])
         return conversation
 
     # -- images -------------------------------------------------------------------
