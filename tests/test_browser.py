@@ -517,6 +517,9 @@ def test_inspector_copy_regenerate_edit_and_delete(page, live_server, fake_ollam
     expect(page.locator(".message")).to_have_count(2)
 
     stored_reply(page).locator(".delete-last-button").click()
+    # The first version of the question comes back into view (tests/test_branches.py).
+    expect(page.locator(".message.user .message-content")).to_have_text("first question")
+    stored_reply(page).locator(".delete-last-button").click()
     expect(page.locator(".message")).to_have_count(0)
     assert history_of(page)["messages"] == []
 
