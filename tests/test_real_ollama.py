@@ -116,12 +116,14 @@ def test_a_pull_fails_with_ollamas_own_error(real_app: LiveServer) -> None:
 
 
 def test_load_with_an_empty_request_and_two_models_at_once(real_app: LiveServer) -> None:
-    for model in (GEMMA, TINY):
-        answer = load(model)
-        assert (answer["done"], answer["done_reason"], answer["response"]) == (True, "load", "")
+    user = BrowserClient(real_app)
+    for model in (GEMMA, TINY):  # the page's load on pick: Ollama's load without a prompt
+        answer = user.http.post(real_app.url + "/api/load", json={"model": model}).json()
+        assert (answer["model"], answer["loaded"]) == (model, True) and answer["load_ms"] >= 0
+    missing = user.http.post(real_app.url + "/api/load", json={"model": "no-such-model:1b"})
+    assert missing.status_code == 404 and "not found" in missing.json()["error"]
     raw = {m["name"]: m for m in ollama("GET", "/api/ps").json()["models"]}
     assert raw[GEMMA]["digest"] != raw[TINY]["digest"]  # two blobs, two runners
-    user = BrowserClient(real_app)
     loaded = {m["name"]: m for m in user.http.get(real_app.url + "/api/loaded").json()["models"]}
     assert (loaded[GEMMA]["context_length"], loaded[TINY]["context_length"]) == (4096, 2048)
     ws = user.socket()
@@ -154,7 +156,7 @@ def test_a_kept_prefix_uses_ollamas_prompt_cache(real_app: LiveServer) -> None:
     """The second turn re-sends the first as its prefix: Ollama reuses its cache, so the
     prompt is evaluated faster although longer (0.24.0 still counts every prompt token)."""
     ws = BrowserClient(real_app).socket()
-    words = " ".join(f"{uuid.uuid4().hex[:6]}" for _ in range(80))  # nothing cached yet
+    words = " ".join(f"{uuid.uuid4().hex[:6]}" for _ in range(60))  # nothing cached yet
     first = done_stats(say(ws, "Remember these words: " + words, num_predict=2))
     second = done_stats(say(ws, "Which was the first word?", num_predict=2))
     assert second["prompt_eval_count"] > first["prompt_eval_count"]
