@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, request, session
+from flask import Flask, Response, current_app, jsonify, request, session
 
 from . import api, auth, bodies, hosts, ids, safejson, security, views
 from .chat_socket import sock
@@ -15,10 +16,13 @@ from .config import is_loopback, settings_from_env
 from .db import Database
 from .limits import RateLimiter, SocketCounter
 from .ollama_hosts import Hosts
+from .peers import PeerLimits, client_address
 from .replies import ActiveReplies
 from .secret import load_or_create_secret, make_private
 from .services import Services
 from .sessions import SessionManager
+from .storage import Pruner
+from .storage import install as install_storage
 from .usage import ModelUsage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +67,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     sessions = SessionManager(db, app.config["MAX_HISTORY"], app.config["WINDOW_STEP"])
     sessions.recover_interrupted()
     make_private(data_dir)  # after SQLite made its files
+    install_storage(db)
+    app.extensions["webchat_peers"] = PeerLimits(app.config)
+    app.extensions["webchat_pruner"] = Pruner(db)
     usage = ModelUsage(ollama_hosts.release, app.config["UNLOAD_GRACE"],
                        unload_on_leave=not app.config["KEEP_MODELS_ON_LEAVE"])
     replies = ActiveReplies(app.config["REPLY_GRACE"], app.config["SILENCE_NOTICE"])
@@ -106,10 +113,23 @@ def _origins(value: Any) -> list[str]:
     return [origin.strip().rstrip("/") for origin in value or () if origin.strip()]
 
 
-def _ensure_session_id() -> None:
+def _ensure_session_id() -> Any:
     """Give each browser its id on an ordinary request: a WebSocket cannot set cookies."""
     if "sid" in session or request.path == "/ws" or request.path.startswith("/static/"):
         return
-    services: Services = current_app.extensions["webchat"]
-    session["sid"] = services.sessions.create()
+    # No row yet: one is written when the browser first stores something, so a
+    # client making cookies leaves nothing behind; an address may not make many.
+    wait = current_app.extensions["webchat_peers"].new_session(client_address())
+    if wait:
+        return _too_many(f"Too many new browsers from this address; try again in "
+                         f"{int(wait) + 1} s.")
+    session["sid"] = str(uuid.uuid4())
     session.permanent = True
+    current_app.extensions["webchat_pruner"].maybe_prune()
+    return None
+
+
+def _too_many(message: str) -> Any:
+    if request.path.startswith("/api/"):
+        return jsonify(error=message), 429
+    return Response(message + "\n", status=429, mimetype="text/plain")

@@ -19,6 +19,7 @@ from .safejson import parse as parse_json
 from .search import MAX_QUERY_CHARS, search_messages
 from .services import Services
 from .sessions import ConversationLimit, ConversationNotFound
+from .storage import upload_quota_problem
 from .validation import (
     InvalidInput,
     field_of,
@@ -306,6 +307,10 @@ def import_conversation() -> Any:
         raise InvalidInput("The file is not JSON exported by Ollama WebChat") from None
     services = _services()
     checked = check_import(body, services.config["MAX_IMAGE_BYTES"])
+    quota = _upload_quota(sum(len(raw) for m in checked["messages"]
+                              for _, raw in m.get("images") or []))
+    if quota:
+        return jsonify(error=quota), 413
     conversation = services.sessions.import_conversation(
         session["sid"], services.config["MAX_CONVERSATIONS"], **checked)
     return conversation.to_json(), 201
@@ -329,8 +334,19 @@ def upload() -> Any:
     mime = sniff_image(data)
     if mime is None:
         return jsonify(error="Only PNG, JPEG, WebP or GIF images can be attached."), 415
+    quota = _upload_quota(len(data))
+    if quota:
+        return jsonify(error=quota), 413
     upload_id = services.sessions.add_upload(session["sid"], mime, data)
     return {"id": upload_id, "mime": mime, "size": len(data)}, 201
+
+
+def _upload_quota(size: int) -> str | None:
+    if not size:
+        return None
+    config = _services().config
+    return upload_quota_problem(_services().sessions.db, session["sid"], size,
+                                config["UPLOAD_QUOTA_BYTES"], config["UPLOADS_TOTAL_BYTES"])
 
 
 @bp.get("/uploads/<upload_id>")

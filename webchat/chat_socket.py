@@ -25,6 +25,7 @@ from .ids import is_id
 from .ollama import OllamaError
 from .ollama_hosts import Host, UnknownHost
 from .payloads import build_payload
+from .peers import PeerLimits, client_address
 from .replies import Reply
 from .safejson import UnsafeJson
 from .safejson import parse as parse_json
@@ -49,7 +50,10 @@ _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 @sock.route("/ws")
 def chat_socket(ws: Any) -> None:
-    ChatConnection(ws, session.get("sid"), current_app.extensions["webchat"]).serve()
+    connection = ChatConnection(ws, session.get("sid"), current_app.extensions["webchat"])
+    connection.peers = current_app.extensions["webchat_peers"]
+    connection.address = client_address()
+    connection.serve()
 
 
 def _no_delay(ws: Any) -> None:
@@ -73,6 +77,8 @@ class ChatConnection:
         self._send_lock = threading.Lock()
         self.watching = False  # asked for pushes (loaded models, downloads) with `watch`
         self.following = False  # asked for every reply of this browser (`watch` + replies)
+        self.peers: PeerLimits = PeerLimits.unlimited()  # set by the route, per address
+        self.address = ""
 
     # -- sending ------------------------------------------------------------------
 
@@ -105,6 +111,11 @@ class ChatConnection:
         if refused:
             self.error(refused, "too_many_sockets")
             return
+        refused = self.peers.open_socket(self.address)
+        if refused:
+            self.services.sockets.close(self.sid)
+            self.error(refused, "too_many_sockets")
+            return
         self.services.usage.socket_opened(self.sid)
         self.services.active.tab_opened(self.sid)
         self.services.connections.add(self)
@@ -120,6 +131,7 @@ class ChatConnection:
             self.services.active.tab_closed(self.sid)
             self.services.connections.discard(self)
             self.services.sockets.close(self.sid)
+            self.peers.close_socket(self.address)
             self.services.usage.socket_closed(self.sid)
 
     def handle(self, raw: str | bytes) -> None:
@@ -221,6 +233,13 @@ class ChatConnection:
             limit = self.config["MESSAGES_PER_MINUTE"]
             self.error(f"Too many messages: at most {limit} a minute. Try again in "
                        f"{int(wait) + 1} s.", "rate_limited")
+            return True
+        wait = self.peers.message(self.address)
+        if wait:
+            limit = self.config["MESSAGES_PER_ADDRESS"]
+            self.error(f"Too many messages from this address: at most {limit} a minute "
+                       f"for all its browsers. Try again in {int(wait) + 1} s.",
+                       "rate_limited")
         return bool(wait)
 
     def on_chat(self, frame: dict[str, Any]) -> None:

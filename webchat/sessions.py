@@ -543,6 +543,7 @@ class SessionManager:
     # -- images -------------------------------------------------------------------
 
     def add_upload(self, sid: str, mime: str, data: bytes) -> str:
+        self.create(sid)  # a browser's row is written when it first stores something
         with self.db.transaction() as conn:
             # Pictures picked but never sent are forgotten after a day.
             conn.execute("DELETE FROM uploads WHERE session_id = ? AND created_at < ? AND NOT "

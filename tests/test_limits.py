@@ -1,0 +1,110 @@
+"""Limits that hold against fresh cookies: rows, per-address caps, image quotas."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+import requests
+
+from webchat.storage import prune_empty_sessions
+
+from .live import BrowserClient, ChatSocket, LiveServer
+from .test_conversations import tiny_png
+
+
+def count(server: LiveServer, table: str) -> int:
+    return server.services.sessions.db.query(f"SELECT count(*) FROM {table}")[0][0]
+
+
+def upload(user: BrowserClient, data: bytes) -> requests.Response:
+    return user.http.post(user.server.url + "/api/uploads", data=data, timeout=5,
+                          headers={"Content-Type": "image/png"})
+
+
+def test_no_row_until_a_browser_stores_something(live_server):
+    for _ in range(30):
+        assert requests.get(live_server.url + "/", timeout=5).status_code == 200
+    assert count(live_server, "sessions") == 0
+    user = BrowserClient(live_server)
+    assert count(live_server, "sessions") == 0
+    assert upload(user, tiny_png()).status_code == 201
+    assert count(live_server, "sessions") == 1
+
+
+def test_empty_browsers_are_pruned_and_others_kept(live_server, user, fake_ollama):
+    for _ in range(5):  # cookie-less history reads make an empty conversation each
+        requests.get(live_server.url + "/api/history", timeout=5)
+    user.socket().chat("keep me")
+    assert count(live_server, "sessions") == 6
+    db = live_server.services.sessions.db
+    assert prune_empty_sessions(db, older_than=3600) == 0  # too young
+    assert prune_empty_sessions(db, older_than=-1) == 5
+    assert len(user.history()["messages"]) == 2
+
+
+@pytest.fixture
+def capped(tmp_path, fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url, PEER_LIMITS_ON_LOOPBACK=True,
+                        NEW_SESSIONS_PER_MINUTE=3, SOCKETS_PER_ADDRESS=2,
+                        MESSAGES_PER_ADDRESS=3)
+    yield server
+    server.stop()
+
+
+def test_one_address_cannot_dodge_limits_with_fresh_cookies(capped):
+    browsers = [BrowserClient(capped) for _ in range(3)]
+    refused = requests.get(capped.url + "/api/models", timeout=5)
+    assert refused.status_code == 429 and "new browsers" in refused.json()["error"]
+    first, second = browsers[0].socket(), browsers[1].socket()
+    third = ChatSocket(capped.ws_url, browsers[2].cookie)
+    frame = third.recv()
+    assert frame["code"] == "too_many_sockets" and "address" in frame["message"]
+    third.close()
+    sent = [first.chat("one"), second.chat("two"), first.chat("three"), second.chat("four")]
+    assert [frames[-1]["type"] for frames in sent] == ["done", "done", "done", "error"]
+    assert sent[-1][-1]["code"] == "rate_limited" and "address" in sent[-1][-1]["message"]
+
+
+def test_image_quota_per_browser_and_in_total(tmp_path, fake_ollama):
+    png = tiny_png()
+    server = LiveServer(tmp_path / "data", fake_ollama.url, UPLOAD_QUOTA_BYTES=len(png) * 2,
+                        UPLOADS_TOTAL_BYTES=len(png) * 3)
+    try:
+        one, two = BrowserClient(server), BrowserClient(server)
+        assert [upload(one, png).status_code for _ in range(3)] == [201, 201, 413]
+        assert "limit" in upload(one, png).json()["error"]
+        assert [upload(two, png).status_code for _ in range(2)] == [201, 413]
+        assert "full" in upload(two, png).json()["error"]
+    finally:
+        server.stop()
+
+
+def imported_with_image(user: BrowserClient) -> int:
+    body = {"format": "ollama-webchat/1", "title": "pic", "messages": [
+        {"role": "user", "content": "see", "images": [
+            {"mime": "image/png", "data": base64.b64encode(tiny_png()).decode()}]},
+        {"role": "assistant", "content": "a dot"}]}
+    response = user.http.post(user.server.url + "/api/conversations/import", json=body,
+                              timeout=5)
+    assert response.status_code == 201
+    return response.json()["id"]
+
+
+def test_images_go_with_their_messages(live_server, user):
+    cid = imported_with_image(user)
+    assert count(live_server, "uploads") == 1
+    ws = user.socket()
+    ws.send({"type": "clear", "conversation": cid})
+    assert ws.recv()["type"] == "cleared"
+    assert count(live_server, "uploads") == 0
+
+    cid = imported_with_image(user)
+    url = f"{live_server.url}/api/conversations/{cid}"
+    assert user.http.delete(url, timeout=5).status_code == 200
+    assert count(live_server, "uploads") == 1  # kept for the undo
+    with live_server.services.sessions.db.transaction() as conn:
+        conn.execute("UPDATE conversations SET deleted_at = ?", (time.time() - 3600,))
+    user.http.get(live_server.url + "/api/conversations", timeout=5)  # purges past undo
+    assert count(live_server, "uploads") == 0
