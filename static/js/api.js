@@ -95,6 +95,11 @@ export function restoreConversation(id) {
   return request(`api/conversations/${id}/restore`, { method: "POST" });
 }
 
+/** Show version `message` of its message; answers with the history now in view. */
+export function switchBranch(conversation, message) {
+  return sendJson(`api/conversations/${conversation}/branch`, "POST", { message });
+}
+
 export function exportUrl(id, format) {
   return url(`api/conversations/${id}/export?format=${format}`);
 }

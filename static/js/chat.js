@@ -7,6 +7,7 @@ import { copyText } from "./clipboard.js";
 import { renderMarkdown } from "./markdown.js";
 import { uploadUrl } from "./api.js";
 import { el } from "./dom.js";
+import { versionSwitcher } from "./versions.js";
 
 const NEAR_BOTTOM_PX = 48;
 const EAGER_MARKDOWN = 40; // the newest replies are drawn as markdown at once
@@ -127,7 +128,8 @@ export class ChatView {
    * @param {HTMLElement} container the scrolling message list
    * @param {{onRetry: (id: number) => void, onEdit: (id: number, text: string) => boolean,
    *          onRegenerate: () => void, onDeleteLast: () => void,
-   *          onInspect: (message: object) => void}} handlers
+   *          onInspect: (message: object) => void,
+   *          onVersion: (id: number, which: "prev"|"next") => void}} handlers
    * @param {HTMLButtonElement|null} jump the "to the latest message" button
    */
   constructor(container, handlers, jump = null) {
@@ -388,6 +390,8 @@ export class ChatView {
       if (m.window_reason) tag.title = m.window_reason;
       meta.append(tag);
     }
+    const switcher = versionSwitcher(m, (id, which) => this.handlers.onVersion?.(id, which));
+    if (switcher) meta.append(switcher);
     if (typeof m.created_at === "number") {
       const when = el("time", "message-time", formatWhen(m.created_at));
       when.dateTime = new Date(m.created_at * 1000).toISOString();
@@ -488,8 +492,9 @@ export class ChatView {
     area.setAttribute("aria-label", "Edit your message");
     const later = [...this.messages.keys()].filter((id) => id > m.id).length;
     const note = el("p", "muted small", later
-      ? `Sending replaces the ${later} message${later === 1 ? "" : "s"} after this one.`
-      : "Sending asks for a new reply.");
+      ? `Sending makes a new version; this one and the ${later} message${later === 1 ? ""
+        : "s"} after it are kept (‹ › switches back).`
+      : "Sending makes a new version and asks for a reply; this one is kept.");
     const send = el("button", "button small primary edit-send", "Send");
     send.type = "submit";
     const cancel = el("button", "button small secondary edit-cancel", "Cancel");
@@ -532,7 +537,16 @@ export class ChatView {
     this.append(article);
   }
 
-  /** Edit or regenerate: the page drops what the server dropped, up to `id`. */
+  /** An edit: its new version `newId` takes the place of `oldId` in view, and what
+   * followed the old one leaves the view (it is kept with the old version). */
+  replaceWithVersion(oldId, newId, text) {
+    const images = this.messages.get(oldId)?.images || [];
+    this.truncateAfter(oldId);
+    this.container.querySelector(`.message[data-id="${Number(oldId)}"]`)?.remove();
+    this.addUserMessage(newId, text, images);
+  }
+
+  /** Regenerate: the reply in view leaves the view (it is kept as a version). */
   truncateAfter(id) {
     for (const node of [...this.container.querySelectorAll(".message")]) {
       if (Number(node.dataset.id) > id || node.dataset.id === "0") node.remove();

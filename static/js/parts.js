@@ -1,6 +1,7 @@
 // The page's views and its socket, each built once and handed the callbacks of the
 // module that owns the state they change. Controllers import them from here.
 
+import { switchVersion } from "./branches.js";
 import { ChatView } from "./chat.js";
 import { Composer } from "./composer.js";
 import { ConversationList } from "./conversations.js";
@@ -21,7 +22,7 @@ import { saveSettings } from "./settings.js";
 
 export const view = new ChatView(els.messages, {
   onRetry: retry, onEdit: editMessage, onRegenerate: regenerate, onDeleteLast: deleteLast,
-  onInspect: inspect,
+  onInspect: inspect, onVersion: switchVersion,
 }, $("jump-latest"));
 export const sidebar = new Sidebar(
   { installed: $("installed-models"), loaded: $("loaded-models"),

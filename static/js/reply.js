@@ -9,7 +9,7 @@ import { modelFrames, refreshLoaded, renderContext } from "./models.js";
 import { refreshConversations, refreshHistory } from "./navigation.js";
 import { composer, sidebar, socket, view } from "./parts.js";
 import { chatFields, settingsFrames, showFieldError } from "./settings.js";
-import { els, replyingHere, state } from "./store.js";
+import { replyingHere, state } from "./store.js";
 
 export function sendChat(text, images = []) {
   const fields = chatFields();
@@ -102,13 +102,10 @@ const frameHandlers = {
     state.remoteGenerating = false;
     if (conversation === state.current) {
       if (pending?.kind === "retry") view.markRetrying(pending.id);
-      else if (pending?.kind === "edit" || pending?.kind === "regenerate") {
+      else if (pending?.kind === "edit") {
+        view.replaceWithVersion(pending.id, frame.message_id, pending.text);
+      } else if (pending?.kind === "regenerate") {
         view.truncateAfter(frame.message_id);
-        if (pending.kind === "edit") {
-          const content = els.messages.querySelector(
-            `.message.user[data-id="${frame.message_id}"] .message-content`);
-          if (content) content.textContent = pending.text;
-        }
         view.markRetrying(frame.message_id);
       } else view.addUserMessage(frame.message_id, pending?.text ?? "", pending?.images || []);
       view.startReply(model);
