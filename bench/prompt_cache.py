@@ -22,7 +22,7 @@ import sys
 from typing import Any
 
 import _common
-from _common import MODEL, NO_LIMITS_CONFIG, bench_line, target
+from _common import MODEL, NO_LIMITS_CONFIG, bench_line, median, target
 
 from tests.fake_ollama import FakeOllama
 from tests.live import BrowserClient, LiveServer
@@ -75,15 +75,17 @@ def run_policy(url: str, data_dir: Any, trim: str, turns: int, max_history: int,
                   f"{counts[-1]:>4} prompt tokens, read in {durations[-1]:7.1f} ms", flush=True)
         counted = slice(FIRST_COUNTED - 1, turns)
         return {"ms": sum(durations[counted]), "tokens": sum(counts[counted]),
-                "max_sent": max(sizes), "short": short}
+                "max_sent": max(sizes), "short": short, "turn_ms": durations[counted]}
     finally:
         server.stop()
 
 
 def _summed(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over the rounds, and the median turn (robust to a machine busy elsewhere)."""
     return {"ms": sum(r["ms"] for r in runs), "tokens": sum(r["tokens"] for r in runs),
             "max_sent": max(r["max_sent"] for r in runs),
-            "short": sum(r["short"] for r in runs)}
+            "short": sum(r["short"] for r in runs),
+            "median_ms": median(ms for r in runs for ms in r["turn_ms"])}
 
 
 def main() -> int:
@@ -123,7 +125,9 @@ def main() -> int:
     print(bench_line("prompt_cache", ollama="real" if real else "stand-in",
                      turns=args.turns, rounds=args.rounds, max_history=args.max_history,
                      window_step=args.window_step, steps_ms=steps["ms"],
-                     sliding_ms=sliding["ms"], ratio=ratio, steps_tokens=steps["tokens"],
+                     sliding_ms=sliding["ms"], ratio=ratio,
+                     steps_median_ms=steps["median_ms"], sliding_median_ms=sliding["median_ms"],
+                     steps_tokens=steps["tokens"],
                      sliding_tokens=sliding["tokens"], steps_max_sent=steps["max_sent"],
                      short_requests=steps["short"] + sliding["short"]))
     return 0
