@@ -62,6 +62,10 @@ def test_switching_changes_what_is_shown_and_sent(fake_ollama, user):
     assert contents(switched.json()) == ["one", "You said: one", "two", "You said: two"]
     assert switched.json()["messages"][2]["versions"]["index"] == 1
     assert contents(user.history(cid)) == contents(switched.json())
+    # A message already in view (as a search hit may name) changes nothing.
+    same = api(user, "POST", f"/api/conversations/{cid}/branch",
+               json={"message": history["messages"][0]["id"]})
+    assert contents(same.json()) == contents(switched.json())
     ws = user.socket()
     ws.chat("three", conversation=cid)
     sent = [m["content"] for m in fake_ollama.last_payload("/api/chat")["messages"]]

@@ -87,3 +87,12 @@ def test_edit_regenerate_and_switch_versions(page, live_server, fake_ollama,  # 
     messages.nth(2).locator(".version-next").click()
     expect(messages.nth(2).locator(".message-content")).to_have_text("deux")
     expect(messages).to_have_count(4)
+
+    # A search hit in a version not in view brings that version into view.
+    page.keyboard.press("Control+k")
+    page.locator("#search-input").fill("zwei")
+    hits = page.locator("#search-results .search-open")
+    expect(hits).to_have_count(4)  # the question and its reply, in both conversations
+    hits.first.click()
+    expect(page.locator(".message.user", has_text="zwei").locator(".versions")) \
+        .to_have_attribute("aria-label", "Version 3 of 3")

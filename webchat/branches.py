@@ -77,6 +77,13 @@ def window_rows(conn: Connection, cid: int, columns: str, in_context: str,
     return rows[::-1]
 
 
+def on_path(conn: Connection, cid: int, message_id: int) -> bool:
+    """Whether `message_id` is on the path in view."""
+    end = leaf(conn, cid)
+    return end is not None and conn.execute(
+        f"{_UP} SELECT 1 FROM up WHERE id = ?", (end, message_id)).fetchone() is not None
+
+
 def count_above(conn: Connection, message_id: int, where: str) -> int:
     """How many messages above `message_id` on its path match `where`."""
     row = conn.execute(f"{_UP} SELECT count(*) AS n FROM messages WHERE id IN "

@@ -309,11 +309,13 @@ class SessionManager:
 
     def switch(self, cid: int, message_id: int) -> int:
         """Show version `message_id`: the path runs through it down to the newest message
-        under it. Returns that leaf."""
+        under it; a message already in view changes nothing. Returns the leaf."""
         with self.db.transaction() as conn:
             if conn.execute("SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?",
                             (message_id, cid)).fetchone() is None:
                 raise MessageNotFound(f"There is no message {message_id} in this conversation.")
+            if branches.on_path(conn, cid, message_id):
+                return branches.leaf(conn, cid) or message_id
             end = branches.newest_below(conn, message_id)
             branches.set_leaf(conn, cid, end)
         return end

@@ -26,3 +26,15 @@ export async function switchVersion(id, which) {
     || group?.querySelector(".version-button:not(:disabled)");
   button?.focus();
 }
+
+/** Make version `id` the one in view in `conversation` before it is opened (a search hit
+ * in a version not shown). A message already in view changes nothing; while a reply runs
+ * there, or on failure, the conversation simply opens as it is. */
+export async function bringIntoView(conversation, id) {
+  if (state.running?.conversation === conversation) return;
+  try {
+    await api.switchBranch(conversation, id);
+  } catch {
+    // opened as it is
+  }
+}

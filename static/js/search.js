@@ -2,8 +2,9 @@
 // wins), and opens a hit's conversation scrolled to its message.
 
 import * as api from "./api.js";
+import { bringIntoView } from "./branches.js";
 import { closeSidebarOnPhone, openSidebar } from "./chrome.js";
-import { openConversation } from "./navigation.js";
+import { openConversation, refreshHistory } from "./navigation.js";
 import { searchBox, view } from "./parts.js";
 import { state } from "./store.js";
 
@@ -38,13 +39,20 @@ export function openSearch() {
 }
 
 /** The hit's conversation, scrolled to its message (once drawn, if it is not on screen).
- * A hit in a version of a message not in view still opens its conversation. */
-export function openHit(hit) {
-  if (hit.conversation === state.current) {
+ * A hit in a version of a message not in view brings that version into view first. */
+export async function openHit(hit) {
+  const here = hit.conversation === state.current;
+  if (here && view.messages.has(hit.message)) {
     closeSidebarOnPhone();
     view.reveal(hit.message);
     return;
   }
+  await bringIntoView(hit.conversation, hit.message);
   state.reveal = hit.message;
-  openConversation(hit.conversation);
+  if (!here) {
+    openConversation(hit.conversation);
+    return;
+  }
+  closeSidebarOnPhone();
+  refreshHistory();
 }
