@@ -36,6 +36,14 @@ def test_pick_loads_the_model_and_the_window_is_explained(page, tmp_path,  # noq
         item = page.locator(f"#loaded-models li[data-model='{MODEL}']")
         expect(item).to_contain_text("loading…")
         expect(item).to_contain_text("expires")  # listed by /api/ps: loaded
+        # Unload while it loads: the unload wins.
+        page.select_option("#model-select", "tiny-assistant:latest")
+        loading = page.locator("#loaded-models li[data-model='tiny-assistant:latest']")
+        expect(loading).to_contain_text("loading…")
+        loading.locator(".unload-button").click()
+        expect(loading).to_have_count(0)
+        assert "tiny-assistant:latest" not in fake_ollama.loaded_names()
+        page.select_option("#model-select", MODEL)
         assert not [p for _, p, _ in fake_ollama.requests if p == "/api/chat"]
         assert fake_ollama.loaded_names() == [MODEL]
 

@@ -159,7 +159,11 @@ export function renderContext() {
   const text = `${used.toLocaleString("en")} / ${ctx.size.toLocaleString("en")} tokens `
     + `(${Math.round(share * 100)}%)`;
   els.contextText.textContent = text;
-  els.contextMeter.title = `Prompt of the last reply against the context (${ctx.source})`;
+  const sent = state.messages.filter((m) => m.in_context).length;
+  const trim = state.settings.trim === "sliding" ? "sliding" : "in steps";
+  els.contextMeter.title = `Prompt of the last reply against the context (${ctx.source}). `
+    + `The next message is sent with ${sent} of ${state.messages.length} messages `
+    + `(trim: ${trim}).`;
   els.contextBox.classList.toggle("context-full", share >= 0.85);
 }
 

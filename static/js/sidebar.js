@@ -99,7 +99,7 @@ export class Sidebar {
       return;
     }
     list.replaceChildren(...models.map((m) => this.loadedItem(m)),
-      ...pending.map((name) => loadingItem(name)));
+      ...pending.map((name) => this.loadingItem(name)));
   }
 
   loadedItem(m) {
@@ -129,6 +129,23 @@ export class Sidebar {
     }
     button.addEventListener("click", () => this.handlers.onUnload(m.name));
     item.append(button);
+    return item;
+  }
+
+  /** A model loading because it was picked; Unload cuts the load (and wins). */
+  loadingItem(name) {
+    const item = el("li", "model-item loaded-item loading-item");
+    item.dataset.model = name;
+    item.dataset.loading = "yes";
+    const info = el("div", "model-info");
+    info.append(el("span", "model-name", name));
+    info.append(el("span", "model-facts loading-text", "loading…"));
+    const button = el("button", "button small unload-button", "Unload");
+    button.type = "button";
+    button.dataset.model = name;
+    button.setAttribute("aria-label", `Stop loading ${name} and unload it`);
+    button.addEventListener("click", () => this.handlers.onUnload(name));
+    item.append(info, button);
     return item;
   }
 
@@ -179,17 +196,6 @@ export class Sidebar {
     this.els.loadedError.textContent = message || "";
     this.els.loadedError.hidden = !message;
   }
-}
-
-function loadingItem(name) {
-  const item = el("li", "model-item loaded-item loading-item");
-  item.dataset.model = name;
-  item.dataset.loading = "yes";
-  const info = el("div", "model-info");
-  info.append(el("span", "model-name", name));
-  info.append(el("span", "model-facts loading-text", "loading…"));
-  item.append(info);
-  return item;
 }
 
 function expiryText(m) {
