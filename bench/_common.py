@@ -130,10 +130,10 @@ def _url_in(line: str) -> str:
     return line[start:].split()[0].rstrip("/")
 
 
-def start_fake(token_delay: float = 0.0) -> tuple[Child, str]:
+def start_fake(token_delay: float = 0.0, paced: bool = False) -> tuple[Child, str]:
     """The stand-in Ollama in its own process (so it does not share our GIL)."""
     child = Child([sys.executable, str(BENCH_DIR / "_fake_server.py"),
-                   "--token-delay", str(token_delay)])
+                   "--token-delay", str(token_delay), *(["--paced"] if paced else [])])
     return child, _url_in(child.read_line_with("http://"))
 
 
@@ -159,6 +159,12 @@ def temp_dir(prefix: str) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid: int) -> tuple[int, int]:

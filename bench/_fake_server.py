@@ -11,17 +11,37 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 
 import _common  # noqa: F401  (puts the repository root on sys.path)
 
-from tests.fake_ollama import FakeOllama
+from tests.fake_ollama import FakeOllama, _Handler
+
+_pause = _Handler._pause
+
+
+def _paced(self: _Handler, seconds: float) -> None:
+    """Keep a steady pace like a real model: token i leaves at start + i x delay, so the
+    stand-in's own lateness under load (a sleep that wakes late, then the next one
+    counted from there) does not pile up and get blamed on the app."""
+    if seconds <= 0:
+        return _pause(self, seconds)
+    now = time.monotonic()
+    due = getattr(self, "_due", None)
+    due = (due if due is not None and now - due < 0.5 else now) + seconds
+    self._due = due  # type: ignore[attr-defined]
+    return _pause(self, max(0.0, due - now))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--token-delay", type=float, default=0.0,
                         help="seconds before each streamed token")
+    parser.add_argument("--paced", action="store_true",
+                        help="send token i at start + i x token delay (no drift under load)")
     args = parser.parse_args()
+    if args.paced:
+        _Handler._pause = _paced  # type: ignore[method-assign]
     fake = FakeOllama()
     fake.token_delay = args.token_delay
     fake.start()

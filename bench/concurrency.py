@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import math
 import re
 import selectors
 import sys
@@ -150,68 +151,88 @@ def collect(sockets: list[tuple[ChatSocket, StampedClient]],
             time.sleep(0.01)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description="Many browsers streaming at once.")
-    parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--tokens", type=int, default=500)
-    parser.add_argument("--delay", type=float, default=0.02, help="stand-in token delay, s")
-    args = parser.parse_args()
-
+def run(clients: int, tokens: int, delay: float, hosts: int = 1,
+        paced: bool = False) -> dict[str, Any]:
+    """Stream `tokens` to each of `clients` browsers at once, across `hosts` stand-ins
+    (each behind its own tap); return every figure the BENCH lines use."""
     with _common.temp_dir("concurrency") as tmp:
-        fake, fake_url = _common.start_fake(token_delay=args.delay)
-        tap = _common.Child([sys.executable, str(_common.BENCH_DIR / "_tap.py"),
-                             "--upstream", fake_url.removeprefix("http://"),
-                             "--out", str(tmp / "tap.json")])
+        fakes = [_common.start_fake(token_delay=delay, paced=paced) for _ in range(hosts)]
+        taps = [_common.Child([sys.executable, str(_common.BENCH_DIR / "_tap.py"),
+                               "--upstream", url.removeprefix("http://"),
+                               "--out", str(tmp / f"tap{h}.json")])
+                for h, (_, url) in enumerate(fakes)]
         app = None
         try:
-            tap_url = tap.read_line_with("tap at").split()[-1]
-            app, remote = _common.start_app(tap_url, tmp / "data", tmp / "app.log",
-                                            env=_common.NO_LIMITS)
+            tap_urls = [tap.read_line_with("tap at").split()[-1] for tap in taps]
+            labels = [f"h{h}" for h in range(hosts)]
+            pairs = zip(labels, tap_urls, strict=True)
+            ollama_url = (tap_urls[0] if hosts == 1 else
+                          ",".join(f"{label}={url}" for label, url in pairs))
+            env = {**_common.NO_LIMITS, "WEBCHAT_SOCKETS_TOTAL": str(clients + 16)}
+            app, remote = _common.start_app(ollama_url, tmp / "data", tmp / "app.log",
+                                            env=env)
             warm = BrowserClient(remote)  # load the model once, as a user would have
-            warm.socket().chat("warm up")
+            warm_socket = warm.socket()
+            for label in labels:  # on every host, so each can take a share of the chats
+                warm_socket.chat("warm up", **({"host": label} if hosts > 1 else {}))
             warm.close()
 
-            users = [BrowserClient(remote) for _ in range(args.clients)]
+            users = [BrowserClient(remote) for _ in range(clients)]
             sockets = [stamped_socket(remote.ws_url, user.cookie) for user in users]
             # One short exchange first, so the measured reply runs on a socket that has
             # been used, like every message after a tab's first one.
             for socket, _ in sockets:
                 socket.send({"type": "chat", "text": "hi", "model": _common.MODEL})
-            collect(sockets, [[] for _ in sockets], time.monotonic() + 30)
+            collect(sockets, [[] for _ in sockets], time.monotonic() + 60)
             frames: list[list[dict[str, Any]]] = [[] for _ in sockets]
             for _, client in sockets:  # measured frames start at index 0 again
                 client.input_buffer.clear()
                 client.stamps.clear()
 
+            cpu_before = _common.cpu_seconds(app.pid)
             started = time.monotonic()
+            sent_at: list[float] = []
             for k, (socket, _) in enumerate(sockets):
-                words = [f"c{k}.{i}" for i in range(args.tokens - len(ECHO_PREFIX))]
+                words = [f"c{k}.{i}" for i in range(tokens - len(ECHO_PREFIX))]
+                sent_at.append(time.monotonic())
                 socket.send({"type": "chat", "text": " ".join(words),
                              "model": _common.MODEL})
-            collect(sockets, frames, started + args.tokens * args.delay * 4 + 30)
+            collect(sockets, frames, started + tokens * delay * 4 + 30)
+            cpu = _common.cpu_seconds(app.pid) - cpu_before
             wall = time.monotonic() - started
-            assert tap.proc.stdin is not None
-            tap.proc.stdin.write("dump\n")
-            tap.proc.stdin.flush()
-            tap.read_line_with("dumped")
-            upstream = upstream_times(json.loads((tmp / "tap.json").read_text()))
+            threads = _threads(app.pid)
+            upstream: dict[int, list[float]] = {}
+            for h, tap in enumerate(taps):
+                assert tap.proc.stdin is not None
+                tap.proc.stdin.write("dump\n")
+                tap.proc.stdin.flush()
+                tap.read_line_with("dumped")
+                upstream.update(upstream_times(json.loads((tmp / f"tap{h}.json").read_text())))
             for socket, _ in sockets:
                 socket.close()
         finally:
             if app is not None:
                 app.stop()
-            tap.stop()
-            fake.stop()
+            for tap in taps:
+                tap.stop()
+            for fake, _ in fakes:
+                fake.stop()
 
     complete = in_order = 0
     delays: list[float] = []
     firsts: list[float] = []  # the first chunk of each reply, which follows `start`
+    ends: list[float] = []  # seconds from sending the chat to its `done`
+    by_host: dict[str, int] = {}
     frame_count = 0
     for k, (_, client) in enumerate(sockets):
         chunks = [(i, f["text"]) for i, f in enumerate(frames[k]) if f["type"] == "chunk"]
         frame_count += len(chunks)
-        expected = expected_tokens(k, args.tokens)
+        expected = expected_tokens(k, tokens)
         done = bool(frames[k]) and frames[k][-1]["type"] == "done"
+        if done:
+            ends.append(client.stamps[len(frames[k]) - 1] - sent_at[k])
+            host = frames[k][-1]["stats"].get("host", "")
+            by_host[host] = by_host.get(host, 0) + 1
         # The app may join tokens that queued up into one frame: walk the frames token by
         # token, so each token is timed by the frame that carried it.
         received: list[tuple[int, str]] = []  # (frame index, token)
@@ -231,24 +252,65 @@ def main() -> int:
             delays += [client.stamps[i] - sent[t] for t, (i, _) in enumerate(received)]
             if received:
                 firsts.append(client.stamps[received[0][0]] - sent[0])
+    relayed = complete * tokens
+    return {
+        "clients": clients, "tokens": tokens, "delay": delay, "hosts": hosts, "wall": wall,
+        "complete": complete, "in_order": in_order, "timed_tokens": len(delays),
+        "chunk_frames": frame_count, "delays": delays, "firsts": firsts, "ends": ends,
+        "by_host": by_host, "threads": threads, "cpu_s": cpu,
+        "cpu_us_per_token": cpu / relayed * 1e6 if relayed else math.nan,
+        "ideal_s": tokens * delay,
+    }
 
+
+def _threads(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
+
+
+def describe(r: dict[str, Any]) -> list[str]:
+    """The lines for people: what ran, delays, CPU, how late the slowest stream ended."""
+    delays, firsts, ends = r["delays"], r["firsts"], r["ends"]
+    split = ", ".join(f"{h}: {n}" for h, n in sorted(r["by_host"].items()))
+    return [
+        f"{r['clients']} clients x {r['tokens']} tokens at {1 / r['delay']:.0f} tokens/s "
+        f"each, {r['hosts']} stand-in(s) ({split}); all replies ended after "
+        f"{r['wall']:.1f} s",
+        f"  {len(delays)} tokens timed, carried by {r['chunk_frames']} chunk frames; "
+        f"added delay p50 {percentile(delays, 50) * 1000:.1f} ms, p90 "
+        f"{percentile(delays, 90) * 1000:.1f} ms, p99 {percentile(delays, 99) * 1000:.1f} "
+        f"ms, max {max(delays, default=0) * 1000:.1f} ms",
+        f"  first chunk of each reply: added delay p50 "
+        f"{percentile(firsts, 50) * 1000:.1f} ms, max {max(firsts, default=0) * 1000:.1f} ms",
+        f"  app CPU {r['cpu_s']:.2f} s = {r['cpu_us_per_token']:.1f} us per relayed token "
+        f"({r['cpu_s'] / r['wall']:.2f} of a core); {r['threads']} threads",
+        f"  streams ended after {min(ends, default=0):.2f}-{max(ends, default=0):.2f} s "
+        f"(ideal {r['ideal_s']:.1f} s; slowest {max(ends, default=0) / r['ideal_s']:.2f}x)",
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Many browsers streaming at once.")
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--tokens", type=int, default=500)
+    parser.add_argument("--delay", type=float, default=0.02, help="stand-in token delay, s")
+    parser.add_argument("--hosts", type=int, default=1, help="stand-ins to spread over")
+    args = parser.parse_args()
+    r = run(args.clients, args.tokens, args.delay, args.hosts)
+    delays, firsts = r["delays"], r["firsts"]
     p50, p99 = percentile(delays, 50) * 1000, percentile(delays, 99) * 1000
-    print(f"concurrency: {args.clients} clients x {args.tokens} tokens at "
-          f"{1 / args.delay:.0f} tokens/s each; all replies ended after {wall:.1f} s")
-    print(f"  {len(delays)} tokens timed, carried by {frame_count} chunk frames; "
-          f"added delay p50 {p50:.1f} ms, p90 "
-          f"{percentile(delays, 90) * 1000:.1f} ms, p99 {p99:.1f} ms, "
-          f"max {max(delays, default=0) * 1000:.1f} ms, min {min(delays, default=0) * 1000:.2f} ms")
-    print(f"  first chunk of each reply: added delay p50 {percentile(firsts, 50) * 1000:.1f} ms, "
-          f"max {max(firsts, default=0) * 1000:.1f} ms")
-    print(target("every chunk, in order", complete == in_order == args.clients))
+    print("concurrency: " + "\n".join(describe(r)))
+    print(target("every chunk, in order", r["complete"] == r["in_order"] == args.clients))
     print(target("added delay p99 < 50 ms", p99 < 50))
     print(bench_line("concurrency", clients=args.clients, tokens=args.tokens,
-                     complete=complete, in_order=in_order, timed_tokens=len(delays),
-                     chunk_frames=frame_count,
+                     complete=r["complete"], in_order=r["in_order"],
+                     timed_tokens=len(delays), chunk_frames=r["chunk_frames"],
                      added_p50_ms=p50, added_p99_ms=p99,
                      added_max_ms=max(delays, default=0) * 1000,
-                     first_chunk_p50_ms=percentile(firsts, 50) * 1000))
+                     first_chunk_p50_ms=percentile(firsts, 50) * 1000,
+                     cpu_us_per_token=r["cpu_us_per_token"]))
     return 0
 
 

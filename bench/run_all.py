@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-BENCHMARKS = ("relay", "concurrency", "footprint", "long_chat", "prompt_cache")
+BENCHMARKS = ("relay", "concurrency", "two_hosts", "footprint", "long_chat", "prompt_cache")
 
 
 def load() -> str:

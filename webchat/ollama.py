@@ -24,6 +24,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 
+from .stream_reader import BrokenFraming, body_reader
+
 log = logging.getLogger(__name__)
 
 
@@ -148,8 +150,6 @@ class StreamEvent:
     stats: dict[str, Any] = field(default_factory=dict)
     more: bool = False  # Ollama's next bytes are already here: no need to relay this alone
 
-
-BURST_GAP = 0.002  # seconds: a line that came quicker than this was probably waiting
 
 STAT_KEYS = (
     "done_reason", "total_duration", "load_duration", "prompt_eval_count",
@@ -340,12 +340,23 @@ class OllamaClient:
 
     def stream(self, path: str, payload: dict[str, Any],
                cancel: Cancellation | None = None) -> Iterator[StreamEvent]:
-        """Stream `/api/chat` or `/api/generate`, yielding content, thinking, done."""
+        """Stream `/api/chat` or `/api/generate`, yielding content, thinking, done.
+        `more` is set on an event when the next one arrived with it."""
+        for batch in self.stream_batches(path, payload, cancel):
+            for event, following in zip(batch, batch[1:], strict=False):
+                event.more = following.kind != "done"
+            yield from batch
+
+    def stream_batches(self, path: str, payload: dict[str, Any],
+                       cancel: Cancellation | None = None) -> Iterator[list[StreamEvent]]:
+        """Stream `/api/chat` or `/api/generate` in batches: each batch is every event
+        already received when the reader asks (one token at a model's pace, many when
+        the reader paused or fell behind); the last batch ends with `done`."""
         cancel = cancel or Cancellation()
         text_key = "response" if path == "/api/generate" else None
         with self._streaming(path, payload, cancel,
                              "The connection to Ollama broke mid-reply") as response:
-            yield from self._events(response, text_key, cancel)
+            yield from self._batches(response, text_key, cancel)
 
     @contextmanager
     def _streaming(self, path: str, payload: dict[str, Any], cancel: Cancellation,
@@ -376,7 +387,8 @@ class OllamaClient:
                 raise Cancelled(cancel.reason) from None
             if _caused_by(exc, NewConnectionError, ConnectTimeoutError):
                 raise self._unreachable() from exc
-            if isinstance(exc, requests.Timeout) or _caused_by(exc, ReadTimeoutError):
+            if isinstance(exc, (requests.Timeout, TimeoutError)) or _caused_by(
+                    exc, ReadTimeoutError):
                 raise StreamTimeout(
                     f"Ollama sent nothing for {self.read_timeout:g} s, so the request was "
                     "abandoned") from exc
@@ -386,62 +398,50 @@ class OllamaClient:
         finally:
             cancel.detach()
 
-    def _events(self, response: requests.Response, text_key: str | None,
-                cancel: Cancellation) -> Iterator[StreamEvent]:
-        resumed = time.monotonic()
-        for line in iter_ndjson(response.iter_content(chunk_size=None)):
-            arrived = time.monotonic()
-            if "error" in line:
-                raise StreamFailed(f"Ollama reported an error: {line['error']}")
-            if text_key:
-                text = line.get(text_key) or ""
-                thinking = line.get("thinking") or ""
-            else:
-                message = line.get("message") or {}
-                text = message.get("content") or ""
-                thinking = message.get("thinking") or ""
-            if thinking or text:
-                # Ask whether the next line is already here only when this one came at
-                # once (a burst, or a relay behind): the question is a system call, and
-                # under load each one can mean waiting for the GIL.
-                more = arrived - resumed < BURST_GAP and _more_waiting(response, cancel)
-                if thinking:
-                    yield StreamEvent("thinking", thinking, more=more or bool(text))
-                if text:
-                    yield StreamEvent("content", text, more=more)
-            if line.get("done"):
-                yield StreamEvent("done", stats=reply_stats(line))
-                return
-            resumed = time.monotonic()
+    def _batches(self, response: requests.Response, text_key: str | None,
+                 cancel: Cancellation) -> Iterator[list[StreamEvent]]:
+        reader = body_reader(response)
+        if reader is not None:
+            batches: Iterator[list[bytes]] = reader.batches()
+        else:  # not chunked (a proxy buffered it?): line by line, as requests reads it
+            batches = ([line] for line in response.iter_lines(chunk_size=None)
+                       if isinstance(line, bytes))
+        try:
+            for lines in batches:
+                events: list[StreamEvent] = []
+                for raw in lines:
+                    if not raw.strip():
+                        continue
+                    try:
+                        line = _parse_line(raw)
+                        if "error" in line:
+                            raise StreamFailed(f"Ollama reported an error: {line['error']}")
+                    except StreamFailed:
+                        if events:  # the text before the failure is relayed and kept
+                            yield events
+                        raise
+                    if text_key:
+                        text = line.get(text_key) or ""
+                        thinking = line.get("thinking") or ""
+                    else:
+                        message = line.get("message") or {}
+                        text = message.get("content") or ""
+                        thinking = message.get("thinking") or ""
+                    if thinking:
+                        events.append(StreamEvent("thinking", thinking))
+                    if text:
+                        events.append(StreamEvent("content", text))
+                    if line.get("done"):
+                        events.append(StreamEvent("done", stats=reply_stats(line)))
+                        yield events
+                        return
+                if events:
+                    yield events
+        except BrokenFraming as exc:
+            raise StreamFailed(f"Ollama's stream is garbled ({exc})") from None
         if cancel.cancelled:
             raise Cancelled(cancel.reason)
         raise StreamFailed("Ollama ended the reply without finishing it (no `done` line)")
-
-
-def _more_waiting(response: requests.Response, cancel: Cancellation) -> bool:
-    """Is Ollama's next line already received (in the read buffer or the socket)?
-
-    Then the relay is behind the stream and may join what is waiting into one frame; when
-    it keeps up (a model's real pace) this is always False and every token goes alone.
-    Peeks without blocking: the socket is non-blocking for the one call.
-    """
-    buffered = getattr(getattr(response.raw, "_fp", None), "fp", None)
-    sock = cancel._sock
-    if sock is None or not hasattr(buffered, "peek"):
-        return False
-    timeout = sock.gettimeout()
-    try:
-        sock.setblocking(False)
-        # A whole next line, not just its first bytes: waiting for the rest of a
-        # line while holding text back would delay it (bench/concurrency.py).
-        return b"}\n" in buffered.peek(1)
-    except (OSError, ValueError):
-        return False
-    finally:
-        try:
-            sock.settimeout(timeout)
-        except OSError:
-            pass
 
 
 def _caused_by(exc: BaseException, *kinds: type[BaseException]) -> bool:

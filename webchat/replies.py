@@ -4,8 +4,9 @@ Each reply runs in its own thread so the socket that asked for it stays free to 
 `stop` while Ollama is still loading the model. Its frames go to every tab of the browser
 that follows replies; a tab that closes does not stop it. Only when every tab of the
 browser has been gone for the grace period (`--reply-grace`) is the upstream request
-closed. Text is relayed chunk by chunk and saved about four times a second, so a killed
-server keeps all but the last quarter second of what the user saw.
+closed. Text is relayed in frames at most one per FRAME_BUDGET (the first at once), and
+saved about four times a second, so a killed server keeps all but the last quarter second
+of what the user saw.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL = 0.25  # seconds between saves of a partial reply (a crash loses at most this)
-MAX_JOINED = 256  # tokens joined into one frame at most, when the relay is behind
+FRAME_BUDGET = 0.025  # seconds: what arrives within this of a frame goes with the next
+BURST_EVENTS = 32  # a batch this big is a burst (the relay is behind): read on at once
 STOPPING_WAIT = 2.0  # seconds a new message waits for a stopping reply to end
-WATCHDOG_TICK = 0.25  # seconds between checks for a silent Ollama
+WATCHDOG_TICK = 0.25  # seconds between checks for a silent Ollama and partial saves
 
 # Why a reply's upstream request was closed, as stored with it and shown to the user.
 ENDINGS = {
@@ -60,7 +61,7 @@ class ActiveReplies:
             if sid in self._running:
                 return False
             self._running[sid] = reply
-            if self._watchdog is None and self.silence > 0:
+            if self._watchdog is None:
                 self._watchdog = threading.Thread(target=self._watch, name="reply-watchdog",
                                                   daemon=True)
                 self._watchdog.start()
@@ -123,7 +124,9 @@ class ActiveReplies:
         reply.stop("abandoned")
 
     def _watch(self) -> None:
-        """Tell the user when Ollama goes quiet mid-reply (one thread for all replies)."""
+        """Tell the user when Ollama goes quiet mid-reply, and save every reply's text so
+        far in one transaction (one thread for all replies: a save per reply and tick
+        cost each stream a transaction four times a second)."""
         while True:
             time.sleep(WATCHDOG_TICK)
             with self._lock:
@@ -132,8 +135,15 @@ class ActiveReplies:
                     self._watchdog = None
                     return
             now = time.monotonic()
-            for reply in replies:
-                reply.check_silence(now, self.silence)
+            if self.silence > 0:
+                for reply in replies:
+                    reply.check_silence(now, self.silence)
+            rows = [row for row in (reply.unsaved() for reply in replies) if row]
+            if rows:
+                try:
+                    replies[0].sessions.save_partials(rows)
+                except Exception:  # the next tick tries again; the reply saves at its end
+                    log.exception("could not save partial replies")
 
 
 class Reply:
@@ -166,6 +176,18 @@ class Reply:
         self._past_stream = False  # the last token is in; only saving is left
         self._last_byte = time.monotonic()
         self._silent = False  # a notice that Ollama is quiet is showing
+        self._reply_id = 0
+        self._content: list[str] = []
+        self._thinking: list[str] = []
+        self._unsaved = False  # text came since the last partial save
+
+    def unsaved(self) -> tuple[int, str, str] | None:
+        """The text so far when some of it is not saved yet (the watchdog saves it, once
+        every WATCHDOG_TICK: a crash loses at most that)."""
+        if not self._unsaved or not self._reply_id or self._past_stream:
+            return None
+        self._unsaved = False
+        return self._reply_id, "".join(self._content), "".join(self._thinking)
 
     @property
     def ending(self) -> bool:
@@ -248,8 +270,7 @@ class Reply:
         return f"Ollama is not answering (nothing for {limit:g} s)…"
 
     def _run(self) -> None:
-        content: list[str] = []
-        thinking: list[str] = []
+        content, thinking = self._content, self._thinking
         stats: dict[str, Any] = {}
         status, error = "ok", None
         reply_id = 0
@@ -261,28 +282,35 @@ class Reply:
         try:
             reply_id = self.sessions.begin_reply(self.sid, self.conversation_id, self.model,
                                                  self.endpoint, redact_images(self.payload))
-            last_flush = started
-            saved = 0
-            for event in self.client.stream(ENDPOINTS[self.endpoint], self.payload,
-                                            self.cancel):
+            self._reply_id = reply_id
+            for batch in self.client.stream_batches(ENDPOINTS[self.endpoint], self.payload,
+                                                    self.cancel):
                 self._heard()
-                if event.kind == "done":
-                    stats = event.stats
+                for event in batch:
+                    if event.kind == "done":
+                        stats = event.stats
+                        continue
+                    tokens += 1
+                    (content if event.kind == "content" else thinking).append(event.text)
+                    if held and held[0] != event.kind:
+                        self._relay_held(held)
+                    held = held or [event.kind]
+                    held.append(event.text)
+                if not held:
                     continue
                 last_token = time.monotonic()
-                tokens += 1
                 if first_token is None:
                     first_token = last_token
-                (content if event.kind == "content" else thinking).append(event.text)
-                if held and held[0] != event.kind:
-                    self._relay_held(held)
-                held = held or [event.kind]
-                held.append(event.text)
-                if not event.more or len(held) > MAX_JOINED:
-                    self._relay_held(held)  # nothing else in hand: send it now
-                if last_token - last_flush >= FLUSH_INTERVAL and tokens != saved:
-                    self.sessions.save_partial(reply_id, "".join(content), "".join(thinking))
-                    last_flush, saved = last_token, tokens
+                self._relay_held(held)  # everything in hand, as one frame
+                self._unsaved = True
+                # The frame budget: the first chunk went at once; from now on what
+                # arrives within FRAME_BUDGET of a frame waits to go with the next one.
+                # Fewer frames, and fewer wake-ups of this thread, at a delay well under
+                # what an eye sees (the page paints once per animation frame anyway).
+                # A big batch means the relay is behind a burst: no pause then.
+                pause = last_token + FRAME_BUDGET - time.monotonic()
+                if pause > 0 and not stats and len(batch) < BURST_EVENTS:
+                    time.sleep(pause)
         except Cancelled:
             reason = self.cancel.reason
             status = "stopped" if reason == "stopped" else "interrupted"

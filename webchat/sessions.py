@@ -427,6 +427,14 @@ class SessionManager:
             conn.execute("UPDATE messages SET content = ?, thinking = ? WHERE id = ? "
                          "AND status = 'streaming'", (content, thinking, reply_id))
 
+    def save_partials(self, rows: list[tuple[int, str, str]]) -> None:
+        """`save_partial` for several replies, in one transaction."""
+        with self.db.transaction() as conn:
+            conn.executemany("UPDATE messages SET content = ?, thinking = ? WHERE id = ? "
+                             "AND status = 'streaming'",
+                             [(content, thinking, reply_id) for reply_id, content, thinking
+                              in rows])
+
     def finish_reply(self, user_id: int, reply_id: int, content: str, thinking: str,
                      status: str, stats: dict[str, Any] | None, error: str | None) -> None:
         """Close an exchange. A reply that produced nothing is dropped and the user
