@@ -80,6 +80,21 @@ def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+IDLE_TIMEOUT = 60.0  # > the sockets' 25 s ping, so a quiet chat tab is never cut
+
+
+def _idle_bound_handler() -> Any:
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        """The development server spends a thread per connection: one silent for
+        IDLE_TIMEOUT seconds (a half-sent header, an idle keep-alive) is closed."""
+
+        timeout = IDLE_TIMEOUT
+
+    return Handler
+
+
 def _stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # leave serve_forever() and clean up in main()
 
@@ -119,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve_production(app)
     host, port = app.config["HOST"], app.config["PORT"]
     try:
-        server = make_server(host, port, app, threaded=True)
+        server = make_server(host, port, app, threaded=True,
+                             request_handler=_idle_bound_handler())
     except OSError as exc:
         print(f"Cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1

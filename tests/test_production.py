@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import select
 import signal
+import socket
+import threading
 import time
 
 import pytest
@@ -66,3 +70,56 @@ def test_export_any_title_through_gunicorn(production):
     http.get(url + "/", timeout=5)
     for title in TITLES:
         check_export(http, url, title)
+
+
+def test_trickling_clients_do_not_starve_gunicorn(tmp_path, fake_ollama):
+    """60 connections trickle a header line every 0.2 s; with 24 threads, stock gthread
+    would give each a thread and answer nothing else. Here a page still loads, the
+    tricklers are cut at the header deadline, and one address is capped."""
+    process, lines = start_run_py(
+        tmp_path / "data", fake_ollama.url, "--production", "--sockets-total", "8",
+        "--header-timeout", "3", "--connections-per-address", "80", "--limit-loopback")
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
+        port = int(url.rsplit(":", 1)[1])
+        tricklers = []
+        for _ in range(60):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+            conn.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode())
+            tricklers.append(conn)
+        stop = threading.Event()
+
+        def trickle() -> None:
+            while not stop.wait(0.2):
+                for conn in tricklers:
+                    with contextlib.suppress(OSError):
+                        conn.sendall(b"X-Slow: 1\r\n")
+
+        threading.Thread(target=trickle, daemon=True).start()
+        try:
+            page = requests.get(url + "/", timeout=5)  # would time out when starved
+            assert page.status_code == 200
+            extra = [socket.create_connection(("127.0.0.1", port), timeout=10)
+                     for _ in range(30)]  # 91 from one address: past the cap of 80
+            # Those past the cap are closed at once; the others wait for a header.
+            closed: set[socket.socket] = set()
+            deadline = time.monotonic() + 1.0  # well before the header deadline
+            while (left := deadline - time.monotonic()) > 0:
+                readable, _, _ = select.select([c for c in extra if c not in closed], [],
+                                               [], left)
+                closed.update(readable)
+            for conn in extra:
+                conn.close()
+            assert 9 <= len(closed) <= 11
+            cut = 0
+            for conn in tricklers:  # the header deadline closes them
+                with contextlib.suppress(OSError):
+                    cut += conn.recv(1) in (b"", b"H")  # EOF, or gunicorn's 400
+            assert cut == len(tricklers)
+        finally:
+            stop.set()
+            for conn in tricklers:
+                conn.close()
+    finally:
+        process.kill()
+        process.wait(timeout=10)

@@ -125,6 +125,16 @@ SETTINGS: tuple[Setting, ...] = (
             lambda: 60, int,
             "chat messages one network address may send per minute, all its browsers "
             "together (loopback exempt)"),
+    Setting("CONNECTIONS_PER_ADDRESS", "WEBCHAT_CONNECTIONS_PER_ADDRESS",
+            "--connections-per-address", lambda: 64, int,
+            "--production: open connections one network address may hold (0 = no cap; "
+            "loopback exempt)"),
+    Setting("HEADER_TIMEOUT", "WEBCHAT_HEADER_TIMEOUT", "--header-timeout", lambda: 10.0,
+            float, "--production: seconds a connection may take to send its request header"),
+    Setting("PEER_LIMITS_ON_LOOPBACK", "WEBCHAT_PEER_LIMITS_ON_LOOPBACK", "--limit-loopback",
+            lambda: False, bool,
+            "apply the per-address limits to loopback peers too (a reverse proxy on this "
+            "machine then counts as one peer)"),
     Setting("UPLOAD_QUOTA_BYTES", "WEBCHAT_UPLOAD_QUOTA_BYTES", "--upload-quota-bytes",
             lambda: 64 * 1024 * 1024, int, "image bytes one browser may keep stored"),
     Setting("UPLOADS_TOTAL_BYTES", "WEBCHAT_UPLOADS_TOTAL_BYTES", "--uploads-total-bytes",

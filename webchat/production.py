@@ -15,6 +15,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from . import shutdown
+from .slow_clients import configure
 
 EXTRA_THREADS = 16  # ordinary page and API requests besides the sockets
 
@@ -37,7 +38,11 @@ class ProductionServer(BaseApplication):
         bind = f"[{host}]:{config['PORT']}" if ":" in host else f"{host}:{config['PORT']}"
         settings = {
             "bind": bind,
-            "worker_class": "gthread",
+            # gthread, with request headers collected by the event loop (not a thread)
+            # under a deadline, and a cap on connections per peer address.
+            "worker_class": configure(config["HEADER_TIMEOUT"],
+                                      config["CONNECTIONS_PER_ADDRESS"],
+                                      config["PEER_LIMITS_ON_LOOPBACK"]),
             "workers": 1,
             "threads": config["SOCKETS_TOTAL"] + EXTRA_THREADS,
             # A WebSocket lives for hours; gunicorn's timeout is about a silent worker,
