@@ -135,6 +135,13 @@ class GuardedWorker(ThreadWorker):
         self.keepalived_conns.remove(conn)
         self._read_header(conn)
 
+    def _cap_keepalive(self, deadline: float) -> None:
+        """Stopping: a connection still sending its header gets no longer than a kept-alive
+        one (deadlines stay in order, since all are capped alike)."""
+        super()._cap_keepalive(deadline)
+        for conn in self.reading:
+            conn.head_deadline = min(conn.head_deadline, deadline)
+
     def murder_pending(self) -> None:
         super().murder_pending()
         now = time.monotonic()
