@@ -23,6 +23,7 @@ pytestmark = [
 ]
 
 REPLY_WAIT_MS = 120_000  # a short reply on 2 busy cores
+SIDEBAR_WAIT_MS = 15_000  # the loaded list is pushed after a reply, and every 5 s
 
 
 def test_chat_with_the_real_model_then_unload_it_from_the_sidebar(
@@ -42,8 +43,8 @@ def test_chat_with_the_real_model_then_unload_it_from_the_sidebar(
     expect(reply.locator(".stats")).to_contain_text("tokens/s")
 
     item = page.locator(f"#loaded-models li[data-model='{GEMMA}']")
-    expect(item).to_contain_text("100% CPU")
+    expect(item).to_contain_text("100% CPU", timeout=SIDEBAR_WAIT_MS)
     expect(item.locator(".model-expiry")).to_have_text(re.compile(r"expires in \d+:\d\d"))
     page.locator(f".unload-button[data-model='{GEMMA}']").click()
-    expect(item).to_have_count(0, timeout=10_000)
+    expect(item).to_have_count(0, timeout=SIDEBAR_WAIT_MS)
     assert GEMMA not in loaded_names()

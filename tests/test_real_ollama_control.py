@@ -22,10 +22,10 @@ from .real import (
 
 pytestmark = needs_real_ollama
 
-# What a reply that is not stopped would cost: at 45 tokens/s, 40 s or more. A stopped one
-# ends at once, so each wait below (far shorter) tells the two apart.
-LONG = {"num_predict": 2000}
-ENDS_SOON = 20.0
+# What a reply that is not stopped would cost: at 45 tokens/s, 60 s or more (minutes on a
+# busy machine). A stopped one ends at once, so each wait below tells the two apart.
+LONG = {"num_predict": 3000}
+ENDS_SOON = 30.0
 
 
 def start_long_reply(ws: ChatSocket, **fields: Any) -> list[dict[str, Any]]:
