@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from webchat.db import MIGRATE_TO_2, SCHEMA, Database
+from webchat.sessions import SessionManager
 
 from .live import BrowserClient, reply_text
 
@@ -185,3 +186,19 @@ def test_a_linear_history_becomes_a_chain(tmp_path):
     assert [tuple(r) for r in db.query("SELECT id, parent_id FROM messages ORDER BY id")] == [
         (1, None), (2, 1), (3, 2)]
     db.close()
+
+
+def test_the_path_ends_where_the_view_does(tmp_path):
+    """No versions yet, but the view ends before the newest message (a regenerate whose
+    reply has not started): the plain read of every message must not be used."""
+    sessions = SessionManager(Database(tmp_path / "db.sqlite3"), max_history=10)
+    sid = sessions.create()
+    cid = sessions.new_conversation(sid, 0).id
+    question = sessions.add_user(sid, cid, "q", MODEL)
+    reply = sessions.begin_reply(sid, cid, MODEL, "chat", {})
+    sessions.finish_reply(question, reply, "a", "", "ok", None, None)
+    assert [m.content for m in sessions.messages(cid)] == ["q", "a"]
+    assert sessions.regenerate(cid) == question
+    assert [m.content for m in sessions.messages(cid)] == ["q"]
+    assert [m.content for m in sessions.context_window(cid)] == ["q"]
+    sessions.db.close()

@@ -113,6 +113,7 @@ ALTER TABLE conversations ADD COLUMN leaf_id INTEGER;
 UPDATE messages SET parent_id = (SELECT max(p.id) FROM messages AS p
     WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id);
 CREATE INDEX messages_by_parent ON messages (parent_id);
+CREATE INDEX messages_by_fork ON messages (conversation_id, parent_id);
 """
 
 MIGRATIONS = {2: MIGRATE_TO_2, 3: MIGRATE_TO_3, 4: MIGRATE_TO_4}

@@ -270,7 +270,7 @@ class SessionManager:
             rows = branches.window_rows(conn, cid, columns, _IN_CONTEXT, limit)
             before = 0
             if len(rows) == limit:
-                before = branches.count_above(conn, int(rows[0]["id"]),
+                before = branches.count_above(conn, cid, int(rows[0]["id"]),
                                               f"role = 'user' AND {_IN_CONTEXT}")
         tail = [Message.from_row(row) for row in rows]
         plan = plan_window(tail, self.max_history, self.window_step, self.trim_policy(cid),
@@ -288,8 +288,7 @@ class SessionManager:
         columns = _COLUMNS if with_requests else _COLUMNS.replace(
             "request,", "NULL AS request, request IS NOT NULL AS has_request,")
         with self.db.reading() as conn:
-            rows = branches.path_rows(conn, cid, columns)
-            versions = branches.versions(conn, cid, [int(row["id"]) for row in rows])
+            rows, versions = branches.path_with_versions(conn, cid, columns)
         result = [Message.from_row(row) for row in rows]
         for message in result:
             message.versions = versions.get(message.id)
