@@ -4,6 +4,8 @@ export/import keeps every version."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,8 @@ from .test_browser import (  # noqa: F401
     send,
     stored_reply,
 )
+
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "versions.png"
 
 pytestmark = [
     pytest.mark.browser,
@@ -53,6 +57,8 @@ def test_edit_regenerate_and_switch_versions(page, live_server, fake_ollama,  # 
     expect(question.locator(".version-label")).to_have_text("3/3")
     expect(answer.locator(".versions")).to_have_attribute("aria-label", "Version 2 of 2")
     expect(messages.nth(0).locator(".versions")).to_have_count(0)
+    if os.environ.get("WEBCHAT_SCREENSHOT"):  # refresh the README's picture on request
+        page.locator("#messages").screenshot(path=str(SCREENSHOT))
 
     # From the keyboard: the switcher keeps the focus as the conversation is redrawn.
     question.get_by_role("button", name="Previous version").focus()
