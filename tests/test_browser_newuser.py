@@ -100,3 +100,107 @@ def test_a_streaming_reply_keeps_its_conversation_survives_a_reload_and_reaches_
     # The context meter keeps the last prompt count it knew.
     expect(page.locator("#context-box")).to_be_visible()
     other.close()
+
+
+# The contrast of an element's text against the first opaque background behind it
+# (WCAG 2 relative luminance).
+CONTRAST = """(el) => {
+  const rgb = (text) => text.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let back = el;
+  while (back && (rgb(getComputedStyle(back).backgroundColor)[3] ?? 1) === 0) {
+    back = back.parentElement;
+  }
+  const bg = back ? rgb(getComputedStyle(back).backgroundColor) : [255, 255, 255];
+  const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+# Every colour and size combination the page uses, in the places it uses them.
+BUTTONS = """() => {
+  const add = (where, classes, label) => {
+    const button = document.createElement("button");
+    button.className = classes;
+    button.textContent = label;
+    button.dataset.probe = label;
+    where.append(button);
+  };
+  const box = document.createElement("div");
+  box.id = "probe";
+  document.querySelector(".chat").append(box);
+  add(box, "button small danger", "small-danger");
+  add(box, "button danger small", "danger-small");
+  add(box, "button small primary", "small-primary");
+  add(box, "button primary", "primary");
+  add(box, "button danger", "danger");
+  add(box, "button small secondary", "small-secondary");
+  const bubble = document.createElement("article");
+  bubble.className = "message user";
+  box.append(bubble);
+  add(bubble, "button small primary edit-send", "edit-send");
+  add(bubble, "button small secondary edit-cancel", "edit-cancel");
+}"""
+
+
+def test_buttons_are_readable_tables_scroll_and_stops_are_not_failures(
+        page, live_server, fake_ollama):  # noqa: F811
+    open_chat(page, live_server.url)
+    page.evaluate(BUTTONS)
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        for probe in page.locator("[data-probe]").all():
+            for hover in (False, True):
+                if hover:
+                    probe.hover()
+                ratio = probe.evaluate(CONTRAST)
+                label = f"{probe.get_attribute('data-probe')} ({scheme}, hover={hover})"
+                assert ratio >= 4.5, f"{label}: contrast {ratio:.2f}"
+        danger = page.locator("[data-probe='small-danger']").evaluate(
+            "(el) => getComputedStyle(el).backgroundColor")
+        assert danger != page.locator("[data-probe='small-secondary']").evaluate(
+            "(el) => getComputedStyle(el).backgroundColor")  # small keeps the colour
+    page.evaluate("document.getElementById('probe').remove()")
+    page.emulate_media(color_scheme="light")
+
+    # A stop before any text is the user's choice, not a red failure.
+    fake_ollama.script(tokens=[" late"], load_delay=3)
+    send(page, "never mind")
+    expect(page.locator("#stop")).to_be_visible()
+    page.click("#stop")
+    stopped = page.locator(".message.user.status-failed")
+    expect(stopped).to_have_class(re.compile("stopped-by-you"))
+    expect(stopped.locator(".failure")).to_have_text(re.compile("You stopped it before any reply"))
+    assert stopped.evaluate("(el) => getComputedStyle(el).borderColor") != "rgb(243, 195, 191)"
+
+    # The image hint: not under the input for a model that cannot see; said once on paste.
+    expect(page.locator("#attach-reason")).to_be_hidden()
+    page.evaluate("""() => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array([137, 80, 78, 71])], "a.png",
+        {type: "image/png"}));
+      document.getElementById("prompt").dispatchEvent(new ClipboardEvent("paste",
+        {clipboardData: data, bubbles: true, cancelable: true}));
+    }""")
+    expect(page.locator("#attach-error")).to_contain_text("cannot see images")
+    expect(page.locator("#attach-reason")).to_be_hidden()
+
+    # A wide table scrolls inside the message on a phone; words are not broken apart.
+    page.set_viewport_size({"width": 390, "height": 800})
+    head = "| " + " | ".join(f"Column{i}" for i in range(8)) + " |\n"
+    rule = "|" + " --- |" * 8 + "\n"
+    row = "| " + " | ".join("Incomprehensibilities" for _ in range(8)) + " |\n"
+    fake_ollama.script(tokens=[head, rule, row], delay=0.01)
+    page.fill("#prompt", "a wide table")
+    page.press("#prompt", "Enter")
+    scroller = stored_reply(page).locator(".table-scroll")
+    expect(scroller).to_have_count(1)
+    sizes = scroller.evaluate("""(el) => ({scroll: el.scrollWidth, client: el.clientWidth,
+      bubble: el.closest('.message').scrollWidth - el.closest('.message').clientWidth,
+      cell: el.querySelector('td').getBoundingClientRect().height,
+      line: parseFloat(getComputedStyle(el.querySelector('td')).lineHeight)})""")
+    assert sizes["scroll"] > sizes["client"]  # it scrolls...
+    assert sizes["bubble"] <= 1  # ...inside the message, which does not overflow
+    assert sizes["cell"] < 2 * sizes["line"] + 12  # one line: no letters stacked
