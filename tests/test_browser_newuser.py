@@ -204,3 +204,112 @@ def test_buttons_are_readable_tables_scroll_and_stops_are_not_failures(
     assert sizes["scroll"] > sizes["client"]  # it scrolls...
     assert sizes["bubble"] <= 1  # ...inside the message, which does not overflow
     assert sizes["cell"] < 2 * sizes["line"] + 12  # one line: no letters stacked
+
+
+def test_phone_drawer_title_touch_targets_downloads_and_parameters(
+        browser, live_server, fake_ollama):  # noqa: F811
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()  # noqa: F811
+    try:
+        open_chat(page, live_server.url)
+        send(page, "hello from a phone")
+        expect(stored_reply(page)).to_have_attribute("data-status", "ok")
+        expect(page.locator("#chat-title")).to_be_visible()
+        expect(page.locator("#chat-title")).to_have_text("hello from a phone")
+        action = stored_reply(page).locator(".action").first
+        box = action.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, box
+        assert action.evaluate("(el) => getComputedStyle(el.parentElement).opacity") == "1"
+
+        # The drawer keeps Tab inside; picking a model closes it.
+        page.click("#sidebar-toggle")
+        expect(page.locator("body")).to_have_class(re.compile("sidebar-open"))
+        for _ in range(40):
+            page.keyboard.press("Tab")
+        assert page.evaluate("document.getElementById('sidebar')"
+                             ".contains(document.activeElement)")
+
+        # Downloads: errors by the Pull field in words, Ollama's text under Details.
+        page.fill("#pull-name", "no good!")
+        page.press("#pull-name", "Enter")
+        error = page.locator("#pull-error")
+        expect(error).to_contain_text("is not a valid model name")
+        expect(error).not_to_contain_text("model:")
+        expect(page.locator("#pull-name")).to_have_value("no good!")
+        page.fill("#pull-name", "unreachable:1b")
+        page.press("#pull-name", "Enter")
+        expect(error).to_contain_text("cannot reach the model library")
+        details = error.locator("details")
+        expect(details.locator("pre")).to_be_hidden()
+        details.locator("summary").click()
+        expect(details.locator("pre")).to_contain_text("no such host")
+        assert error.evaluate("(el) => el.scrollWidth <= el.clientWidth + 1")
+        expect(page.locator("#pull-name")).to_have_value("unreachable:1b")
+        expect(page.locator(".note-error")).to_have_count(0)  # nothing in the chat
+
+        page.locator("#installed-models .model-pick").last.click()
+        expect(page.locator("body")).not_to_have_class(re.compile("sidebar-open"))
+
+        # Parameters: every bad field marked, the message without its path; room to read.
+        page.click("#params-box summary")
+        page.fill("#p-top_p", "5")
+        page.fill("#p-temperature", "500")
+        page.press("#p-temperature", "Tab")
+        for name in ("temperature", "top_p"):
+            expect(page.locator(f"#p-{name}")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(".field-error[data-field='options.temperature']")).to_have_text(
+            "Must be at most 100")
+        assert page.locator("#messages").bounding_box()["height"] >= 150
+    finally:
+        context.close()
+
+
+def test_loading_silence_unloading_and_states_that_clear(page, tmp_path, fake_ollama):  # noqa: F811
+    from .live import LiveServer
+
+    server = LiveServer(tmp_path / "data", fake_ollama.url, SILENCE_NOTICE=0.4)
+    try:
+        open_chat(page, server.url)
+        # Loading: said at once in the sidebar; Ollama quiet: said above the input.
+        fake_ollama.script(tokens=[" slow"] * 3, load_delay=1.5, delay=0.01)
+        send(page, "wake up")
+        loading = page.locator("#loaded-models .loading-item[data-model='gemma3:270m']")
+        expect(loading).to_contain_text("loading…")
+        status = page.locator("#reply-status")
+        expect(status).to_contain_text("Ollama has not answered")
+        expect(status).to_be_hidden(timeout=8000)  # bytes came: the notice goes
+        expect(stored_reply(page)).to_have_attribute("data-status", "ok")
+        expect(loading).to_have_count(0)
+        context_text = page.locator("#context-text")
+        expect(context_text).to_contain_text("/ 4,096 tokens")
+
+        # Unloading during a reply: said so, the button off; the meter's scale stays.
+        fake_ollama.script(tokens=[" z"] * 150, delay=0.02)
+        send(page, "keep going")
+        expect(page.locator(".message.assistant[data-id='0']")).to_contain_text("z z")
+        page.click("#loaded-models .unload-button")
+        item = page.locator("#loaded-models li[data-model='gemma3:270m']")
+        expect(item.locator(".model-expiry")).to_have_text("unloading after the current reply")
+        expect(item.locator(".unload-button")).to_be_disabled()
+        expect(stored_reply(page)).to_contain_text("z z", timeout=10000)
+        expect(item).to_have_count(0, timeout=10000)
+        expect(context_text).to_contain_text("/ 4,096 tokens")
+
+        # A system prompt draft belongs to its conversation; an import error goes.
+        page.click("#system-box summary")
+        page.fill("#system-prompt", "Draft, not saved")
+        expect(page.locator("#system-status")).to_have_text("Not saved")
+        page.set_input_files("#import-file", files=[
+            {"name": "bad.json", "mimeType": "application/json", "buffer": b"{nope"}])
+        expect(page.locator("#conversation-error")).to_contain_text("Could not import")
+        first = page.locator("#conversation-list li", has_text="wake up")
+        page.click("#new-chat")
+        expect(page.locator("#conversation-error")).to_be_hidden()
+        expect(page.locator("#system-prompt")).to_have_value("")
+        expect(page.locator("#system-status")).to_have_text("")
+        first.locator(".conversation-open").click()
+        expect(page.locator("#system-prompt")).to_have_value("Draft, not saved")
+        expect(page.locator("#system-status")).to_contain_text("Not saved")
+    finally:
+        server.stop()

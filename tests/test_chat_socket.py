@@ -428,3 +428,10 @@ def test_a_burst_is_joined_but_a_paced_stream_goes_token_by_token(fake_ollama):
     fake_ollama.script(tokens=[f" p{i}" for i in range(20)], delay=0.01)  # a model's pace
     paced = [e for e in client.stream("/api/chat", payload) if e.kind == "content"]
     assert len(paced) == 20 and not any(e.more for e in paced)
+
+
+def test_a_refused_download_says_it_is_about_the_download(fake_ollama, user):
+    ws = user.socket()
+    ws.send({"type": "pull", "model": "no good!"})
+    error = ws.recv()
+    assert (error["code"], error["pull"], error["field"]) == ("invalid", True, "model")

@@ -92,7 +92,11 @@ def test_settings_are_validated_and_kept(fake_ollama, user):
     bad = api(user, "PATCH", f"/api/conversations/{cid}",
               json={"settings": {"options": {"top_p": 3}}})
     assert bad.status_code == 400
-    assert bad.json() == {"error": "options.top_p: must be at most 1", "field": "options.top_p"}
+    assert bad.json() == {"error": "options.top_p: must be at most 1", "field": "options.top_p",
+                          "fields": {"options.top_p": "options.top_p: must be at most 1"}}
+    several = api(user, "PATCH", f"/api/conversations/{cid}", json={"settings": {
+        "options": {"top_p": 3, "temperature": 500}, "keep_alive": "soon"}}).json()
+    assert sorted(several["fields"]) == ["keep_alive", "options.temperature", "options.top_p"]
     settings = {"model": "thinker:latest", "endpoint": "generate", "think": True,
                 "keep_alive": 0, "options": {"temperature": 0.3, "stop": ["END"], "seed": 7}}
     saved = api(user, "PATCH", f"/api/conversations/{cid}",

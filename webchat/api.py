@@ -366,7 +366,10 @@ def ollama_error(exc: OllamaError) -> Any:
 @bp.errorhandler(InvalidInput)
 def invalid_input(exc: InvalidInput) -> Any:
     field = field_of(str(exc))
-    return jsonify(error=str(exc), **({"field": field} if field else {})), 400
+    extra: dict[str, Any] = {"field": field} if field else {}
+    if exc.fields:  # every bad field of a form, each with its own message
+        extra["fields"] = exc.fields
+    return jsonify(error=str(exc), **extra), 400
 
 
 @bp.errorhandler(ConversationNotFound)

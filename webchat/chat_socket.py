@@ -160,7 +160,8 @@ class ChatConnection:
             handler(frame)
         except InvalidInput as exc:
             field = field_of(str(exc))
-            self.error(str(exc), "invalid", **where, **({"field": field} if field else {}))
+            self.error(str(exc), "invalid", **where, **({"field": field} if field else {}),
+                       **({"fields": exc.fields} if exc.fields else {}))
         except ConversationNotFound as exc:
             self.error(str(exc), "not_found", **where)
         except ConversationLimit as exc:
@@ -319,9 +320,16 @@ class ChatConnection:
             raise InvalidInput(str(exc)) from None
 
     def on_pull(self, frame: dict[str, Any]) -> None:
-        name = validate_model_name(frame.get("model"))
-        if not self.services.pulls.start(name, self._host(frame)):
-            self.error(f"{name} is already being downloaded.", "busy_pull")
+        """Errors say `pull: true`, so the page shows them by the download field."""
+        try:
+            name = validate_model_name(frame.get("model"))
+            host = self._host(frame)
+        except InvalidInput as exc:
+            self.error(str(exc), "invalid", field="model", pull=True)
+            return
+        if not self.services.pulls.start(name, host):
+            self.error(f"{name} is already being downloaded.", "busy_pull", model=name,
+                       pull=True)
 
     def on_pull_cancel(self, frame: dict[str, Any]) -> None:
         self.services.pulls.cancel(validate_model_name(frame.get("model")), self._host(frame))

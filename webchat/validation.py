@@ -12,7 +12,12 @@ from typing import Any
 
 
 class InvalidInput(ValueError):
-    """A value from the browser that cannot be sent on; the text names the field."""
+    """A value from the browser that cannot be sent on; the text names the field.
+    `fields` has every bad field's message when several were checked at once."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
 
 
 # name: (type, minimum, maximum); None = unbounded. Ranges are what Ollama accepts.
@@ -88,20 +93,31 @@ def validate_options(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInput("options: must be an object")
     clean: dict[str, Any] = {}
+    problems: dict[str, str] = {}  # every bad field, so a form can mark them all
     for name, item in value.items():
-        if item is None or item == "":
-            continue  # a field the user left empty means "Ollama's default"
-        if name in NUMERIC_OPTIONS:
-            clean[name] = _number(name, item, *NUMERIC_OPTIONS[name])
-        elif name in BOOLEAN_OPTIONS:
-            if not isinstance(item, bool):
-                raise InvalidInput(f"options.{name}: must be true or false")
-            clean[name] = item
-        elif name == "stop":
-            clean[name] = _stop_sequences(item)
-        else:
-            raise InvalidInput(f"options.{str(name)[:40]}: not an option Ollama knows")
+        try:
+            _check_option(clean, name, item)
+        except InvalidInput as exc:
+            problems[field_of(str(exc)) or "options"] = str(exc)
+    if problems:
+        raise InvalidInput(next(iter(problems.values())), problems)
     return clean
+
+
+def _check_option(clean: dict[str, Any], name: Any, item: Any) -> None:
+    """Check one option into `clean`, or raise naming it."""
+    if item is None or item == "":
+        return  # a field the user left empty means "Ollama's default"
+    if name in NUMERIC_OPTIONS:
+        clean[name] = _number(name, item, *NUMERIC_OPTIONS[name])
+    elif name in BOOLEAN_OPTIONS:
+        if not isinstance(item, bool):
+            raise InvalidInput(f"options.{name}: must be true or false")
+        clean[name] = item
+    elif name == "stop":
+        clean[name] = _stop_sequences(item)
+    else:
+        raise InvalidInput(f"options.{str(name)[:40]}: not an option Ollama knows")
 
 
 def validate_keep_alive(value: Any) -> int | float | str | None:
@@ -129,6 +145,7 @@ def validate_settings(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInput("settings: must be an object")
     clean: dict[str, Any] = {}
+    problems: dict[str, str] = {}
     for key, item in value.items():
         if key == "model":
             clean[key] = validate_model_name(item) if item else None
@@ -136,10 +153,12 @@ def validate_settings(value: Any) -> dict[str, Any]:
             if item not in ("chat", "generate"):
                 raise InvalidInput('endpoint: must be "chat" or "generate"')
             clean[key] = item
-        elif key == "options":
-            clean[key] = validate_options(item)
-        elif key == "keep_alive":
-            clean[key] = validate_keep_alive(item)
+        elif key in ("options", "keep_alive"):
+            try:
+                clean[key] = (validate_options if key == "options"
+                              else validate_keep_alive)(item)
+            except InvalidInput as exc:  # gathered: the form marks every bad field
+                problems.update(exc.fields or {field_of(str(exc)) or key: str(exc)})
         elif key == "think":
             if not isinstance(item, bool):
                 raise InvalidInput("think: must be true or false")
@@ -150,6 +169,8 @@ def validate_settings(value: Any) -> dict[str, Any]:
             clean[key] = item
         else:
             raise InvalidInput(f"settings.{str(key)[:40]}: not a setting")
+    if problems:
+        raise InvalidInput(next(iter(problems.values())), problems)
     return clean
 
 

@@ -39,6 +39,7 @@ async function request(path, init = {}) {
   if (body && typeof body.error === "string") {
     const error = new ApiError(body.error, response.status);
     error.field = body.field || null;
+    error.fields = body.fields || null; // every bad field of a form: {field: message}
     throw error;
   }
   if (!response.ok) {

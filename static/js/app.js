@@ -11,7 +11,7 @@
 //   search.js      search across conversations (its view: searchbox.js)
 //   shortcuts.js   the keyboard
 
-import { copyFromDialog, toggleSidebar, updateControls } from "./chrome.js";
+import { copyFromDialog, toggleSidebar, trapDrawerFocus, updateControls } from "./chrome.js";
 import { initTheme, showHelp } from "./dialogs.js";
 import {
   importFile, newChat, openConversation, refreshConversations, refreshHistory,
@@ -55,6 +55,7 @@ $("sidebar-backdrop").addEventListener("click", toggleSidebar);
 els.pullForm.addEventListener("submit", startPull);
 document.addEventListener("click", copyFromDialog);
 document.addEventListener("keydown", onShortcut);
+document.addEventListener("keydown", trapDrawerFocus);
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden && !state.connected) refreshLoaded();
 });

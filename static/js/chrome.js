@@ -67,6 +67,27 @@ export function openSidebar() {
   if (!open) toggleSidebar();
 }
 
+/** On a phone the open drawer keeps Tab inside it, as a dialog does. */
+export function trapDrawerFocus(event) {
+  if (event.key !== "Tab" || !NARROW.matches
+      || !document.body.classList.contains("sidebar-open")) return;
+  const drawer = $("sidebar");
+  const focusable = [...drawer.querySelectorAll(
+    "button, input, select, textarea, a[href], summary, [tabindex]:not([tabindex='-1'])")]
+    .filter((node) => !node.disabled && node.getClientRects().length);
+  if (!focusable.length) return;
+  const first = focusable[0];
+  const last = focusable[focusable.length - 1];
+  const inside = drawer.contains(document.activeElement);
+  if (event.shiftKey && (document.activeElement === first || !inside)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (document.activeElement === last || !inside)) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
 export function closeSidebarOnPhone() {
   if (NARROW.matches && document.body.classList.contains("sidebar-open")) toggleSidebar();
 }

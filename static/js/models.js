@@ -2,7 +2,7 @@
 // what each model can do (/api/show), and the context meter that depends on them.
 
 import * as api from "./api.js";
-import { setOllamaDown } from "./chrome.js";
+import { closeSidebarOnPhone, setOllamaDown } from "./chrome.js";
 import { closeModelDetails, confirmAction, showModelDetails } from "./dialogs.js";
 import { composer, params, sidebar, socket, view } from "./parts.js";
 import { saveSettings } from "./settings.js";
@@ -47,6 +47,7 @@ export async function modelChanged() {
 }
 
 export function pickModel(name) {
+  closeSidebarOnPhone(); // picked from the drawer: back to the chat
   if (!name || name === state.model) return;
   state.model = name;
   writeStored(STORE.model, name);
@@ -231,9 +232,42 @@ export async function unloadAll() {
 
 // -- downloads --------------------------------------------------------------------------
 
-function showPullError(message) {
-  els.pullError.textContent = message || "";
+/** A download's error by the Pull field: what happened in plain words, and Ollama's own
+ * text (URLs, resolver addresses) folded under "Details". */
+function showPullError(message, details = "") {
+  els.pullError.replaceChildren(message || "");
+  if (details && details !== message) {
+    const box = document.createElement("details");
+    box.className = "pull-details";
+    const summary = document.createElement("summary");
+    summary.textContent = "Details";
+    const text = document.createElement("pre");
+    text.textContent = details;
+    box.append(summary, text);
+    els.pullError.append(box);
+  }
   els.pullError.hidden = !message;
+}
+
+/** Ollama's download errors, said so a person knows what to do. */
+function pullTrouble(name, error) {
+  const text = String(error || "");
+  if (/dial tcp|lookup |no such host|connection refused|i\/o timeout|network is unreachable|TLS handshake/i
+    .test(text)) {
+    return `Could not download ${name}: Ollama cannot reach the model library. `
+      + "Check that this computer is online.";
+  }
+  if (/file does not exist|manifest unknown|not found|pull model manifest/i.test(text)) {
+    return `There is no model called “${name}” in the library. Check the name `
+      + "(for example qwen3:0.6b or gemma3:270m).";
+  }
+  if (/disk|no space/i.test(text)) return `Could not download ${name}: the disk is full.`;
+  return `Could not download ${name}.`;
+}
+
+/** An error frame answering a `pull` (a bad name, already downloading). */
+export function pullRefused(frame) {
+  showPullError((frame.message || "").replace(/^model: /, ""));
 }
 
 export function startPull(event) {
@@ -247,8 +281,7 @@ export function startPull(event) {
     showPullError("Not connected to the server.");
     return;
   }
-  showPullError("");
-  els.pullName.value = "";
+  showPullError(""); // the name stays until the download succeeds
 }
 
 /** Downloads already running when the page opens (another tab may have started them). */
@@ -284,10 +317,11 @@ export const modelFrames = {
     sidebar.renderPulls(state.pulls);
     if (frame.ok) {
       showPullError("");
+      if (els.pullName.value.trim() === frame.model) els.pullName.value = "";
       view.addNote(`Downloaded ${frame.model}.`, "info");
       refreshModels();
     } else if (!frame.cancelled) {
-      showPullError(`Could not download ${frame.model}: ${frame.error}`);
+      showPullError(pullTrouble(frame.model, frame.error), frame.error);
     }
   },
 };

@@ -91,7 +91,9 @@ export class ParamsPanel {
     const span = this.els.form.querySelector(`.field-error[data-field="${CSS.escape(field)}"]`);
     this.els.status.textContent = "Not saved";
     if (!span) return false;
-    span.textContent = message;
+    // Beside the field its name is known: "options.temperature: must be…" -> "Must be…".
+    const text = String(message).replace(/^[\w.]+: /, "");
+    span.textContent = text.charAt(0).toUpperCase() + text.slice(1);
     span.previousElementSibling?.setAttribute("aria-invalid", "true");
     this.els.form.closest("details").open = true;
     return true;

@@ -5,7 +5,7 @@
 
 import * as api from "./api.js";
 import { updateControls } from "./chrome.js";
-import { modelFrames, refreshLoaded, renderContext } from "./models.js";
+import { modelFrames, pullRefused, refreshLoaded, renderContext } from "./models.js";
 import { refreshConversations, refreshHistory } from "./navigation.js";
 import { composer, sidebar, socket, view } from "./parts.js";
 import { chatFields, settingsFrames, showFieldError } from "./settings.js";
@@ -60,8 +60,14 @@ function refusePending() {
   state.pending = null;
 }
 
+/** The sidebar says at once that the reply's model is loading, if it is not in memory. */
+function replyBegan(model, waiting) {
+  sidebar.setReply(model, waiting && !state.loaded.some((m) => m.name === model));
+}
+
 function replyEnded(conversation) {
   state.running = null;
+  sidebar.setReply("", false);
   updateControls();
   if (conversation === state.current) refreshHistory();
   refreshConversations();
@@ -71,6 +77,7 @@ function replyEnded(conversation) {
 function follow(frame, text = "", thinking = "", notice = "") {
   state.running = { conversation: frame.conversation, model: frame.model || state.model,
     text, thinking, notice };
+  replyBegan(state.running.model, !text && !thinking);
   state.replySeq += 1;
   state.remoteGenerating = false;
   if (frame.conversation === state.current) refreshHistory(); // its question, then live
@@ -98,6 +105,7 @@ const frameHandlers = {
     const conversation = frame.conversation ?? pending?.conversation ?? state.current;
     const model = pending?.model ?? state.model;
     state.running = { conversation, model, text: "", thinking: "", notice: "" };
+    replyBegan(model, true);
     state.replySeq += 1;
     state.remoteGenerating = false;
     if (conversation === state.current) {
@@ -115,6 +123,10 @@ const frameHandlers = {
   },
   chunk(frame) {
     if (!state.running) return;
+    if (!state.running.text && sidebar.loading) { // loaded now: show it as Ollama lists it
+      sidebar.setReply(state.running.model, false);
+      refreshLoaded();
+    }
     state.running.text += frame.text;
     if (replyingHere()) view.appendChunk(frame.text);
   },
@@ -150,6 +162,10 @@ const frameHandlers = {
         view.addNote(message, "error", true);
       }
       replyEnded(conversation);
+      return;
+    }
+    if (frame.pull) { // a download refused: said by the Pull field, not in the chat
+      pullRefused(frame);
       return;
     }
     refusePending();
@@ -214,6 +230,7 @@ export function onClose() {
     // The server keeps the reply going (--reply-grace); reconnected, it is resumed.
     if (replyingHere()) view.pauseReply();
     state.running = null;
+    sidebar.setReply("", false);
   }
   if (wasConnected && !state.lostNote) {
     state.lostNote = view.addNote("Lost the connection to the server; reconnecting…", "error");

@@ -45,11 +45,18 @@ export function saveSystem() {
   els.systemStatus.textContent = "Saving…";
 }
 
-/** An `invalid` error naming a parameter is shown next to that field. */
+/** An `invalid` error naming parameters is shown next to each field it names (all of
+ * them when the server lists several). */
 export function showFieldError(frame) {
-  const field = frame.field || "";
-  return (field.startsWith("options.") || field === "keep_alive" || field === "trim")
-    && params.showError(field, frame.message);
+  const named = frame.fields || (frame.field ? { [frame.field]: frame.message } : {});
+  let shown = false;
+  params.clearErrors();
+  for (const [field, message] of Object.entries(named)) {
+    if (field.startsWith("options.") || field === "keep_alive" || field === "trim") {
+      shown = params.showError(field, message) || shown;
+    }
+  }
+  return shown;
 }
 
 export async function saveSettings(part) {
@@ -63,7 +70,8 @@ export async function saveSettings(part) {
     if ("options" in part || "keep_alive" in part) params.saved(params.read());
     if (trimmed) refreshHistory(); // the marks follow the new window
   } catch (err) {
-    if (!(err.field && showFieldError({ field: err.field, message: err.message }))) {
+    if (!((err.field || err.fields)
+        && showFieldError({ field: err.field, fields: err.fields, message: err.message }))) {
       showConversationError(`Settings not saved: ${err.message}`);
     }
   }

@@ -22,6 +22,17 @@ export class Sidebar {
     this.els = els;
     this.handlers = handlers;
     this.unloading = new Set();
+    this.models = []; // the loaded list last drawn
+    this.picked = []; // models loading because they were picked (POST /api/load)
+    this.loading = ""; // a model a reply is waiting for, not yet in the list
+    this.replyingWith = ""; // the model of this browser's running reply
+  }
+
+  /** A reply started (or ended: ""): until the model is listed, say it is loading. */
+  setReply(model, loading) {
+    this.replyingWith = model || "";
+    this.loading = loading ? model : "";
+    this.renderLoaded(this.models, this.picked);
   }
 
   // -- installed ----------------------------------------------------------------
@@ -91,8 +102,12 @@ export class Sidebar {
    *  @param {string[]} loading models being loaded on a pick, not listed yet */
   renderLoaded(models, loading = []) {
     const list = this.els.loaded;
+    this.models = models;
+    if (models.some((m) => m.name === this.loading)) this.loading = "";
     this.els.unloadAll.hidden = models.length < 1;
-    const pending = loading.filter((name) => !models.some((m) => m.name === name));
+    this.picked = loading;
+    const waiting = this.loading ? [...loading, this.loading] : loading;
+    const pending = [...new Set(waiting)].filter((name) => !models.some((m) => m.name === name));
     if (!models.length && !pending.length) {
       list.replaceChildren(emptyItem("No models loaded",
         "A model is loaded when you pick it or send it a message."));
@@ -115,6 +130,12 @@ export class Sidebar {
     expiry.dataset.expiresAt = m.expires_at || "";
     expiry.dataset.never = m.expires_never ? "yes" : "";
     expiry.textContent = expiryText(m);
+    if (m.unloading) {
+      // Ollama unloads it when the reply using it ends (a deferred unload).
+      expiry.dataset.unloading = "yes";
+      expiry.textContent = m.name === this.replyingWith ? "unloading after the current reply"
+        : "unloading…";
+    }
     info.append(expiry);
     item.append(info);
 
@@ -123,7 +144,7 @@ export class Sidebar {
     button.dataset.model = m.name;
     button.dataset.testid = "unload-button";
     button.setAttribute("aria-label", `Unload ${m.name} from memory`);
-    if (this.unloading.has(m.name)) {
+    if (this.unloading.has(m.name) || m.unloading) {
       button.disabled = true;
       button.textContent = "Unloading…";
     }
@@ -151,7 +172,7 @@ export class Sidebar {
 
   /** Once a second: the countdowns move without asking the server. */
   tick() {
-    for (const span of this.els.loaded.querySelectorAll(".model-expiry")) {
+    for (const span of this.els.loaded.querySelectorAll(".model-expiry:not([data-unloading])")) {
       span.textContent = expiryText({ expires_at: span.dataset.expiresAt || null,
         expires_never: span.dataset.never === "yes" });
     }
@@ -185,10 +206,11 @@ export class Sidebar {
   setUnloading(name, busy) {
     if (busy) this.unloading.add(name);
     else this.unloading.delete(name);
+    const unloading = busy || this.models.some((m) => m.name === name && m.unloading);
     for (const button of this.els.loaded.querySelectorAll(".unload-button")) {
       if (button.dataset.model !== name) continue;
-      button.disabled = busy;
-      button.textContent = busy ? "Unloading…" : "Unload";
+      button.disabled = unloading;
+      button.textContent = unloading ? "Unloading…" : "Unload";
     }
   }
 
@@ -200,5 +222,6 @@ export class Sidebar {
 
 function expiryText(m) {
   const expiry = formatExpiry(m);
+  if (expiry === "expiring now") return expiry;
   return expiry === "never" ? "expires never" : `expires ${expiry}`;
 }
