@@ -268,7 +268,9 @@ def test_phone_drawer_title_touch_targets_downloads_and_parameters(
 def test_loading_silence_unloading_and_states_that_clear(page, tmp_path, fake_ollama):  # noqa: F811
     from .live import LiveServer
 
-    server = LiveServer(tmp_path / "data", fake_ollama.url, SILENCE_NOTICE=0.4)
+    # No load on pick: the first message loads the model, as with --no-preload.
+    server = LiveServer(tmp_path / "data", fake_ollama.url, SILENCE_NOTICE=0.4,
+                        NO_PRELOAD=True)
     try:
         open_chat(page, server.url)
         # Loading: said at once in the sidebar; Ollama quiet: said above the input.
