@@ -20,6 +20,7 @@ from .search import MAX_QUERY_CHARS, search_messages
 from .services import Services
 from .sessions import ConversationLimit, ConversationNotFound
 from .storage import upload_quota_problem
+from .transfer import export_data, import_data
 from .validation import (
     InvalidInput,
     field_of,
@@ -284,7 +285,7 @@ def restore_conversation(cid: int) -> Any:
 @bp.get("/conversations/<int:cid>/export")
 def export_conversation(cid: int) -> Any:
     kind = request.args.get("format", "json")
-    data = _services().sessions.export(session["sid"], cid, every_version=kind != "md")
+    data = export_data(_services().sessions, session["sid"], cid, every_version=kind != "md")
     if kind == "md":
         body, mime, suffix = to_markdown(data), "text/markdown; charset=utf-8", "md"
     elif kind == "json":
@@ -311,8 +312,8 @@ def import_conversation() -> Any:
                               for _, raw in m.get("images") or []))
     if quota:
         return jsonify(error=quota), 413
-    conversation = services.sessions.import_conversation(
-        session["sid"], services.config["MAX_CONVERSATIONS"], **checked)
+    conversation = import_data(
+        services.sessions, session["sid"], services.config["MAX_CONVERSATIONS"], **checked)
     return conversation.to_json(), 201
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 from . import branches
 from .db import Database
-from .exports import export_images
 from .ids import is_id
 from .window import DEFAULT_POLICY, POLICIES, plan_window
 
@@ -113,7 +112,7 @@ class Conversation:
         return asdict(self)
 
 
-def _insert_upload(conn: Any, sid: str, mime: str, data: bytes, now: float) -> str:
+def insert_upload(conn: Any, sid: str, mime: str, data: bytes, now: float) -> str:
     upload_id = uuid.uuid4().hex
     conn.execute("INSERT INTO uploads (id, session_id, mime, data, created_at) "
                  "VALUES (?, ?, ?, ?, ?)", (upload_id, sid, mime, data, now))
@@ -484,70 +483,10 @@ class SessionManager:
                          "WHERE role = 'user' AND status = 'pending'",
                          ("The server stopped before a reply arrived",))
 
-    # -- export and import --------------------------------------------------------
-
-    def export(self, sid: str, cid: int, every_version: bool = True) -> dict[str, Any]:
-        """The conversation as it is exported: pictures included, so an import of the
-        file is the whole conversation. With `every_version` (JSON) every message of
-        the tree, oldest first, each naming its `parent_id`, and `leaf_id` the one in
-        view; without (Markdown) the path in view, with its `versions`."""
-        conversation = self.conversation(sid, cid)
-        with self.db.reading() as conn:
-            leaf = branches.leaf(conn, cid)
-        if every_version:
-            found = [Message.from_row(row) for row in self.db.query(
-                f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id",
-                (cid,))]
-        else:
-            found = self.messages(cid)
-        keys = ("id", "parent_id", "role", "content", "thinking", "status", "error", "model",
-                "endpoint", "stats", "request", "created_at",
-                *(() if every_version else ("versions",)))
-        messages = []
-        for m in found:
-            item = {key: value for key, value in m.to_json().items() if key in keys}
-            images = [found for found in (self.upload(sid, i) for i in m.images) if found]
-            if images:
-                item["images"] = export_images(images)
-            messages.append(item)
-        return {
-            "format": "ollama-webchat/1",
-            "title": conversation.title,
-            "system": conversation.system,
-            "settings": conversation.settings,
-            "created_at": conversation.created_at,
-            "leaf_id": leaf,
-            "messages": messages,
-        }
-
-    def import_conversation(self, sid: str, limit: int, title: str, system: str | None,
-                            settings: dict[str, Any], messages: list[dict[str, Any]],
-                            leaf: int | None = None) -> Conversation:
-        """Store an already checked export as a new conversation. Each message's `parent`
-        and `leaf` are positions in `messages` (exports.check_import)."""
-        conversation = self.new_conversation(sid, limit, title, system, settings)
-        now = time.time()
-        new_ids: list[int] = []
-        with self.db.transaction() as conn:
-            for m in messages:
-                upload_ids = [_insert_upload(conn, sid, mime, data, now)
-                              for mime, data in m.get("images") or []]
-                cursor = conn.execute(
-                    "INSERT INTO messages (session_id, conversation_id, role, content, "
-                    "thinking, status, error, model, endpoint, stats, request, created_at, "
-                    "images, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (sid, conversation.id, m["role"], m["content"], m.get("thinking") or "",
-                     m["status"], m.get("error"), m.get("model"), m.get("endpoint"),
-                     json.dumps(m["stats"]) if m.get("stats") else None,
-                     json.dumps(m["request"]) if m.get("request") else None,
-                     m.get("created_at") or now,
-                     json.dumps(upload_ids) if upload_ids else None,
-                     None if m.get("parent") is None else new_ids[m["parent"]]))
-                new_ids.append(int(cursor.lastrowid or 0))
-            if new_ids:
-                branches.set_leaf(conn, conversation.id,
-                                  new_ids[-1 if leaf is None else leaf])
-        return conversation
+    def all_messages(self, cid: int) -> list[Message]:
+        """Every message stored in the conversation, every version, oldest first."""
+        return [Message.from_row(row) for row in self.db.query(
+            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id", (cid,))]
 
     # -- images -------------------------------------------------------------------
 
@@ -559,7 +498,7 @@ class SessionManager:
                          "EXISTS (SELECT 1 FROM messages AS m WHERE m.session_id = ? AND "
                          "m.images LIKE '%' || uploads.id || '%')",
                          (sid, time.time() - 86400, sid))
-            return _insert_upload(conn, sid, mime, data, time.time())
+            return insert_upload(conn, sid, mime, data, time.time())
 
     def upload(self, sid: str, upload_id: str) -> tuple[str, bytes] | None:
         rows = self.db.query("SELECT mime, data FROM uploads WHERE id = ? AND session_id = ?",
