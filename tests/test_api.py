@@ -43,7 +43,7 @@ def test_unload_empties_ps(fake_ollama, user, live_server):
 def test_unload_of_a_model_not_loaded_says_so(fake_ollama, user, live_server):
     response = user.http.post(live_server.url + "/api/unload", json={"model": "gemma3:270m"})
     body = response.json()
-    assert (body["gone"], body["was_loaded"]) == (False, False)
+    assert (body["gone"], body["was_loaded"]) == (True, False)  # not in memory, as before
     assert "was not loaded" in body["message"] and "Released" not in body["message"]
     ws = user.socket()
     ws.send({"type": "chat", "text": "/unload", "model": "gemma3:270m"})

@@ -139,5 +139,5 @@ class Services:
                     "message.")
         else:
             text = f"Asked Ollama to release '{name}'{where}; it is still listed as loaded."
-        return {"model": name, "host": host.label, "unloaded": gone and was_loaded,
+        return {"model": name, "host": host.label, "unloaded": gone,
                 "deferred": False, "was_loaded": was_loaded, "text": text}
