@@ -3,6 +3,9 @@ installable (manifest, service worker, offline shell)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
@@ -78,3 +81,134 @@ def hit_id(tab, conversation: int, index: int) -> int:
     history = tab.evaluate(f"fetch('api/history?conversation={conversation}')"
                             ".then((r) => r.json())")
     return history["messages"][index]["id"]
+
+
+# -- accessibility -------------------------------------------------------------------------
+
+AXE = Path(__file__).resolve().parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
+REPLY_WITH_CODE = ("## Result\n\n| name | size |\n| --- | ---: |\n| a | 1 |\n\n"
+                   "```python\ndef add(a, b):\n    return a + b  # sum\n```\n\nUse `add` *gladly*.")
+
+
+def serious_violations(tab) -> list[dict]:
+    """axe-core's serious and critical findings on the page as it is now."""
+    return tab.evaluate("""async () => {
+        const result = await axe.run(document, { resultTypes: ["violations"] });
+        return result.violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                           nodes: v.nodes.slice(0, 6).map((n) => n.target.join(" ")
+                               + " " + JSON.stringify(n.any.map((a) => a.data))) }));
+    }""")
+
+
+@pytest.fixture
+def axe_page(browser, live_server):  # noqa: F811
+    """A tab with axe-core injected before the page's scripts (a test-only tool)."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: scripts/test.sh installs it with npm")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(path=str(AXE))
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert errors == []
+
+
+def settled(tab) -> None:
+    """Wait for colour transitions (a theme switch fades backgrounds) before measuring."""
+    tab.wait_for_function("() => !document.getAnimations().some((a) => a instanceof "
+                          "CSSTransition && /color|background/.test(a.transitionProperty))")
+
+
+def test_axe_finds_no_serious_violations(axe_page, live_server, fake_ollama):
+    tab = axe_page
+    found: dict[str, list[dict]] = {}
+
+    def check(state: str) -> None:
+        settled(tab)
+        found[state] = serious_violations(tab)
+
+    open_chat(tab, live_server.url)
+    check("empty page")
+    # The check can fail: a faint label is caught.
+    tab.evaluate("document.getElementById('chat-title').style.color = '#c8ccd2'")
+    assert "color-contrast" in {v["id"] for v in serious_violations(tab)}
+    tab.evaluate("document.getElementById('chat-title').style.color = ''")
+
+    # A finished reply is announced once, politely, with its text; not token by token.
+    tab.evaluate("""() => {
+        window.announced = [];
+        const region = document.getElementById('reply-announcer');
+        new MutationObserver(() => window.announced.push(region.textContent))
+            .observe(region, { childList: true, characterData: true, subtree: true });
+    }""")
+    fake_ollama.script(tokens=[REPLY_WITH_CODE[i:i + 8]
+                               for i in range(0, len(REPLY_WITH_CODE), 8)], delay=0.002)
+    send(tab, "show me")
+    expect(stored_reply(tab).locator(".code-block .hljs-keyword").first).to_be_visible()
+    announcer = tab.locator("#reply-announcer")
+    assert announcer.get_attribute("aria-live") == "polite"
+    assert tab.locator("#messages").get_attribute("aria-live") == "off"
+    expect(announcer).to_contain_text("Reply: Result")
+    said = [text for text in tab.evaluate("window.announced") if text]
+    assert len(said) == 1 and "return a + b" in said[0], said
+    check("markdown reply with code")
+
+    tab.keyboard.press("Control+/")
+    expect(tab.locator("#help-dialog")).to_be_visible()
+    check("help dialog")
+    tab.keyboard.press("Escape")
+    stored_reply(tab).locator(".inspect-button").click()
+    expect(tab.locator("#inspector")).to_be_visible()
+    check("inspector")
+    tab.keyboard.press("Escape")
+    tab.click("#model-info")
+    expect(tab.locator("#model-dialog")).to_be_visible()
+    check("model details")
+    tab.click("#model-delete")
+    expect(tab.locator("#confirm-dialog")).to_be_visible()
+    check("confirm")
+    tab.keyboard.press("Escape")
+    expect(tab.locator("#confirm-dialog")).to_be_hidden()
+    tab.keyboard.press("Escape")
+    expect(tab.locator("#model-dialog")).to_be_hidden()
+
+    tab.emulate_media(color_scheme="dark")
+    check("dark theme")
+    tab.set_viewport_size({"width": 390, "height": 800})
+    tab.click("#sidebar-toggle")
+    expect(tab.locator("#new-chat")).to_be_in_viewport()
+    check("phone with the drawer open")
+    bad = {state: v for state, v in found.items() if v}
+    assert bad == {}, json.dumps(bad, indent=1)
+
+
+def test_keyboard_reaches_everything_with_a_visible_focus(page, live_server):  # noqa: F811
+    """Tab goes through the page; every stop shows an outline or a focus ring."""
+    open_chat(page, live_server.url)
+    send(page, "hello")
+    expect(stored_reply(page)).to_contain_text("You said: hello")
+    page.locator("body").focus()
+    seen: list[dict] = []
+    for _ in range(45):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate("""() => {
+            const el = document.activeElement;
+            const ring = (node) => {
+                const style = getComputedStyle(node);
+                return (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
+                    || style.boxShadow !== "none";
+            };
+            // The element's own ring, or its box's (the composer rings its textarea).
+            const shown = [el, el.parentElement, el.parentElement?.parentElement]
+                .some((node) => node && node !== document.body && ring(node));
+            return { what: el.id || el.className || el.tagName,
+                     visible: el === document.body || shown };
+        }"""))
+    assert [s["what"] for s in seen if not s["visible"]] == []
+    reached = {s["what"] for s in seen}
+    for control in ("search-input", "new-chat", "prompt", "action copy-button"):
+        assert control in reached, reached

@@ -457,7 +457,9 @@ export class ChatView {
       const button = el("button", `action ${className}`, label);
       button.type = "button";
       button.title = title;
-      button.setAttribute("aria-label", title);
+      // The name read out starts with the word on the button (what voice control users say).
+      button.setAttribute("aria-label", title.toLowerCase().includes(label.toLowerCase())
+        ? title : `${label}: ${title[0].toLowerCase()}${title.slice(1)}`);
       button.addEventListener("click", onClick);
       bar.append(button);
       return button;

@@ -6,6 +6,7 @@ import { composer } from "./parts.js";
 import { $, els, replyingHere, state } from "./store.js";
 
 const NARROW = window.matchMedia("(max-width: 760px)");
+const ANNOUNCE_MAX = 2000; // characters of a reply read out; the rest is on the page
 
 export function updateControls() {
   const here = replyingHere() || state.remoteGenerating;
@@ -90,6 +91,12 @@ export function trapDrawerFocus(event) {
 
 export function closeSidebarOnPhone() {
   if (NARROW.matches && document.body.classList.contains("sidebar-open")) toggleSidebar();
+}
+
+/** Tell screen readers once, politely (a finished reply; never each streamed token). */
+export function announce(text) {
+  els.announcer.textContent = text.length > ANNOUNCE_MAX
+    ? `${text.slice(0, ANNOUNCE_MAX)}…` : text;
 }
 
 /** The inspector's Copy buttons (one listener for every dialog). */

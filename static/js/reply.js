@@ -4,12 +4,12 @@
 // conversation is on screen, and is shown live again on coming back to it.
 
 import * as api from "./api.js";
-import { updateControls } from "./chrome.js";
+import { announce, updateControls } from "./chrome.js";
 import { modelFrames, pullRefused, refreshLoaded, renderContext } from "./models.js";
 import { refreshConversations, refreshHistory } from "./navigation.js";
 import { composer, sidebar, socket, view } from "./parts.js";
 import { chatFields, settingsFrames, showFieldError } from "./settings.js";
-import { replyingHere, state } from "./store.js";
+import { els, replyingHere, state } from "./store.js";
 
 export function sendChat(text, images = []) {
   const fields = chatFields();
@@ -65,6 +65,13 @@ function replyBegan(model, waiting) {
   sidebar.setReply(model, waiting && !state.loaded.some((m) => m.name === model));
 }
 
+/** The finished reply, as shown (markdown rendered), read out once. */
+function announceReply() {
+  const shown = [...els.messages.querySelectorAll(".message.assistant .message-content")].pop();
+  const text = (shown?.textContent || state.running?.text || "").trim();
+  if (text) announce(`Reply: ${text}`);
+}
+
 function replyEnded(conversation) {
   state.running = null;
   sidebar.setReply("", false);
@@ -106,6 +113,7 @@ const frameHandlers = {
     const model = pending?.model ?? state.model;
     state.running = { conversation, model, text: "", thinking: "", notice: "" };
     replyBegan(model, true);
+    announce(""); // the next announcement is this reply's, read once at its end
     state.replySeq += 1;
     state.remoteGenerating = false;
     if (conversation === state.current) {
@@ -137,7 +145,10 @@ const frameHandlers = {
   },
   done(frame) {
     const conversation = state.running?.conversation ?? frame.conversation;
-    if (replyingHere()) view.endReply(frame.stats || {}, null);
+    if (replyingHere()) {
+      view.endReply(frame.stats || {}, null);
+      announceReply();
+    }
     // A stopped reply has no prompt count: the meter keeps the last one known.
     if (frame.stats?.prompt_eval_count !== undefined && conversation === state.current) {
       state.lastStats = frame.stats;

@@ -54,7 +54,7 @@ export class Sidebar {
       if (m.name === selected) item.classList.add("selected");
       const pick = el("button", "model-pick");
       pick.type = "button";
-      pick.setAttribute("aria-label", `Use ${m.name}`);
+      pick.title = `Use ${m.name}`; // the name read out is what the button shows
       pick.append(el("span", "model-name", m.name));
       const details = m.details || {};
       const facts = [formatBytes(m.size), details.parameter_size, details.quantization_level]

@@ -48,6 +48,7 @@ export const els = {
   replyStatus: $("reply-status"),
   replyStatusText: $("reply-status-text"),
   replyGo: $("reply-go"),
+  announcer: $("reply-announcer"),
 };
 
 export const state = {
