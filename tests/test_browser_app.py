@@ -11,6 +11,7 @@ import pytest
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
 from .test_browser import (  # noqa: F401
     CHROMIUM,
+    LiveServer,
     browser,
     expect,
     open_chat,
@@ -212,3 +213,42 @@ def test_keyboard_reaches_everything_with_a_visible_focus(page, live_server):  #
     reached = {s["what"] for s in seen}
     for control in ("search-input", "new-chat", "prompt", "action copy-button"):
         assert control in reached, reached
+
+
+# -- installable -----------------------------------------------------------------------------
+
+
+def test_installable_and_reloads_offline_with_the_server_unreachable(page, tmp_path,  # noqa: F811
+                                                                       fake_ollama):
+    server = LiveServer(tmp_path / "offline", fake_ollama.url)
+    try:
+        open_chat(page, server.url)
+        scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
+        assert scope == server.url + "/"
+        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        cdp = page.context.new_cdp_session(page)
+        manifest = cdp.send("Page.getAppManifest")
+        assert manifest["url"] == server.url + "/static/manifest.webmanifest"
+        assert manifest["errors"] == [], manifest["errors"]
+        parsed = json.loads(manifest["data"])
+        assert parsed["display"] == "standalone" and parsed["short_name"]
+        errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+        # Playwright's contexts are incognito ones: the only reason left is the test's own.
+        assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == [], errors
+        cached = page.evaluate("""async () => {
+            const urls = [];
+            for (const key of await caches.keys()) {
+                const cache = await caches.open(key);
+                urls.push(...(await cache.keys()).map((r) => r.url));
+            }
+            return urls;
+        }""")
+        assert server.url + "/" in cached and server.url + "/static/js/app.js" in cached
+        assert not [url for url in cached if "/api/" in url or url.endswith("/ws")], cached
+    finally:
+        server.stop()
+    page.reload()  # the server is gone: the saved app shows, saying so
+    expect(page.locator("#server-banner")).to_be_visible()
+    expect(page.locator("#server-banner")).to_contain_text("unreachable")
+    expect(page.locator("#prompt")).to_be_visible()
+    expect(page.locator("#connection-status")).not_to_have_text("Connected")

@@ -1,14 +1,15 @@
-"""The one page."""
+"""The one page, and the service worker that keeps it for offline reloads."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import posixpath
 import re
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, url_for
 
 bp = Blueprint("pages", __name__)
 
@@ -43,3 +44,36 @@ def index() -> Any:
                            max_image_bytes=current_app.config["MAX_IMAGE_BYTES"],
                            load_on_pick=not current_app.config["NO_PRELOAD"],
                            preload=module_graph(current_app.static_folder or ""))
+
+
+# Besides the modules: what the page loads itself, later (highlight.js on the first code
+# block) or when installed (manifest, icons).
+_SHELL_EXTRAS = ("css/style.css", "vendor/purify.min.js", "favicon.svg",
+                 "manifest.webmanifest", "icons/*.png", "vendor/highlight/**/*.js")
+
+
+@functools.cache
+def shell_files(static_folder: str, template: str) -> tuple[tuple[str, ...], str]:
+    """The static files the service worker keeps, and a version that changes whenever
+    one of them or the page's template does (so an update replaces the cache)."""
+    root = Path(static_folder)
+    files = [ENTRY_MODULE, *module_graph(static_folder)]
+    for pattern in _SHELL_EXTRAS:
+        found = sorted(root.glob(pattern)) if "*" in pattern else [root / pattern]
+        files += [path.relative_to(root).as_posix() for path in found]
+    files = list(dict.fromkeys(files))
+    digest = hashlib.sha256(Path(template).read_bytes())
+    for name in files:
+        digest.update(name.encode() + b"\0" + (root / name).read_bytes())
+    return tuple(files), digest.hexdigest()[:16]
+
+
+@bp.get("/sw.js")
+def service_worker() -> Any:
+    """Served from the app's root so that its scope is the whole app (/api and /ws are
+    left alone by the worker itself)."""
+    files, version = shell_files(current_app.static_folder or "",
+                                 str(Path(current_app.template_folder or "", "index.html")))
+    shell = [url_for("pages.index")] + [url_for("static", filename=name) for name in files]
+    body = render_template("sw.js", version=version, shell=shell)
+    return Response(body, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})

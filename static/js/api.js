@@ -19,6 +19,13 @@ function url(path) {
   return new URL(path, document.baseURI).toString();
 }
 
+let reachability = () => {};
+
+/** Told after every request whether the server answered at all (true) or not (false). */
+export function onReachability(listener) {
+  reachability = listener;
+}
+
 async function request(path, init = {}) {
   let response;
   try {
@@ -28,8 +35,10 @@ async function request(path, init = {}) {
       headers: { Accept: "application/json", ...(init.headers || {}) },
     });
   } catch {
+    reachability(false);
     throw new ApiError("The WebChat server does not answer.", 0);
   }
+  reachability(true);
   let body = null;
   try {
     body = await response.json();

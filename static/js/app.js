@@ -10,8 +10,12 @@
 //   chrome.js      connection badge, Ollama banner, sidebar drawer
 //   search.js      search across conversations (its view: searchbox.js)
 //   shortcuts.js   the keyboard
+//   offline.js     the service worker that keeps the app for reloads while offline
 
-import { copyFromDialog, toggleSidebar, trapDrawerFocus, updateControls } from "./chrome.js";
+import { onReachability } from "./api.js";
+import {
+  copyFromDialog, setServerDown, toggleSidebar, trapDrawerFocus, updateControls,
+} from "./chrome.js";
 import { initTheme, showHelp } from "./dialogs.js";
 import {
   importFile, newChat, openConversation, refreshConversations, refreshHistory,
@@ -19,6 +23,7 @@ import {
 import {
   loadPulls, openModelDetails, pickModel, refreshLoaded, refreshModels, startPull, unloadAll,
 } from "./models.js";
+import { registerServiceWorker } from "./offline.js";
 import { composer, sidebar, socket } from "./parts.js";
 import { chooseEndpoint, chooseThink, saveSystem, systemEdited } from "./settings.js";
 import { onShortcut } from "./shortcuts.js";
@@ -61,6 +66,8 @@ document.addEventListener("visibilitychange", () => {
 });
 setInterval(() => sidebar.tick(), 1000);
 initTheme($("theme-toggle"));
+onReachability((answered) => setServerDown(!answered));
+registerServiceWorker();
 
 updateControls();
 refreshModels();

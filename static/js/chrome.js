@@ -45,6 +45,13 @@ export function setOllamaDown(message) {
   if (wasDown && !message && (!state.models.length || state.modelsError)) refreshModels();
 }
 
+/** Any answer from the server clears it; no answer at all (a reload served by the
+ * service worker while the server is down, a lost network) shows it. */
+export function setServerDown(down) {
+  state.serverDown = down;
+  els.serverBanner.hidden = !down;
+}
+
 export function showConversationError(message) {
   els.conversationError.textContent = message || "";
   els.conversationError.hidden = !message;

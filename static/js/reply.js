@@ -4,8 +4,10 @@
 // conversation is on screen, and is shown live again on coming back to it.
 
 import * as api from "./api.js";
-import { announce, updateControls } from "./chrome.js";
-import { modelFrames, pullRefused, refreshLoaded, renderContext } from "./models.js";
+import { announce, setServerDown, updateControls } from "./chrome.js";
+import {
+  modelFrames, pullRefused, refreshLoaded, refreshModels, renderContext,
+} from "./models.js";
 import { refreshConversations, refreshHistory } from "./navigation.js";
 import { composer, sidebar, socket, view } from "./parts.js";
 import { chatFields, settingsFrames, showFieldError } from "./settings.js";
@@ -225,7 +227,10 @@ export function onOpen() {
   if (state.lostNote) view.removeNote(state.lostNote);
   state.lostNote = null;
   updateControls();
-  if (state.everConnected) {
+  const wasDown = state.serverDown; // the page came from the service worker's copy
+  setServerDown(false);
+  if (wasDown) refreshModels();
+  if (state.everConnected || wasDown) {
     // What happened while we were away (a reply cut short, another tab's messages).
     refreshHistory();
     refreshConversations();

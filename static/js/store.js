@@ -49,6 +49,7 @@ export const els = {
   replyStatusText: $("reply-status-text"),
   replyGo: $("reply-go"),
   announcer: $("reply-announcer"),
+  serverBanner: $("server-banner"),
 };
 
 export const state = {
@@ -64,6 +65,7 @@ export const state = {
   conversations: [],
   current: Number(readStored(STORE.conversation)) || null, // conversation on screen
   ollamaDown: "", // the banner's message; "" = reachable
+  serverDown: false, // the last request to the WebChat server got no answer at all
   running: null, // {conversation, model, text, thinking, notice}: this browser's reply
   remoteGenerating: false, // the server runs a reply here that this page does not stream
   pending: null, // {kind, conversation, model, text?, id?, images?} sent, not yet started
