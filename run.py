@@ -59,6 +59,10 @@ def banner(app: Any, port: int) -> list[str]:
     lines = [f"Ollama WebChat is running at http://{_bracket(hosts[0])}:{port}/{query}"]
     for other in hosts[1:]:
         lines.append(f"  from other machines:  http://{_bracket(other)}:{port}/{query}")
+    if not is_loopback(host):  # a shared server: the links above are for guests
+        lines.append(f"  admin link (may also download and delete models; keep it to "
+                     f"yourself): http://{_bracket(hosts[0])}:{port}/"
+                     f"?token={app.config['ADMIN_TOKEN']}")
     hosts = app.extensions["webchat"].hosts
     if hosts.several:
         where = ", ".join(f"{h.label}={h.url}" for h in hosts.hosts)
@@ -70,8 +74,8 @@ def banner(app: Any, port: int) -> list[str]:
         lines.append("WARNING: --no-auth: anyone who can reach this machine can read and "
                      "send chats and unload models.")
     elif app.config["AUTH_REQUIRED"]:
-        lines.append("Access token required (kept in the data folder as access_token; "
-                     "change it with --token).")
+        lines.append("Access token required (kept in the data folder as access_token, the "
+                     "admin's as admin_token; or set WEBCHAT_TOKEN / WEBCHAT_ADMIN_TOKEN).")
     lines.append("Press Ctrl+C to stop.")
     return lines
 

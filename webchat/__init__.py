@@ -58,6 +58,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["HOST"])
     app.config["ACCESS_TOKEN"] = app.config["TOKEN"] or load_or_create_secret(
         data_dir, "access_token", 24)
+    app.config["ADMIN_TOKEN"] = app.config["ADMIN_TOKEN"] or load_or_create_secret(
+        data_dir, "admin_token", 24)
     logging.getLogger("webchat").setLevel(logging.INFO)
 
     # Every Ollama URL is checked now: a malformed one stops start-up with its reason.

@@ -15,6 +15,15 @@ from .ids import is_id, parse_id
 from .modelinfo import describe_show
 from .ollama import OllamaError
 from .ollama_hosts import Host, UnknownHost
+from .roles import (
+    ADMIN,
+    FORBIDDEN,
+    Forbidden,
+    cap_keep_alive,
+    may_manage_models,
+    require_model_rights,
+    role,
+)
 from .safejson import parse as parse_json
 from .search import MAX_QUERY_CHARS, search_messages
 from .services import Services
@@ -77,6 +86,9 @@ def unload() -> Any:
     if not isinstance(body, dict):
         raise InvalidInput('Send a JSON object such as {"model": "gemma3:270m"}')
     name = validate_model_name(body.get("model"))
+    if not may_manage_models(role()) and _services().usage.others_using(session["sid"], name):
+        raise Forbidden(f"Another browser is using {name}: only the admin may unload it "
+                        f"now.")
     result = _services().unload(name, _host_arg(body.get("host")))
     return {"unloaded": result["model"], "gone": result["unloaded"],
             "deferred": result["deferred"], "was_loaded": result["was_loaded"],
@@ -98,11 +110,13 @@ def load() -> Any:
         sid = session["sid"]
         cid = services.sessions.resolve(sid, body["conversation"])
         keep_alive = services.sessions.conversation(sid, cid).settings.get("keep_alive")
-    return services.preload(session["sid"], name, keep_alive, _host_arg(body.get("host")))
+    return services.preload(session["sid"], name, cap_keep_alive(keep_alive, role()),
+                            _host_arg(body.get("host")))
 
 
 @bp.delete("/models")
 def delete_model() -> Any:
+    require_model_rights(role())
     body = _json_object()
     name = validate_model_name(body.get("model"))
     services = _services()
@@ -117,6 +131,16 @@ def delete_model() -> Any:
     host.forget()
     services.loaded_watch.poke()
     return {"deleted": name, **({"host": host.label} if services.hosts.several else {})}
+
+
+@bp.get("/me")
+def me() -> Any:
+    """What this browser may do here, so the page can disable what it may not."""
+    who = role()
+    manage = may_manage_models(who)
+    return {"role": who, "manage_models": manage, "reason": None if manage else FORBIDDEN,
+            "max_keep_alive": None if who == ADMIN else
+            _services().config.get("MAX_KEEP_ALIVE") or "30m"}
 
 
 @bp.get("/pulls")
@@ -362,6 +386,11 @@ def uploaded(upload_id: str) -> Any:
 @bp.errorhandler(OllamaError)
 def ollama_error(exc: OllamaError) -> Any:
     return jsonify(error=str(exc)), exc.status
+
+
+@bp.errorhandler(Forbidden)
+def forbidden(exc: Forbidden) -> Any:
+    return jsonify(error=str(exc), code="forbidden"), 403
 
 
 @bp.errorhandler(InvalidInput)

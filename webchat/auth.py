@@ -3,7 +3,8 @@
 Opening `/?token=...` once stores proof of the token in the signed, HttpOnly session
 cookie and redirects to the clean URL, so the token does not linger in the address bar or
 in history. The cookie holds an HMAC of the token, never the token: rotating the token
-(`--token`) logs every browser out.
+(`--token`) logs every browser out. The admin token (the admin link) is taken wherever
+the access token is, and marks the browser as the admin (webchat/roles.py).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import hmac
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, current_app, jsonify, redirect, request, session
+from flask import Flask, Response, current_app, g, jsonify, redirect, request, session
 
 from .limits import RateLimiter
+from .roles import ADMIN, GUEST, lan_bound
 
 FAILED_ATTEMPTS = 10  # wrong tokens per address ...
 FAILED_WINDOW = 300.0  # ... per this many seconds
@@ -67,26 +69,59 @@ def _escape(text: str) -> str:
             .replace('"', "&quot;"))
 
 
-def _require_token() -> Any:
-    config = current_app.config
-    if not config.get("AUTH_REQUIRED") or request.path in PUBLIC_PATHS:
-        return None
-    token: str = config["ACCESS_TOKEN"]
-    failures: RateLimiter = current_app.extensions["webchat_auth_failures"]
+def _offered_token() -> str | None:
     offered = request.args.get("token")
     if offered is None:
         bearer = request.headers.get("Authorization", "")
         offered = bearer[7:].strip() if bearer.lower().startswith("bearer ") else None
-        if offered is None:
-            if hmac.compare_digest(session.get("auth", ""), token_proof(token)):
-                return None
-            return _refuse(401, "Open the link with the access token that the server "
-                                "printed, or type the token below.")
+    return offered
+
+
+def _is_admin_token(offered: str) -> bool:
+    admin: str = current_app.config.get("ADMIN_TOKEN") or ""
+    return bool(admin) and hmac.compare_digest(offered.encode(), admin.encode())
+
+
+def _role_from_cookie() -> str:
+    admin: str = current_app.config.get("ADMIN_TOKEN") or ""
+    if admin and hmac.compare_digest(session.get("admin", ""), token_proof(admin)):
+        return ADMIN
+    return GUEST
+
+
+def _require_token() -> Any:
+    """Let the request through, or answer it; on the way set `g.role` (webchat/roles.py)."""
+    config = current_app.config
+    if not lan_bound(config):
+        g.role = ADMIN  # only this machine's own user can connect
+    if request.path in PUBLIC_PATHS:
+        return None
+    token: str = config["ACCESS_TOKEN"]
+    failures: RateLimiter = current_app.extensions["webchat_auth_failures"]
+    offered = _offered_token()
+    if offered is None:
+        if "role" not in g:
+            g.role = _role_from_cookie()
+        if not config.get("AUTH_REQUIRED") or hmac.compare_digest(
+                session.get("auth", ""), token_proof(token)):
+            return None
+        return _refuse(401, "Open the link with the access token that the server "
+                            "printed, or type the token below.")
     wait = failures.retry_after(_client_address())
     if wait:
         return _refuse(429, f"Too many wrong tokens from this address; try again in "
                             f"{int(wait) + 1} s.")
-    if not hmac.compare_digest(offered.encode(), token.encode()):
+    if _is_admin_token(offered):
+        session["admin"] = token_proof(config["ADMIN_TOKEN"])
+        g.role = ADMIN
+    elif hmac.compare_digest(offered.encode(), token.encode()):
+        if "role" not in g:
+            g.role = _role_from_cookie()
+    elif not config.get("AUTH_REQUIRED"):
+        if "role" not in g:
+            g.role = _role_from_cookie()
+        return None  # no token needed: a wrong one is ignored, as it always was
+    else:
         failures.hit(_client_address())
         return _refuse(403, "That access token is not right.")
     session["auth"] = token_proof(token)

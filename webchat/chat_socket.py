@@ -27,6 +27,7 @@ from .ollama_hosts import Host, UnknownHost
 from .payloads import build_payload
 from .peers import PeerLimits, client_address
 from .replies import Reply
+from .roles import ADMIN, Forbidden, cap_keep_alive, check_pull_source, require_model_rights, role
 from .safejson import UnsafeJson
 from .safejson import parse as parse_json
 from .services import Services
@@ -53,6 +54,7 @@ def chat_socket(ws: Any) -> None:
     connection = ChatConnection(ws, session.get("sid"), current_app.extensions["webchat"])
     connection.peers = current_app.extensions["webchat_peers"]
     connection.address = client_address()
+    connection.role = role()
     connection.serve()
 
 
@@ -79,6 +81,7 @@ class ChatConnection:
         self.following = False  # asked for every reply of this browser (`watch` + replies)
         self.peers: PeerLimits = PeerLimits.unlimited()  # set by the route, per address
         self.address = ""
+        self.role = ADMIN  # set by the route from the access check
 
     # -- sending ------------------------------------------------------------------
 
@@ -166,6 +169,8 @@ class ChatConnection:
             self.error(str(exc), "not_found", **where)
         except ConversationLimit as exc:
             self.error(str(exc), "limit")
+        except Forbidden as exc:
+            self.error(str(exc), "forbidden")
         except OllamaError as exc:
             self.error(str(exc), "ollama")
         except Exception:
@@ -321,17 +326,21 @@ class ChatConnection:
 
     def on_pull(self, frame: dict[str, Any]) -> None:
         """Errors say `pull: true`, so the page shows them by the download field."""
+        require_model_rights(self.role)
         try:
             name = validate_model_name(frame.get("model"))
+            check_pull_source(name)
             host = self._host(frame)
+            started = self.services.pulls.start(name, host)
         except InvalidInput as exc:
             self.error(str(exc), "invalid", field="model", pull=True)
             return
-        if not self.services.pulls.start(name, host):
+        if not started:
             self.error(f"{name} is already being downloaded.", "busy_pull", model=name,
                        pull=True)
 
     def on_pull_cancel(self, frame: dict[str, Any]) -> None:
+        require_model_rights(self.role)
         self.services.pulls.cancel(validate_model_name(frame.get("model")), self._host(frame))
 
     def _reply_settings(self, frame: dict[str, Any]) -> dict[str, Any]:
@@ -350,7 +359,7 @@ class ChatConnection:
             "host": self._host(frame),
             "model": validate_model_name(frame.get("model")),
             "options": validate_options(options),
-            "keep_alive": validate_keep_alive(keep_alive),
+            "keep_alive": cap_keep_alive(validate_keep_alive(keep_alive), self.role),
             "endpoint": endpoint,
             "think": think,
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .loaded import loaded_summary
+from .roles import Forbidden, may_manage_models
 from .validation import validate_model_name
 
 if TYPE_CHECKING:
@@ -50,7 +51,10 @@ def _models(conn: ChatConnection) -> None:
 
 
 def _unload(conn: ChatConnection, model: Any) -> None:
-    result = conn.services.unload(validate_model_name(model))
+    name = validate_model_name(model)
+    if not may_manage_models(conn.role) and conn.services.usage.others_using(conn.sid, name):
+        raise Forbidden(f"Another browser is using {name}: only the admin may unload it now.")
+    result = conn.services.unload(name)
     conn.send({"type": "info", "command": "unload", **result})
 
 

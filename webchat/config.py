@@ -103,6 +103,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TOKEN", "WEBCHAT_TOKEN", "--token", lambda: "", str,
             "access token required when listening beyond loopback (default: generated "
             "once and kept in the data dir)"),
+    Setting("ADMIN_TOKEN", "WEBCHAT_ADMIN_TOKEN", "--admin-token", lambda: "", str,
+            "token of the admin link, which may download and delete models on a shared "
+            "server (default: generated once and kept in the data dir)"),
+    Setting("GUESTS_MANAGE_MODELS", "WEBCHAT_GUESTS_MANAGE_MODELS", "--guests-manage-models",
+            lambda: False, bool, "let guests (the share link) download and delete models too"),
+    Setting("MAX_KEEP_ALIVE", "WEBCHAT_MAX_KEEP_ALIVE", "--max-keep-alive", lambda: "30m",
+            str, "longest keep_alive a guest may ask for (never -1, forever)"),
+    Setting("ALLOW_PULL_FROM", "WEBCHAT_ALLOW_PULL_FROM", "--allow-pull-from", lambda: "",
+            str, "registry hosts (comma-separated) models may be downloaded from besides "
+            "Ollama's own"),
     Setting("NO_AUTH", "WEBCHAT_NO_AUTH", "--no-auth", lambda: False, bool,
             "serve a non-loopback address WITHOUT an access token"),
     Setting("ALLOWED_ORIGINS", "WEBCHAT_ALLOWED_ORIGINS", "--allowed-origin", lambda: "", str,

@@ -15,6 +15,9 @@ from typing import Any
 
 from .ollama import Cancellation, Cancelled, OllamaError
 from .ollama_hosts import Host, Hosts
+from .validation import InvalidInput
+
+MAX_PULLS_AT_ONCE = 2  # each one fills the disk and the network for everyone
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,9 @@ class Pulls:
         with self._lock:
             if (host.label, name) in self._running:
                 return False
+            if len(self._running) >= MAX_PULLS_AT_ONCE:
+                raise InvalidInput(f"model: {len(self._running)} downloads are running, the "
+                                   f"most at once; wait for one to finish")
             pull = self._running[host.label, name] = Pull(name, host, self.hosts.several)
         threading.Thread(target=self._run, args=(pull,), name=f"pull-{name[:20]}",
                          daemon=True).start()

@@ -58,6 +58,12 @@ class ModelUsage:
             self._models[sid].add((host, model))
             self.loaded_by_us.add((host, model))
 
+    def others_using(self, sid: str, model: str) -> bool:
+        """Another browser, still open or within its grace period, has used the model."""
+        with self._lock:
+            return any(other != sid and any(name == model for _, name in claims)
+                       for other, claims in self._models.items())
+
     def _leave(self, sid: str) -> None:
         with self._lock:
             if self._open.get(sid, 0) > 0:

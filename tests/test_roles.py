@@ -1,0 +1,128 @@
+"""Guests and an admin on a shared server (webchat/roles.py)."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from .live import BrowserClient, LiveServer, start_run_py
+
+MODEL = "gemma3:270m"
+
+
+@pytest.fixture
+def shared(tmp_path, fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url, HOST="0.0.0.0")
+    yield server
+    server.stop()
+
+
+def guest(server: LiveServer) -> BrowserClient:
+    return BrowserClient(server, token=server.app.config["ACCESS_TOKEN"])
+
+
+def admin(server: LiveServer) -> BrowserClient:
+    return BrowserClient(server, token=server.app.config["ADMIN_TOKEN"])
+
+
+def me(client: BrowserClient) -> dict:
+    return client.http.get(client.server.url + "/api/me", timeout=5).json()
+
+
+def delete(client: BrowserClient, model: str) -> requests.Response:
+    return client.http.delete(client.server.url + "/api/models", json={"model": model},
+                              timeout=5)
+
+
+def unload(client: BrowserClient, model: str) -> requests.Response:
+    return client.http.post(client.server.url + "/api/unload", json={"model": model},
+                            timeout=5)
+
+
+def test_guests_may_not_pull_or_delete_and_the_admin_may(shared, fake_ollama, tmp_path):
+    assert (tmp_path / "data" / "admin_token").stat().st_mode & 0o777 == 0o600
+    visitor = guest(shared)
+    assert me(visitor) == {"role": "guest", "manage_models": False,
+                           "reason": me(visitor)["reason"], "max_keep_alive": "30m"}
+    assert "admin" in me(visitor)["reason"]
+    refused = delete(visitor, MODEL)
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    ws = visitor.socket()
+    for frame in ({"type": "pull", "model": "new:1b"}, {"type": "pull_cancel", "model": "x"}):
+        ws.send(frame)
+        error = ws.recv()
+        assert error["type"] == "error" and error["code"] == "forbidden"
+    assert not [r for r in fake_ollama.requests if r[1] in ("/api/pull", "/api/delete")]
+
+    boss = admin(shared)
+    assert me(boss)["role"] == "admin" and me(boss)["manage_models"] is True
+    assert me(visitor)["role"] == "guest"  # the admin link did not promote anyone else
+    boss_ws = boss.socket()
+    boss_ws.send({"type": "watch"})
+    boss_ws.send({"type": "pull", "model": "new:1b"})
+    assert boss_ws.recv_until("pull_done", timeout=10)[-1]["ok"] is True
+    assert delete(boss, "new:1b").json() == {"deleted": "new:1b"}
+
+
+def test_guests_manage_models_flag_and_the_loopback_user(tmp_path, fake_ollama, user):
+    assert me(user)["role"] == "admin"  # loopback-only: the machine's own user
+    server = LiveServer(tmp_path / "lan", fake_ollama.url, HOST="0.0.0.0",
+                        GUESTS_MANAGE_MODELS=True)
+    try:
+        visitor = guest(server)
+        assert me(visitor)["manage_models"] is True
+        fake_ollama.add_model("spare:1b")
+        assert delete(visitor, "spare:1b").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_a_guest_unloads_only_what_nobody_else_uses(shared, fake_ollama):
+    first, second = guest(shared), guest(shared)
+    first.socket().chat("load it")
+    refused = unload(second, MODEL)
+    assert refused.status_code == 403 and "Another browser" in refused.json()["error"]
+    assert fake_ollama.loaded_names() == [MODEL]
+    assert unload(first, MODEL).status_code == 200  # only this browser used it
+
+
+def test_guests_keep_alive_is_capped(shared, fake_ollama):
+    guest(shared).socket().chat("pin it", keep_alive=-1)
+    assert fake_ollama.last_payload("/api/chat")["keep_alive"] == 1800
+    guest(shared).socket().chat("an hour", keep_alive="2h")
+    assert fake_ollama.last_payload("/api/chat")["keep_alive"] == 1800
+    guest(shared).socket().chat("short", keep_alive="5m")
+    assert fake_ollama.last_payload("/api/chat")["keep_alive"] == "5m"
+    admin(shared).socket().chat("pin it", keep_alive=-1)
+    assert fake_ollama.last_payload("/api/chat")["keep_alive"] == -1
+
+
+def test_pulls_from_other_registries_and_more_than_two_at_once(tmp_path, fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url, ALLOW_PULL_FROM="ok.example")
+    try:
+        ws = BrowserClient(server).socket()
+        ws.send({"type": "pull", "model": "evil.example/ns/model:1b"})
+        error = ws.recv()
+        assert error["code"] == "invalid" and "--allow-pull-from evil.example" in \
+            error["message"]
+        fake_ollama.pull_delay = 0.3
+        for name in ("ok.example/ns/one:1b", "two:1b"):
+            ws.send({"type": "pull", "model": name})
+        ws.send({"type": "pull", "model": "three:1b"})
+        frames = ws.recv_until("error")
+        assert "most at once" in frames[-1]["message"]
+        for name in ("ok.example/ns/one:1b", "two:1b"):
+            ws.send({"type": "pull_cancel", "model": name})
+    finally:
+        server.stop()
+
+
+def test_lan_banner_prints_the_admin_link(tmp_path, fake_ollama):
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url, "--lan")
+    try:
+        admin_token = (tmp_path / "data" / "admin_token").read_text().strip()
+        assert any("admin link" in line and f"?token={admin_token}" in line
+                   for line in lines)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
