@@ -134,33 +134,36 @@ export function uploadUrl(id) {
   return url(`api/uploads/${encodeURIComponent(id)}`);
 }
 
-export function deleteModel(name) {
-  return sendJson("api/models", "DELETE", { model: name });
+export function deleteModel(name, host = "") {
+  return sendJson("api/models", "DELETE", host ? { model: name, host } : { model: name });
 }
 
 export function getPulls() {
   return request("api/pulls");
 }
 
-export function unloadModel(name) {
+export function unloadModel(name, host = "") {
   return request("api/unload", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ model: name }),
+    body: JSON.stringify(host ? { model: name, host } : { model: name }),
   });
 }
 
 /** Load a model now (the page calls it on a pick); answers once Ollama has it. */
-export function loadModel(name, conversation) {
+export function loadModel(name, conversation, host = "") {
+  const body = conversation ? { model: name, conversation } : { model: name };
+  if (host) body.host = host;
   return request("api/load", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(conversation ? { model: name, conversation } : { model: name }),
+    body: JSON.stringify(body),
   });
 }
 
-export function showModel(name) {
-  return request(`api/show?model=${encodeURIComponent(name)}`);
+export function showModel(name, host = "") {
+  const on = host ? `&host=${encodeURIComponent(host)}` : "";
+  return request(`api/show?model=${encodeURIComponent(name)}${on}`);
 }
 
 export function search(text) {

@@ -136,6 +136,7 @@ export class ChatView {
     this.container = container;
     this.handlers = handlers;
     this.jump = jump;
+    this.showHosts = false; // several Ollama hosts: a reply's stats say which answered
     this.jumpLabel = ""; // what the jump button shows now ("" while hidden)
     this.unseen = false; // something arrived below while the user read further up
     this.messages = new Map(); // id -> the stored message, for the inspector
@@ -443,7 +444,7 @@ export class ChatView {
       article.append(el("div", "muted small", "Still being generated…"));
     }
     if (m.role === "assistant" && m.status !== "streaming") {
-      const stats = formatStats(m.stats);
+      const stats = formatStats(m.stats, this.showHosts);
       if (stats) article.append(el("div", "stats", stats));
     }
     if (m.id && m.status !== "streaming") article.append(this.actions(article, m, isLast));
@@ -615,7 +616,7 @@ export class ChatView {
     article.classList.add(`status-${status}`);
     article.dataset.status = status;
     if (status !== "ok") article.append(cutShort(status, error));
-    const line = formatStats(stats);
+    const line = formatStats(stats, this.showHosts);
     if (line) article.append(el("div", "stats", line));
     this.grew();
   }

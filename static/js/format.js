@@ -45,9 +45,10 @@ function milliseconds(ms) {
 }
 
 /** The small line under a finished reply, from the `done` frame's stats. */
-export function formatStats(stats) {
+export function formatStats(stats, withHost = false) {
   if (!stats) return "";
   const parts = [];
+  if (withHost && stats.host) parts.push(`on ${stats.host}`);
   if (typeof stats.eval_count === "number") parts.push(`${stats.eval_count} tokens`);
   if (typeof stats.tokens_per_second === "number") {
     parts.push(`${stats.tokens_per_second.toFixed(1)} tokens/s`);

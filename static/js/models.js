@@ -6,7 +6,9 @@ import { closeSidebarOnPhone, setOllamaDown } from "./chrome.js";
 import { closeModelDetails, confirmAction, showModelDetails } from "./dialogs.js";
 import { composer, params, sidebar, socket, view } from "./parts.js";
 import { saveSettings } from "./settings.js";
-import { STORE, els, loadOnPick, state, writeStored } from "./store.js";
+import {
+  STORE, els, loadOnPick, pickerValue, severalHosts, state, writeStored,
+} from "./store.js";
 
 export function capable(name, capability) {
   return Boolean(state.info.get(name)?.capabilities?.includes(capability));
@@ -46,12 +48,20 @@ export async function modelChanged() {
   if (name === state.model) renderCapabilities();
 }
 
-export function pickModel(name) {
+/** @param {string} value a model name, or `name@host` to pin the host ("… on gpu") */
+export function pickModel(value) {
   closeSidebarOnPhone(); // picked from the drawer: back to the chat
-  if (!name || name === state.model) return;
+  const [name, host = ""] = (value || "").split("@");
+  if (!name || (name === state.model && host === state.host)) return;
+  const same = name === state.model;
   state.model = name;
+  state.host = host;
   writeStored(STORE.model, name);
-  els.modelSelect.value = name;
+  els.modelSelect.value = pickerValue();
+  if (same) {
+    preload(name);
+    return;
+  }
   sidebar.markSelected(name);
   saveSettings({ model: name });
   modelChanged();
@@ -65,7 +75,23 @@ function isLoaded(name) {
 }
 
 function renderLoadedList() {
-  sidebar.renderLoaded(state.loaded, [...state.preloading]);
+  sidebar.renderLoaded(state.loaded, [...state.preloading], state.hosts);
+}
+
+/** Several Ollama hosts: `hosts` came with /api/models, /api/loaded or a push. */
+function hostsChanged(hosts) {
+  if (!hosts) return;
+  state.hosts = hosts;
+  view.showHosts = severalHosts();
+  els.pullHost.hidden = !severalHosts();
+  const chosen = els.pullHost.value;
+  els.pullHost.replaceChildren(...hosts.map((host) => {
+    const option = document.createElement("option");
+    option.value = host.label;
+    option.textContent = host.up ? `to ${host.label}` : `to ${host.label} (down)`;
+    return option;
+  }));
+  if (hosts.some((host) => host.label === chosen)) els.pullHost.value = chosen;
 }
 
 /** Ask the server to load `name` now, so the first message does not wait for it; the
@@ -81,7 +107,7 @@ export async function preload(name) {
   state.preloading.add(name);
   renderLoadedList();
   try {
-    await api.loadModel(name, state.current);
+    await api.loadModel(name, state.current, state.host);
     sidebar.showLoadedError("");
   } catch (err) {
     if (err.status !== 409) sidebar.showLoadedError(`Could not load ${name}: ${err.message}`);
@@ -106,21 +132,29 @@ function loadedListChanged() {
   }
 }
 
-export async function openModelDetails(name) {
-  const info = await loadModelInfo(name);
+export async function openModelDetails(name, host = "") {
+  let info = await loadModelInfo(name);
+  if (host) {
+    try {
+      info = await api.showModel(name, host);
+    } catch {
+      info = null;
+    }
+  }
   if (!info) {
     view.addNote(`Could not read the details of ${name}.`, "error");
     return;
   }
   showModelDetails(info, async (model) => {
-    const ok = await confirmAction(
-      `Delete ${model} from disk? It has to be downloaded again to be used.`, "Delete model");
+    const where = host ? ` on ${host}` : "";
+    const ok = await confirmAction(`Delete ${model} from disk${where}? It has to be `
+      + "downloaded again to be used.", "Delete model");
     if (!ok) return;
     try {
-      await api.deleteModel(model);
+      await api.deleteModel(model, host);
       closeModelDetails();
       state.info.delete(model);
-      view.addNote(`Deleted ${model}.`, "info");
+      view.addNote(`Deleted ${model}${where}.`, "info");
       refreshModels();
     } catch (err) {
       closeModelDetails();
@@ -174,6 +208,7 @@ export async function refreshModels() {
   try {
     const body = await api.getModels();
     state.models = body.models || [];
+    hostsChanged(body.hosts || []);
     state.modelsError = "";
     if (state.ollamaDown) setOllamaDown("");
   } catch (err) {
@@ -184,8 +219,10 @@ export async function refreshModels() {
   const wanted = state.settings.model;
   if (wanted && names.includes(wanted)) state.model = wanted;
   if (!names.includes(state.model) && names.length) state.model = names[0];
-  sidebar.renderPicker(state.models, state.model, state.modelsError);
-  sidebar.renderInstalled(state.models, state.model, state.modelsError);
+  if (state.host && !state.models.some((m) => m.name === state.model
+      && m.host === state.host)) state.host = "";
+  sidebar.renderPicker(state.models, pickerValue(), state.modelsError, severalHosts());
+  sidebar.renderInstalled(state.models, state.model, state.modelsError, severalHosts());
   modelChanged();
 }
 
@@ -201,6 +238,7 @@ export async function refreshLoaded() {
   if (seq !== state.loadedSeq) return; // a newer refresh or push arrived meanwhile
   if (body) {
     state.loaded = body.models || [];
+    hostsChanged(body.hosts);
     loadedListChanged();
     sidebar.showLoadedError("");
     if (state.ollamaDown) setOllamaDown("");
@@ -213,21 +251,24 @@ export async function refreshLoaded() {
   renderContext();
 }
 
-export async function unload(name) {
-  sidebar.setUnloading(name, true);
+/** @param {string} host "" = wherever it is loaded */
+export async function unload(name, host = "") {
+  sidebar.setUnloading(name, true, host);
   try {
-    await api.unloadModel(name);
+    await api.unloadModel(name, host);
     sidebar.showLoadedError("");
   } catch (err) {
     sidebar.showLoadedError(`Could not unload ${name}: ${err.message}`);
     if (err.ollamaDown) setOllamaDown(err.message);
   }
   await refreshLoaded();
-  sidebar.setUnloading(name, false);
+  sidebar.setUnloading(name, false, host);
 }
 
 export async function unloadAll() {
-  for (const model of [...state.loaded]) await unload(model.name);
+  for (const model of [...state.loaded]) {
+    await unload(model.name, severalHosts() ? model.host : "");
+  }
 }
 
 // -- downloads --------------------------------------------------------------------------
@@ -277,17 +318,24 @@ export function startPull(event) {
     showPullError("Type the name of a model, e.g. qwen3:0.6b");
     return;
   }
-  if (!socket.send({ type: "pull", model: name })) {
+  const frame = { type: "pull", model: name };
+  if (severalHosts() && els.pullHost.value) frame.host = els.pullHost.value;
+  if (!socket.send(frame)) {
     showPullError("Not connected to the server.");
     return;
   }
   showPullError(""); // the name stays until the download succeeds
 }
 
+/** A download is of a model onto one host (several hosts) or the only one. */
+function pullKey(frame) {
+  return frame.host ? `${frame.host}|${frame.model}` : frame.model;
+}
+
 /** Downloads already running when the page opens (another tab may have started them). */
 export function loadPulls() {
   api.getPulls().then((body) => {
-    for (const pull of body.pulls || []) state.pulls.set(pull.model, pull);
+    for (const pull of body.pulls || []) state.pulls.set(pullKey(pull), pull);
     sidebar.renderPulls(state.pulls);
   }, () => {});
 }
@@ -301,6 +349,7 @@ export const modelFrames = {
     } else {
       if (state.ollamaDown) setOllamaDown("");
       state.loaded = frame.models || [];
+      hostsChanged(frame.hosts);
       sidebar.showLoadedError("");
     }
     state.loadedSeq += 1; // a GET still in flight is older than this
@@ -309,11 +358,11 @@ export const modelFrames = {
     renderContext();
   },
   pull_progress(frame) {
-    state.pulls.set(frame.model, frame);
+    state.pulls.set(pullKey(frame), frame);
     sidebar.renderPulls(state.pulls);
   },
   pull_done(frame) {
-    state.pulls.delete(frame.model);
+    state.pulls.delete(pullKey(frame));
     sidebar.renderPulls(state.pulls);
     if (frame.ok) {
       showPullError("");

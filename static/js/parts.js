@@ -29,7 +29,8 @@ export const sidebar = new Sidebar(
     loadedError: $("loaded-error"), select: els.modelSelect, unloadAll: $("unload-all"),
     pulls: $("pulls") },
   { onUnload: unload, onPick: pickModel, onDetails: openModelDetails,
-    onCancelPull: (name) => socket.send({ type: "pull_cancel", model: name }) });
+    onCancelPull: (name, host) => socket.send(host ? { type: "pull_cancel", model: name, host }
+      : { type: "pull_cancel", model: name }) });
 export const composer = new Composer(
   { form: $("composer"), input: $("prompt"), send: $("send"), stop: $("stop"),
     attach: $("attach"), attachFile: $("attach-file"), attachments: $("attachments"),

@@ -208,7 +208,7 @@ const frameHandlers = {
     view.addNote(frame.text || "", "info");
     if (frame.command === "models" && Array.isArray(frame.models)) {
       state.loaded = frame.models;
-      sidebar.renderLoaded(state.loaded);
+      sidebar.renderLoaded(state.loaded, [], state.hosts);
     }
     if (frame.command === "exit" || frame.command === "unload") refreshLoaded();
   },

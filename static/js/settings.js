@@ -6,7 +6,7 @@ import { showConversationError } from "./chrome.js";
 import { capable, modelChanged, renderContext } from "./models.js";
 import { refreshHistory } from "./navigation.js";
 import { params, sidebar, socket } from "./parts.js";
-import { els, state } from "./store.js";
+import { els, pickerValue, state } from "./store.js";
 
 /** The fields every chat, retry, edit and regenerate frame carries. */
 export function chatFields() {
@@ -16,6 +16,7 @@ export function chatFields() {
     options: part.options,
   };
   if (part.keep_alive !== null) fields.keep_alive = part.keep_alive;
+  if (state.host) fields.host = state.host; // pinned in the picker ("… on gpu")
   // `think` only goes to a model that says it can: others answer it with a 400.
   if (state.think && capable(state.model, "thinking")) fields.think = true;
   return fields;
@@ -88,7 +89,7 @@ export function applySettings(settings, conversation = state.current) {
   state.endpoint = state.settings.endpoint === "generate" ? "generate" : "chat";
   state.think = Boolean(state.settings.think);
   els.endpointSelect.value = state.endpoint;
-  if (state.model && names.includes(state.model)) els.modelSelect.value = state.model;
+  if (state.model && names.includes(state.model)) els.modelSelect.value = pickerValue();
   sidebar.markSelected(state.model);
   params.fill(state.settings);
   modelChanged();

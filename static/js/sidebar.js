@@ -21,23 +21,27 @@ export class Sidebar {
   constructor(els, handlers) {
     this.els = els;
     this.handlers = handlers;
-    this.unloading = new Set();
+    this.unloading = new Set(); // "host|model" being unloaded
     this.models = []; // the loaded list last drawn
     this.picked = []; // models loading because they were picked (POST /api/load)
     this.loading = ""; // a model a reply is waiting for, not yet in the list
     this.replyingWith = ""; // the model of this browser's running reply
+    this.hosts = []; // several Ollama hosts: the loaded list is grouped by host
+    this.grouped = false;
   }
 
   /** A reply started (or ended: ""): until the model is listed, say it is loading. */
   setReply(model, loading) {
     this.replyingWith = model || "";
     this.loading = loading ? model : "";
-    this.renderLoaded(this.models, this.picked);
+    this.renderLoaded(this.models, this.picked, this.hosts);
   }
 
   // -- installed ----------------------------------------------------------------
 
-  renderInstalled(models, selected, error) {
+  /** @param {boolean} hosts several Ollama hosts: each entry names its host, and
+   *  picking one pins that host */
+  renderInstalled(models, selected, error, hosts = false) {
     const list = this.els.installed;
     if (error) {
       list.replaceChildren(emptyItem("Model list unavailable", error));
@@ -51,28 +55,32 @@ export class Sidebar {
     list.replaceChildren(...models.map((m) => {
       const item = el("li", "model-item installed-item");
       item.dataset.model = m.name;
+      const on = hosts && m.host ? m.host : "";
+      if (on) item.dataset.host = on;
       if (m.name === selected) item.classList.add("selected");
       const pick = el("button", "model-pick");
       pick.type = "button";
-      pick.title = `Use ${m.name}`; // the name read out is what the button shows
+      pick.title = on ? `Use ${m.name} on ${on}` : `Use ${m.name}`; // read out: what it shows
       pick.append(el("span", "model-name", m.name));
       const details = m.details || {};
-      const facts = [formatBytes(m.size), details.parameter_size, details.quantization_level]
-        .filter(Boolean).join(" · ");
+      const facts = [on && `on ${on}`, formatBytes(m.size), details.parameter_size,
+        details.quantization_level].filter(Boolean).join(" · ");
       pick.append(el("span", "model-facts", facts));
-      pick.addEventListener("click", () => this.handlers.onPick(m.name));
+      pick.addEventListener("click", () => this.handlers.onPick(on ? `${m.name}@${on}` : m.name));
       const info = el("button", "icon-button model-details-button");
       info.append(el("span", "info-glyph", "i"));
       info.type = "button";
       info.setAttribute("aria-label", `Details of ${m.name}`);
       info.title = "Details";
-      info.addEventListener("click", () => this.handlers.onDetails(m.name));
+      info.addEventListener("click", () => this.handlers.onDetails(m.name, on));
       item.append(pick, info);
       return item;
     }));
   }
 
-  renderPicker(models, selected, error) {
+  /** @param {string} selected the picker's value: `name`, or `name@host` when pinned
+   *  @param {boolean} hosts several hosts: each model also as "name on host" */
+  renderPicker(models, selected, error, hosts = false) {
     const select = this.els.select;
     if (!models.length) {
       const option = el("option", null, error ? "Ollama unreachable" : "No models installed");
@@ -81,11 +89,24 @@ export class Sidebar {
       select.disabled = true;
       return;
     }
-    select.replaceChildren(...models.map((m) => {
-      const option = el("option", null, m.name);
-      option.value = m.name;
-      return option;
-    }));
+    const option = (value, text) => {
+      const item = el("option", null, text);
+      item.value = value;
+      return item;
+    };
+    const names = [...new Set(models.map((m) => m.name))];
+    if (!hosts) {
+      select.replaceChildren(...names.map((name) => option(name, name)));
+    } else {
+      const any = el("optgroup");
+      any.label = "Any host";
+      any.append(...names.map((name) => option(name, name)));
+      const pinned = el("optgroup");
+      pinned.label = "On one host";
+      pinned.append(...models.filter((m) => m.host)
+        .map((m) => option(`${m.name}@${m.host}`, `${m.name} on ${m.host}`)));
+      select.replaceChildren(any, pinned);
+    }
     select.disabled = false;
     select.value = selected;
   }
@@ -99,15 +120,24 @@ export class Sidebar {
   // -- loaded -------------------------------------------------------------------
 
   /** @param {object[]} models as /api/loaded lists them
-   *  @param {string[]} loading models being loaded on a pick, not listed yet */
-  renderLoaded(models, loading = []) {
+   *  @param {string[]} loading models being loaded on a pick, not listed yet
+   *  @param {object[]} hosts several hosts ({label, up, error}): grouped by host */
+  renderLoaded(models, loading = [], hosts = []) {
     const list = this.els.loaded;
     this.models = models;
     if (models.some((m) => m.name === this.loading)) this.loading = "";
     this.els.unloadAll.hidden = models.length < 1;
     this.picked = loading;
+    this.hosts = hosts;
     const waiting = this.loading ? [...loading, this.loading] : loading;
     const pending = [...new Set(waiting)].filter((name) => !models.some((m) => m.name === name));
+    this.grouped = hosts.length > 1;
+    if (this.grouped) {
+      list.replaceChildren(...hosts.flatMap((host) => this.hostGroup(host,
+        models.filter((m) => m.host === host.label))), ...pending.map((name) =>
+        this.loadingItem(name)));
+      return;
+    }
     if (!models.length && !pending.length) {
       list.replaceChildren(emptyItem("No models loaded",
         "A model is loaded when you pick it or send it a message."));
@@ -117,9 +147,22 @@ export class Sidebar {
       ...pending.map((name) => this.loadingItem(name)));
   }
 
+  /** One host's heading (up, or down and why) and the models it holds. */
+  hostGroup(host, models) {
+    const head = el("li", "host-group");
+    head.dataset.host = host.label;
+    head.dataset.up = host.up ? "yes" : "no";
+    head.append(el("span", "host-name", host.label));
+    const state = host.up ? (models.length ? "" : "nothing loaded") : "down";
+    if (state) head.append(el("span", host.up ? "host-state" : "host-state host-down", state));
+    head.title = host.up ? host.url || host.label : `${host.url || host.label}: ${host.error}`;
+    return [head, ...models.map((m) => this.loadedItem(m))];
+  }
+
   loadedItem(m) {
     const item = el("li", "model-item loaded-item");
     item.dataset.model = m.name;
+    if (m.host) item.dataset.host = m.host;
     const info = el("div", "model-info");
     info.append(el("span", "model-name", m.name));
     const facts = el("span", "model-facts");
@@ -142,13 +185,16 @@ export class Sidebar {
     const button = el("button", "button small unload-button", "Unload");
     button.type = "button";
     button.dataset.model = m.name;
+    button.dataset.host = m.host || "";
     button.dataset.testid = "unload-button";
-    button.setAttribute("aria-label", `Unload ${m.name} from memory`);
-    if (this.unloading.has(m.name) || m.unloading) {
+    const where = this.grouped ? ` on ${m.host}` : "";
+    button.setAttribute("aria-label", `Unload ${m.name}${where} from memory`);
+    if (this.unloading.has(`${m.host || ""}|${m.name}`) || m.unloading) {
       button.disabled = true;
       button.textContent = "Unloading…";
     }
-    button.addEventListener("click", () => this.handlers.onUnload(m.name));
+    button.addEventListener("click", () => this.handlers.onUnload(m.name,
+      this.grouped ? m.host : ""));
     item.append(button);
     return item;
   }
@@ -186,11 +232,11 @@ export class Sidebar {
       const item = el("li", "pull-item");
       item.dataset.model = p.model;
       const head = el("div", "pull-head");
-      head.append(el("span", "model-name", p.model));
+      head.append(el("span", "model-name", p.host ? `${p.model} → ${p.host}` : p.model));
       const cancel = el("button", "button small secondary pull-cancel", "Cancel");
       cancel.type = "button";
       cancel.setAttribute("aria-label", `Cancel downloading ${p.model}`);
-      cancel.addEventListener("click", () => this.handlers.onCancelPull(p.model));
+      cancel.addEventListener("click", () => this.handlers.onCancelPull(p.model, p.host));
       head.append(cancel);
       const bar = el("progress", "pull-bar");
       bar.max = p.total || 1;
@@ -203,12 +249,18 @@ export class Sidebar {
     }));
   }
 
-  setUnloading(name, busy) {
-    if (busy) this.unloading.add(name);
-    else this.unloading.delete(name);
-    const unloading = busy || this.models.some((m) => m.name === name && m.unloading);
+  /** @param {string} host "" = wherever it is loaded */
+  setUnloading(name, busy, host = "") {
+    const matches = (button) => button.dataset.model === name
+      && (!host || button.dataset.host === host);
     for (const button of this.els.loaded.querySelectorAll(".unload-button")) {
-      if (button.dataset.model !== name) continue;
+      if (!matches(button)) continue;
+      const on = button.dataset.host || "";
+      const key = `${on}|${name}`;
+      if (busy) this.unloading.add(key);
+      else this.unloading.delete(key);
+      const unloading = busy || this.models.some((m) => m.name === name
+        && (m.host || "") === on && m.unloading);
       button.disabled = unloading;
       button.textContent = unloading ? "Unloading…" : "Unload";
     }

@@ -27,6 +27,7 @@ export const els = {
   messages: $("messages"),
   title: $("chat-title"),
   modelSelect: $("model-select"),
+  pullHost: $("pull-host"),
   endpointSelect: $("endpoint-select"),
   systemInput: $("system-prompt"),
   systemSave: $("system-save"),
@@ -57,6 +58,8 @@ export const state = {
   models: [], // installed, as /api/models lists them
   modelsError: "",
   loaded: [], // in memory, as /api/loaded lists them
+  hosts: [], // several Ollama hosts: [{label, url, up, error}] in order of preference
+  host: "", // the host the model picker pins ("" = wherever the server routes it)
   model: readStored(STORE.model), // the current conversation's model
   endpoint: "chat",
   think: false,
@@ -96,4 +99,14 @@ export { STORE };
 
 export function replyingHere() {
   return Boolean(state.running && state.running.conversation === state.current);
+}
+
+/** The picker's value for the current model: `name`, or `name@host` when pinned. */
+export function pickerValue() {
+  return state.host ? `${state.model}@${state.host}` : state.model;
+}
+
+/** More than one Ollama host: the page names hosts, groups loaded models by host. */
+export function severalHosts() {
+  return state.hosts.length > 1;
 }

@@ -1,0 +1,67 @@
+"""Several Ollama hosts in the page (Chromium): the picker pins a host, the sidebar groups
+the loaded models by host, unloads on one host, and shows a host that is down."""
+
+from __future__ import annotations
+
+import pytest
+
+from .fake_ollama import FakeOllama
+from .live import LiveServer
+
+# The fixtures and helpers of the page tests (that module skips itself without Playwright).
+from .test_browser import (  # noqa: F401
+    CHROMIUM,
+    MODEL,
+    browser,
+    expect,
+    page,
+    send,
+    stored_reply,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)"),
+]
+
+
+def test_two_hosts_in_the_sidebar_and_unload_on_one(page, tmp_path):  # noqa: F811
+    gpu = FakeOllama().start()
+    nas = FakeOllama()
+    nas.remove_model("tiny-assistant:latest")
+    nas.start()
+    server = LiveServer(tmp_path / "data", f"gpu={gpu.url},nas={nas.url}")
+    try:
+        page.goto(server.url)
+        expect(page.locator("#connection-status")).to_have_text("Connected")
+        expect(page.locator(f"#model-select option[value='{MODEL}@nas']")).to_have_text(
+            f"{MODEL} on nas")
+        page.select_option("#model-select", f"{MODEL}@nas")
+        send(page, "hello")
+        expect(stored_reply(page).locator(".stats")).to_contain_text("on nas")
+        page.select_option("#model-select", f"{MODEL}@gpu")
+        send(page, "again")
+        expect(stored_reply(page).locator(".stats")).to_contain_text("on gpu")
+
+        loaded = page.locator("#loaded-models")
+        expect(loaded.locator(".host-group")).to_have_text([
+            "gpu", "nas"])
+        on_nas = loaded.locator(f"li.loaded-item[data-host='nas'][data-model='{MODEL}']")
+        on_gpu = loaded.locator(f"li.loaded-item[data-host='gpu'][data-model='{MODEL}']")
+        expect(on_nas).to_contain_text("100% CPU")
+        expect(on_gpu).to_contain_text("expires")
+        on_nas.locator(".unload-button").click()
+        expect(on_nas).to_have_count(0)
+        expect(on_gpu).to_have_count(1)
+        assert nas.loaded_names() == [] and gpu.loaded_names() == [MODEL]
+        expect(loaded.locator(".host-group[data-host='nas']")).to_contain_text(
+            "nothing loaded")
+
+        nas.stop()  # a host that is down is shown as down; the other goes on
+        page.click("#refresh-loaded")
+        expect(loaded.locator(".host-group[data-host='nas']")).to_contain_text("down")
+        expect(on_gpu).to_have_count(1)
+    finally:
+        server.stop()
+        gpu.stop()
+        nas.stop()
