@@ -278,9 +278,12 @@ def test_loading_silence_unloading_and_states_that_clear(page, tmp_path, fake_ol
         send(page, "wake up")
         loading = page.locator("#loaded-models .loading-item[data-model='gemma3:270m']")
         expect(loading).to_contain_text("loading…")
+        wait = page.locator(LIVE + " .reply-wait")
+        expect(wait).to_have_text("loading gemma3:270m…")  # in the reply too
         status = page.locator("#reply-status")
         expect(status).to_contain_text("Ollama has not answered")
         expect(status).to_be_hidden(timeout=8000)  # bytes came: the notice goes
+        expect(wait).to_have_count(0)
         expect(stored_reply(page)).to_have_attribute("data-status", "ok")
         expect(loading).to_have_count(0)
         context_text = page.locator("#context-text")

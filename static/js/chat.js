@@ -91,6 +91,7 @@ class StreamTarget {
   flush() {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
+    if (this.pending || this.pendingThinking) this.article.querySelector(".reply-wait")?.remove();
     if (this.pendingThinking) {
       if (!this.thinkingText) {
         const box = thinkingBox("", true);
@@ -580,11 +581,16 @@ export class ChatView {
 
   // -- the streamed reply -------------------------------------------------------
 
-  startReply(model) {
+  /** `waiting`: what to say until the first token ("loading gemma3:270m…"). */
+  startReply(model, waiting = "") {
     const article = this.messageElement(
       { id: 0, role: "assistant", model, content: "", status: "streaming", in_context: true },
       false);
     article.querySelector(".muted.small")?.remove();
+    if (waiting) {
+      article.querySelector(".message-content").before(el("div", "reply-wait muted small",
+        waiting));
+    }
     article.classList.add("streaming");
     this.append(article);
     this.stream = new StreamTarget(article, () => this.grew());

@@ -126,7 +126,7 @@ const frameHandlers = {
         view.truncateAfter(frame.message_id);
         view.markRetrying(frame.message_id);
       } else view.addUserMessage(frame.message_id, pending?.text ?? "", pending?.images || []);
-      view.startReply(model);
+      view.startReply(model, sidebar.loading ? `loading ${model}…` : "");
     }
     updateControls();
     refreshConversations();
