@@ -134,6 +134,11 @@ export function uploadUrl(id) {
   return url(`api/uploads/${encodeURIComponent(id)}`);
 }
 
+/** This browser's role on a shared server: {role, manage_models, reason, max_keep_alive}. */
+export function getMe() {
+  return request("api/me");
+}
+
 export function deleteModel(name, host = "") {
   return sendJson("api/models", "DELETE", host ? { model: name, host } : { model: name });
 }

@@ -21,7 +21,8 @@ import {
   importFile, newChat, openConversation, refreshConversations, refreshHistory,
 } from "./navigation.js";
 import {
-  loadPulls, openModelDetails, pickModel, refreshLoaded, refreshModels, startPull, unloadAll,
+  loadPulls, loadRights, openModelDetails, pickModel, refreshLoaded, refreshModels, startPull,
+  unloadAll,
 } from "./models.js";
 import { registerServiceWorker } from "./offline.js";
 import { composer, sidebar, socket } from "./parts.js";
@@ -74,6 +75,7 @@ refreshModels();
 refreshLoaded();
 refreshConversations();
 loadPulls();
+loadRights();
 refreshHistory().then(() => {
   socket.connect();
   refreshConversations();

@@ -332,6 +332,27 @@ function pullKey(frame) {
   return frame.host ? `${frame.host}|${frame.model}` : frame.model;
 }
 
+/** What this browser may do here (GET /api/me): on a shared server a guest may not
+ * download or delete models, so those controls are disabled with the reason shown. */
+export function loadRights() {
+  api.getMe().then((me) => {
+    const locked = !me.manage_models;
+    const reason = locked ? me.reason || "Only the admin may manage models here." : "";
+    els.pullName.disabled = locked;
+    els.pullForm.querySelector("button[type=submit]").disabled = locked;
+    if (els.pullHost) els.pullHost.disabled = locked;
+    els.pullName.title = reason;
+    const deleteButton = document.getElementById("model-delete");
+    deleteButton.disabled = locked; // the dialog clones it per model: the state carries
+    deleteButton.title = reason;
+    for (const id of ["pull-locked", "model-delete-locked"]) {
+      const note = document.getElementById(id);
+      note.textContent = reason;
+      note.hidden = !locked;
+    }
+  }, () => {});
+}
+
 /** Downloads already running when the page opens (another tab may have started them). */
 export function loadPulls() {
   api.getPulls().then((body) => {
