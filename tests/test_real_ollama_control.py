@@ -38,6 +38,12 @@ def loaded(user: BrowserClient) -> dict[str, Any]:
             for m in user.http.get(user.server.url + "/api/loaded").json()["models"]}
 
 
+def unload(user: BrowserClient) -> None:
+    """Unload through the app and wait until Ollama no longer lists the model."""
+    user.http.post(user.server.url + "/api/unload", json={"model": GEMMA}).raise_for_status()
+    assert wait_until(lambda: GEMMA not in loaded(user), timeout=ENDS_SOON)
+
+
 def ended_upstream(log: ServeLog | None, mark: int) -> bool:
     """Ollama logged the end of a /api/chat request since `mark` (True without a log)."""
     return log is None or wait_until(lambda: log.requests_since(mark, "/api/chat"),
@@ -70,7 +76,7 @@ def test_stop_mid_stream_ends_the_request_upstream(real_app: LiveServer) -> None
 
 def test_stop_while_the_model_is_still_loading(real_app: LiveServer) -> None:
     user = BrowserClient(real_app)
-    assert user.http.post(real_app.url + "/api/unload", json={"model": GEMMA}).json()["gone"]
+    unload(user)
     ws = user.socket()
     log = ServeLog.find()
     mark = log.mark() if log else 0
@@ -99,7 +105,9 @@ def test_unload_frees_the_model(real_app: LiveServer) -> None:
     user = BrowserClient(real_app)
     assert GEMMA in loaded(user)
     body = user.http.post(real_app.url + "/api/unload", json={"model": GEMMA}).json()
-    assert (body["unloaded"], body["gone"], body["deferred"]) == (GEMMA, True, False)
+    assert (body["unloaded"], body["deferred"]) == (GEMMA, False)
+    # gone: Ollama dropped it within the app's short wait (a busy machine may take longer)
+    assert body["gone"] is True or wait_until(lambda: GEMMA not in loaded(user), ENDS_SOON)
     assert GEMMA not in loaded(user)
 
 
