@@ -1,15 +1,17 @@
 // The service worker: keeps the page's own files (the HTML shell, CSS, modules, vendor
-// libraries, icons) so that a reload while the server is down still shows the app, which
-// then says the server is unreachable. It never answers /api or /ws: those always go to
-// the server. Network first, so an online page is always current; the cache is named by
+// libraries, icons; highlight.js once used) so that a reload while the server is down
+// still shows the app, which then says the server is unreachable. It never answers /api
+// or /ws: those always go to the server. Network first, so an online page is always current; the cache is named by
 // a hash of the files, so a new version replaces the old cache when it activates.
 
 const VERSION = {{ version|tojson }};
-const SHELL = {{ shell|tojson }}; // URLs relative to this script; the first is the page
+const SHELL = {{ shell|tojson }}; // fetched at install; the first is the page
+const LAZY = {{ lazy|tojson }}; // kept once the page has used them (highlight.js)
 const CACHE = `webchat-shell-${VERSION}`;
 const PREFIX = "webchat-shell-";
 
 const shellUrls = new Set(SHELL.map((path) => new URL(path, self.location).href));
+const keptUrls = new Set([...shellUrls, ...LAZY.map((path) => new URL(path, self.location).href)]);
 const pageUrl = new URL(SHELL[0], self.location).href;
 
 self.addEventListener("install", (event) => {
@@ -54,5 +56,5 @@ self.addEventListener("fetch", (event) => {
     }
     return;
   }
-  if (shellUrls.has(url.href)) event.respondWith(networkFirst(request, url.href));
+  if (keptUrls.has(url.href)) event.respondWith(networkFirst(request, url.href));
 });

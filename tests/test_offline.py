@@ -16,9 +16,11 @@ def test_service_worker_lists_the_shell_and_never_the_api(user):
     shell = json.loads(re.search(r"^const SHELL = (\[.*\]);", response.text, re.M).group(1))
     assert shell[0] == "/"
     for path in ("/static/js/app.js", "/static/js/search.js", "/static/css/style.css",
-                 "/static/vendor/marked.esm.js", "/static/vendor/highlight/core.min.js",
-                 "/static/manifest.webmanifest", "/static/icons/icon-512.png"):
+                 "/static/vendor/marked.esm.js", "/static/manifest.webmanifest",
+                 "/static/icons/icon-512.png"):
         assert path in shell
+    lazy = json.loads(re.search(r"^const LAZY = (\[.*\]);", response.text, re.M).group(1))
+    assert "/static/vendor/highlight/core.min.js" in lazy and lazy[0] not in shell
     assert not [p for p in shell if p.startswith("/api") or p == "/ws"]
     manifest = user.http.get(user.server.url + "/static/manifest.webmanifest", timeout=5)
     assert manifest.headers["Content-Type"].startswith("application/manifest+json")

@@ -46,10 +46,12 @@ def index() -> Any:
                            preload=module_graph(current_app.static_folder or ""))
 
 
-# Besides the modules: what the page loads itself, later (highlight.js on the first code
-# block) or when installed (manifest, icons).
+# Besides the modules: what the page loads itself, or when installed (manifest, icons).
 _SHELL_EXTRAS = ("css/style.css", "vendor/purify.min.js", "favicon.svg",
                  "manifest.webmanifest", "icons/*.png", "vendor/highlight/**/*.js")
+# Kept once the page has used them, not fetched up front: highlight.js (121 KB) loads at
+# the first code block, and the first visit stays as light as before.
+_LAZY = "vendor/highlight/"
 
 
 @functools.cache
@@ -74,6 +76,8 @@ def service_worker() -> Any:
     left alone by the worker itself)."""
     files, version = shell_files(current_app.static_folder or "",
                                  str(Path(current_app.template_folder or "", "index.html")))
-    shell = [url_for("pages.index")] + [url_for("static", filename=name) for name in files]
-    body = render_template("sw.js", version=version, shell=shell)
+    shell = [url_for("pages.index")] + [url_for("static", filename=name) for name in files
+                                        if not name.startswith(_LAZY)]
+    lazy = [url_for("static", filename=name) for name in files if name.startswith(_LAZY)]
+    body = render_template("sw.js", version=version, shell=shell, lazy=lazy)
     return Response(body, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})

@@ -5,7 +5,10 @@
 export function registerServiceWorker() {
   if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
   const script = new URL("sw.js", document.baseURI);
-  navigator.serviceWorker.register(script.href).catch(() => {
+  const register = () => navigator.serviceWorker.register(script.href).catch(() => {
     // no cache for offline reloads; everything else works the same
   });
+  // After the page has loaded: the worker's downloads never compete with the first paint.
+  if (document.readyState === "complete") register();
+  else window.addEventListener("load", register, { once: true });
 }
