@@ -53,27 +53,6 @@ _PROMPT_TOKEN_NS = 3_500_000
 _DEFAULT_THINKING = ("Let", " me", " think", ".")
 _GARBAGE = b"this is not json\n"
 
-# Copy of ollama-captures/tags.json, for when shared/ is not beside the repo; the
-# (loaded size, context length) pairs come from ollama-captures/ps-two-loaded.json.
-_EMBEDDED_TAGS: list[dict[str, Any]] = [
-    {
-        "name": "tiny-assistant:latest", "model": "tiny-assistant:latest",
-        "modified_at": "2026-11-25T21:14:09.581597433Z", "size": 253114180,
-        "digest": "c75ce8e6c31300d0d1e793a1a3f68d236fa26621df29a658a2bd119fb2e2506b",
-        "details": {"parent_model": "", "format": "gguf", "family": "gemma3",
-                    "families": ["gemma3"], "parameter_size": "268.10M",
-                    "quantization_level": "Q4_K_M"},
-    },
-    {
-        "name": "gemma3:270m", "model": "gemma3:270m",
-        "modified_at": "2026-11-25T21:13:29.216897949Z", "size": 253113995,
-        "digest": "b17a7cf8f233ce8a15c93a101fd9e9f5d2876059e62921daa4fb0ef69735edcc",
-        "details": {"parent_model": "", "format": "gguf", "family": "gemma3",
-                    "families": ["gemma3"], "parameter_size": "268.10M",
-                    "quantization_level": "Q4_K_M"},
-    },
-]
-_RUNTIME = {"tiny-assistant:latest": (467313152, 2048), "gemma3:270m": (477798912, 4096)}
 
 _FLOAT_OPTIONS = frozenset({
     "temperature", "top_p", "min_p", "typical_p", "repeat_penalty", "presence_penalty",
@@ -151,10 +130,11 @@ class _ClientGone(Exception):
 
 
 def _default_models() -> list[_Model]:
-    try:
-        tags = json.loads((CAPTURES / "tags.json").read_text())["models"]
-    except (OSError, ValueError, KeyError):
-        tags = _EMBEDDED_TAGS
+    """The two models of the captured /api/tags (sizes and contexts, once loaded, from the
+    captured /api/ps), and a thinking model the real server does not have."""
+    tags = json.loads((CAPTURES / "tags.json").read_text())["models"]
+    ps = json.loads((CAPTURES / "ps-two-loaded.json").read_text())["models"]
+    runtime = {entry["name"]: (entry["size"], entry["context_length"]) for entry in ps}
     thinker = _Model(
         name="thinker:latest", size=522653767, digest=_digest("thinker:latest"),
         details=_details("qwen3", "751.63M"), modified_at="2026-11-25T21:12:41.503118726Z",
@@ -162,7 +142,7 @@ def _default_models() -> list[_Model]:
     )
     models = [thinker]
     for entry in reversed(tags):  # catalog keeps oldest first; /api/tags shows newest first
-        loaded_size, context = _RUNTIME.get(entry["name"], (int(entry["size"] * 1.85), 4096))
+        loaded_size, context = runtime.get(entry["name"], (int(entry["size"] * 1.85), 4096))
         models.append(_Model(entry["name"], entry["size"], entry["digest"], entry["details"],
                              entry["modified_at"], context, loaded_size))
     return models
