@@ -102,7 +102,11 @@ def capture_path(scenario: Scenario) -> Path:
 
 def recorded(scenario: Scenario) -> dict[str, Any]:
     """The real Ollama's answer, as last captured."""
-    return json.loads(capture_path(scenario).read_text())["answer"]
+    path = capture_path(scenario)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run scripts/refresh_captures.py URL "
+                                "against a real Ollama to capture it")
+    return json.loads(path.read_text())["answer"]
 
 
 def kind_of(line: Any) -> str:
