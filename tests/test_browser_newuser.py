@@ -300,6 +300,8 @@ def test_loading_silence_unloading_and_states_that_clear(page, tmp_path, fake_ol
         expect(stored_reply(page)).to_contain_text("z z", timeout=10000)
         expect(item).to_have_count(0, timeout=10000)
         expect(context_text).to_contain_text("/ 4,096 tokens")
+        page.reload()  # remembered across a reload too
+        expect(context_text).to_contain_text("/ 4,096 tokens")
 
         # A system prompt draft belongs to its conversation; an import error goes.
         page.click("#system-box summary")

@@ -7,7 +7,7 @@ import { closeModelDetails, confirmAction, showModelDetails } from "./dialogs.js
 import { composer, params, sidebar, socket, view } from "./parts.js";
 import { saveSettings } from "./settings.js";
 import {
-  STORE, els, loadOnPick, pickerValue, severalHosts, state, writeStored,
+  STORE, els, loadOnPick, pickerValue, readStored, severalHosts, state, writeStored,
 } from "./store.js";
 
 export function capable(name, capability) {
@@ -169,12 +169,16 @@ function contextLength() {
   const numCtx = params.read().options.num_ctx;
   if (numCtx) return { size: numCtx, source: "num_ctx in the parameters" };
   const loaded = state.loaded.find((m) => m.name === state.model);
+  const remembered = `webchat.context.${state.model}`;
   if (loaded?.context_length) {
-    state.loadedContext.set(state.model, loaded.context_length);
+    if (state.loadedContext.get(state.model) !== loaded.context_length) {
+      state.loadedContext.set(state.model, loaded.context_length);
+      writeStored(remembered, String(loaded.context_length)); // kept across reloads
+    }
     return { size: loaded.context_length, source: "as loaded" };
   }
   // Unloaded since: the context it ran with, not a jump to the model's maximum.
-  const before = state.loadedContext.get(state.model);
+  const before = state.loadedContext.get(state.model) || Number(readStored(remembered));
   if (before) return { size: before, source: "as it was loaded last" };
   const info = state.info.get(state.model);
   if (info?.context_length) return { size: info.context_length, source: "the model's maximum" };
