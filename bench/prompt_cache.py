@@ -1,8 +1,10 @@
 """Ollama's prompt cache: the window in steps against the seed's sliding window.
 
 The same multi-turn chat (the same questions, a system prompt, `--max-history 6`) goes
-through the app twice, once per trim policy, and this sums the `prompt_eval_duration`
-Ollama reports for turns 5-14, once the conversation is longer than the window. Ollama
+through the app in two conversations, one per trim policy, turn by turn, each on its own
+model (gemma3:270m and tiny-assistant:latest, the same weights in two runners, swapped
+every round), and this sums the `prompt_eval_duration` Ollama reports for turns 5-14,
+once the conversation is longer than the window. Ollama
 re-reads only what follows the longest common prefix with the model's last prompt, so a
 window whose start stays put costs only the new question on most turns.
 
@@ -38,44 +40,67 @@ QUESTIONS = [
     "What is the boiling point of water in Celsius?", "Why do leaves fall?",
     "What is the chemical symbol for gold?",
 ]
+OTHER = "tiny-assistant:latest"  # the same weights in another blob: a runner of its own
 FIRST_COUNTED = 5  # turns from here on are summed (1-based): the window is full by then
 
 
-def run_policy(url: str, data_dir: Any, trim: str, turns: int, max_history: int,
-               step: int, num_predict: int) -> dict[str, Any]:
-    """One conversation through the app; per-turn prompt figures and the window check."""
-    server = LiveServer(data_dir / trim, url, MAX_HISTORY=max_history, WINDOW_STEP=step,
-                        READ_TIMEOUT=120.0, **NO_LIMITS_CONFIG)
+class Chat:
+    """One conversation with one trim policy on one model, and its per-turn figures."""
+
+    def __init__(self, user: BrowserClient, trim: str, model: str, max_history: int) -> None:
+        self.user, self.trim, self.model, self.max_history = user, trim, model, max_history
+        self.ws = user.socket()
+        self.cid = user.http.post(user.server.url + "/api/conversations", json={
+            "system": SYSTEM, "settings": {"trim": trim}}, timeout=10).json()["id"]
+        self.durations: list[float] = []
+        self.counts: list[int] = []
+        self.sizes: list[int] = []
+        self.short = 0
+
+    def turn(self, question: str, options: dict[str, Any]) -> None:
+        """Ask, then check the request held the last max_history messages."""
+        self.ws.send({"type": "chat", "text": question, "model": self.model,
+                      "conversation": self.cid, "options": options})
+        frames = self.ws.recv_until("done", "error", timeout=180)
+        if frames[-1]["type"] != "done":
+            raise RuntimeError(f"{self.trim}: {frames[-1]}")
+        stats = frames[-1]["stats"]
+        self.durations.append(stats.get("prompt_eval_duration", 0) / 1e6)
+        self.counts.append(stats.get("prompt_eval_count", 0))
+        history = self.user.history(self.cid)
+        asked = [m["content"] for m in history["messages"][:-1]]
+        request = self.user.stored_request(history, len(history["messages"]) - 1)
+        sent = [m["content"] for m in request["messages"][1:]]
+        self.sizes.append(len(sent))
+        need = min(self.max_history, len(asked))
+        if len(sent) < need or sent[-need:] != asked[-need:]:
+            self.short += 1
+        print(f"  {self.trim:>7} on {self.model:<21} turn {len(self.sizes):>2}: "
+              f"{len(sent):>2} messages, {self.counts[-1]:>4} prompt tokens, read in "
+              f"{self.durations[-1]:7.1f} ms", flush=True)
+
+    def figures(self) -> dict[str, Any]:
+        counted = slice(FIRST_COUNTED - 1, len(self.durations))
+        return {"ms": sum(self.durations[counted]), "tokens": sum(self.counts[counted]),
+                "max_sent": max(self.sizes), "short": self.short,
+                "turn_ms": self.durations[counted]}
+
+
+def run_round(url: str, data_dir: Any, models: tuple[str, str], turns: int,
+              max_history: int, step: int, num_predict: int) -> dict[str, dict[str, Any]]:
+    """Both policies at once, turn by turn, each on its own model (so each keeps its own
+    cache in Ollama): a machine busy with other work slows both alike."""
+    server = LiveServer(data_dir, url, MAX_HISTORY=max_history, WINDOW_STEP=step,
+                        READ_TIMEOUT=180.0, KEEP_MODELS_ON_LEAVE=True, **NO_LIMITS_CONFIG)
     try:
         user = BrowserClient(server)
-        ws = user.socket()
-        cid = user.http.post(server.url + "/api/conversations", json={
-            "system": SYSTEM, "settings": {"trim": trim}}, timeout=10).json()["id"]
-        durations, counts, sizes, short = [], [], [], 0
+        chats = [Chat(user, "steps", models[0], max_history),
+                 Chat(user, "sliding", models[1], max_history)]
         options = {"num_predict": num_predict, "temperature": 0, "seed": 1}
         for turn in range(turns):
-            question = QUESTIONS[turn % len(QUESTIONS)]
-            ws.send({"type": "chat", "text": question, "model": MODEL, "conversation": cid,
-                     "options": options})
-            frames = ws.recv_until("done", "error", timeout=180)
-            if frames[-1]["type"] != "done":
-                raise RuntimeError(f"turn {turn + 1}: {frames[-1]}")
-            stats = frames[-1]["stats"]
-            durations.append(stats.get("prompt_eval_duration", 0) / 1e6)
-            counts.append(stats.get("prompt_eval_count", 0))
-            history = user.history(cid)
-            asked = [m["content"] for m in history["messages"][:-1]]
-            request = user.stored_request(history, len(history["messages"]) - 1)
-            sent = [m["content"] for m in request["messages"][1:]]
-            sizes.append(len(sent))
-            need = min(max_history, len(asked))
-            if len(sent) < need or sent[-need:] != asked[-need:]:
-                short += 1
-            print(f"  {trim:>7} turn {turn + 1:>2}: {len(sent):>2} messages, "
-                  f"{counts[-1]:>4} prompt tokens, read in {durations[-1]:7.1f} ms", flush=True)
-        counted = slice(FIRST_COUNTED - 1, turns)
-        return {"ms": sum(durations[counted]), "tokens": sum(counts[counted]),
-                "max_sent": max(sizes), "short": short, "turn_ms": durations[counted]}
+            for chat in chats:
+                chat.turn(QUESTIONS[turn % len(QUESTIONS)], options)
+        return {chat.trim: chat.figures() for chat in chats}
     finally:
         server.stop()
 
@@ -96,7 +121,7 @@ def main() -> int:
                         default=settings_from_env()["WINDOW_STEP"])
     parser.add_argument("--num-predict", type=int, default=24)
     parser.add_argument("--rounds", type=int, default=1,
-                        help="pairs of runs, the order alternating; totals are summed")
+                        help="runs, the two models swapped each time; totals are summed")
     args = parser.parse_args()
     real = os.environ.get("WEBCHAT_TEST_OLLAMA_URL", "").rstrip("/")
     fake = None if real else FakeOllama().start()
@@ -106,12 +131,12 @@ def main() -> int:
     results: dict[str, list[dict[str, Any]]] = {"steps": [], "sliding": []}
     try:
         for round_ in range(args.rounds):
-            order = ("steps", "sliding") if round_ % 2 == 0 else ("sliding", "steps")
-            for trim in order:
-                with _common.temp_dir("prompt-cache") as data_dir:
-                    results[trim].append(run_policy(
-                        url, data_dir, trim, args.turns, args.max_history, args.window_step,
-                        args.num_predict))
+            models = (MODEL, OTHER) if round_ % 2 == 0 else (OTHER, MODEL)
+            with _common.temp_dir("prompt-cache") as data_dir:
+                figures = run_round(url, data_dir, models, args.turns, args.max_history,
+                                    args.window_step, args.num_predict)
+            for trim, result in figures.items():
+                results[trim].append(result)
     finally:
         if fake is not None:
             fake.stop()
