@@ -72,6 +72,12 @@ class Poller:
     def add(self, client: StampedClient) -> None:
         self.selector.register(client.sock, selectors.EVENT_READ, client)
 
+    def remove(self, client: StampedClient) -> None:
+        try:
+            self.selector.unregister(client.sock)
+        except (KeyError, ValueError):
+            pass  # already dropped when it disconnected
+
     def stop(self) -> None:
         self.running = False
         self.thread.join(2)
@@ -208,7 +214,9 @@ def run(clients: int, tokens: int, delay: float, hosts: int = 1,
                 tap.proc.stdin.flush()
                 tap.read_line_with("dumped")
                 upstream.update(upstream_times(json.loads((tmp / f"tap{h}.json").read_text())))
-            for socket, _ in sockets:
+            for socket, client in sockets:
+                if POLLER is not None:
+                    POLLER.remove(client)
                 socket.close()
         finally:
             if app is not None:

@@ -1,0 +1,63 @@
+"""The relay's cheaper paths: Ollama's chunked stream read in batches, and partial
+replies saved without re-indexing them for search until they end."""
+
+from __future__ import annotations
+
+import pytest
+
+from webchat.db import Database
+from webchat.sessions import SessionManager
+from webchat.stream_reader import BrokenFraming, ChunkedLines
+
+
+class Reads:
+    """A connection that hands over the given byte strings, one per read."""
+
+    def __init__(self, *pieces: bytes) -> None:
+        self.pieces = list(pieces)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.pieces.pop(0) if self.pieces else b""
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n" % len(data) + data + b"\r\n"
+
+
+def test_chunked_lines_come_in_batches_whatever_the_reads_split():
+    body = chunk(b'{"a":1}\n') + chunk(b'{"b":2}\n{"c"') + chunk(b':3}\n') + b"0\r\n\r\n"
+    assert list(ChunkedLines(Reads(body)).batches()) == [
+        [b'{"a":1}', b'{"b":2}', b'{"c":3}']]
+    split = [body[i:i + 3] for i in range(0, len(body), 3)]  # sizes and CRLFs cut apart
+    lines = [line for batch in ChunkedLines(Reads(*split)).batches() for line in batch]
+    assert lines == [b'{"a":1}', b'{"b":2}', b'{"c":3}']
+
+
+def test_chunked_lines_say_when_the_body_breaks():
+    with pytest.raises(ConnectionResetError):  # closed before the last chunk
+        list(ChunkedLines(Reads(chunk(b'{"a":1}\n'))).batches())
+    with pytest.raises(BrokenFraming):
+        list(ChunkedLines(Reads(b"zz\r\n{}\n\r\n")).batches())
+
+
+def test_partial_saves_are_searchable_only_once_the_reply_ends(tmp_path):
+    sessions = SessionManager(Database(tmp_path / "db.sqlite3"), 10)
+    sid = sessions.create()
+    cid = sessions.resolve(sid, None, 0)
+    user = sessions.add_user(sid, cid, "tell me about walruses", "m", [])
+    reply = sessions.begin_reply(sid, cid, "m", "chat", {})
+
+    def found(word: str) -> list[int]:
+        return [row[0] for row in sessions.db.query(
+            "SELECT rowid FROM message_search WHERE message_search MATCH ?", (word,))]
+
+    sessions.save_partials([(reply, "Walruses are large", "")])
+    assert found("walruses") == [user]  # the streaming reply is not indexed yet
+    sessions.finish_reply(user, reply, "Walruses are large flippered mammals", "", "ok",
+                          None, None)
+    assert sorted(found("walruses")) == [user, reply] and found("flippered") == [reply]
+    cut = sessions.begin_reply(sid, cid, "m", "chat", {})
+    sessions.save_partials([(cut, "Narwhals too", "")])
+    sessions.recover_interrupted()  # a server killed mid-reply: the text so far is kept
+    assert found("narwhals") == [cut]
+    sessions.db.query("INSERT INTO message_search (message_search) VALUES ('integrity-check')")
