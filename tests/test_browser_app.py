@@ -109,7 +109,12 @@ REPLY_WITH_CODE = ("## Result\n\n| name | size |\n| --- | ---: |\n| a | 1 |\n\n"
 def serious_violations(tab) -> list[dict]:
     """axe-core's serious and critical findings on the page as it is now."""
     return tab.evaluate("""async () => {
+        // Messages far from the view skip layout (content-visibility), so axe would not
+        // see their background: draw them all while it measures.
+        const skipped = [...document.querySelectorAll(".message")];
+        skipped.forEach((m) => { m.style.contentVisibility = "visible"; });
         const result = await axe.run(document, { resultTypes: ["violations"] });
+        skipped.forEach((m) => { m.style.contentVisibility = ""; });
         return result.violations
             .filter((v) => v.impact === "serious" || v.impact === "critical")
             .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
@@ -191,6 +196,15 @@ def test_axe_finds_no_serious_violations(axe_page, live_server, fake_ollama):
     expect(tab.locator("#confirm-dialog")).to_be_hidden()
     tab.keyboard.press("Escape")
     expect(tab.locator("#model-dialog")).to_be_hidden()
+
+    import_conversation(tab, live_server.url, "Older messages",
+                        [f"message {i} with `code` and a [link](https://example.com)"
+                         for i in range(30)])
+    tab.reload()
+    tab.locator("#conversation-list .conversation-open", has_text="Older messages").click()
+    expect(tab.locator(".message.out-of-context").first).to_be_attached()
+    tab.locator(".message.out-of-context").first.scroll_into_view_if_needed()
+    check("messages outside the context window")
 
     tab.emulate_media(color_scheme="dark")
     check("dark theme")
