@@ -28,6 +28,12 @@ def test_a_guest_sees_pull_and_delete_disabled_and_the_admin_link_gives_them_bac
         expect(page.locator("#model-delete")).to_be_disabled()
         expect(page.locator("[data-testid=model-delete-locked]")).to_contain_text("admin link")
         page.keyboard.press("Escape")
+        fake_ollama.pull_delay = 0.5  # a download the admin started elsewhere
+        server.services.pulls.start("slow:7b")
+        cancel = page.get_by_role("button", name="Cancel downloading slow:7b")
+        expect(cancel).to_be_disabled()
+        server.services.pulls.cancel_all()
+        fake_ollama.pull_delay = 0.01
 
         open_chat(page, f"{server.url}/?token={server.app.config['ADMIN_TOKEN']}")
         expect(page.locator("#pull-name")).to_be_enabled()

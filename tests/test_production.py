@@ -113,8 +113,12 @@ def test_trickling_clients_do_not_starve_gunicorn(tmp_path, fake_ollama):
             assert 9 <= len(closed) <= 11
             cut = 0
             for conn in tricklers:  # the header deadline closes them
-                with contextlib.suppress(OSError):
+                try:
                     cut += conn.recv(1) in (b"", b"H")  # EOF, or gunicorn's 400
+                except ConnectionError:  # closed with our trickle unread: a reset
+                    cut += 1
+                except TimeoutError:
+                    pass
             assert cut == len(tricklers)
         finally:
             stop.set()

@@ -44,6 +44,7 @@ LOGIN_PAGE = """<!doctype html>
 
 def init_app(app: Flask) -> None:
     app.extensions["webchat_auth_failures"] = RateLimiter(FAILED_ATTEMPTS, FAILED_WINDOW)
+    app.extensions["webchat_admin_sids"] = set()
     app.before_request(_require_token)
 
 
@@ -86,7 +87,19 @@ def _role_from_cookie() -> str:
     admin: str = current_app.config.get("ADMIN_TOKEN") or ""
     if admin and hmac.compare_digest(session.get("admin", ""), token_proof(admin)):
         return ADMIN
+    if session.get("sid") in current_app.extensions["webchat_admin_sids"]:
+        return ADMIN
     return GUEST
+
+
+def _make_admin() -> None:
+    """The cookie carries proof of the admin token; the browser's id is remembered too,
+    since a response to a request the page sent before it opened the admin link may
+    still bring back its older cookie (Flask re-sends a permanent session every time)."""
+    session["admin"] = token_proof(current_app.config["ADMIN_TOKEN"])
+    if "sid" in session:
+        current_app.extensions["webchat_admin_sids"].add(session["sid"])
+    g.role = ADMIN
 
 
 def _require_token() -> Any:
@@ -112,8 +125,7 @@ def _require_token() -> Any:
         return _refuse(429, f"Too many wrong tokens from this address; try again in "
                             f"{int(wait) + 1} s.")
     if _is_admin_token(offered):
-        session["admin"] = token_proof(config["ADMIN_TOKEN"])
-        g.role = ADMIN
+        _make_admin()
     elif hmac.compare_digest(offered.encode(), token.encode()):
         if "role" not in g:
             g.role = _role_from_cookie()

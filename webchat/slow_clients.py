@@ -108,7 +108,8 @@ class GuardedWorker(ThreadWorker):
             self._drop(conn)
             return
         conn.head += data
-        if b"\r\n\r\n" not in conn.head and len(conn.head) <= self.max_header_bytes:
+        if b"\r\n\r\n" not in conn.head and b"\n\n" not in conn.head \
+                and len(conn.head) <= self.max_header_bytes:
             return
         self.poller.unregister(conn.sock)
         self.reading.pop(conn, None)

@@ -345,6 +345,8 @@ export function loadRights() {
     els.pullName.disabled = locked;
     els.pullForm.querySelector("button[type=submit]").disabled = locked;
     if (els.pullHost) els.pullHost.disabled = locked;
+    sidebar.modelsLocked = reason;
+    sidebar.renderPulls(state.pulls);
     els.pullName.title = reason;
     const deleteButton = document.getElementById("model-delete");
     deleteButton.disabled = locked; // the dialog clones it per model: the state carries

@@ -237,6 +237,10 @@ export class Sidebar {
       cancel.type = "button";
       cancel.setAttribute("aria-label", `Cancel downloading ${p.model}`);
       cancel.addEventListener("click", () => this.handlers.onCancelPull(p.model, p.host));
+      if (this.modelsLocked) { // a guest: only the admin may cancel a download
+        cancel.disabled = true;
+        cancel.title = this.modelsLocked;
+      }
       head.append(cancel);
       const bar = el("progress", "pull-bar");
       bar.max = p.total || 1;
