@@ -212,6 +212,9 @@ def test_axe_finds_no_serious_violations(axe_page, live_server, fake_ollama):
     tab.click("#sidebar-toggle")
     expect(tab.locator("#new-chat")).to_be_in_viewport()
     check("phone with the drawer open")
+    tab.fill("#search-input", "message code")
+    expect(tab.locator("#search-results mark").first).to_be_visible()
+    check("search results, dark, on a phone")
     bad = {state: v for state, v in found.items() if v}
     assert bad == {}, json.dumps(bad, indent=1)
 
