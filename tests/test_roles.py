@@ -82,6 +82,10 @@ def test_a_guest_unloads_only_what_nobody_else_uses(shared, fake_ollama):
     first.socket().chat("load it")
     refused = unload(second, MODEL)
     assert refused.status_code == 403 and "Another browser" in refused.json()["error"]
+    ws = second.socket()
+    ws.send({"type": "chat", "text": f"/unload {MODEL}", "model": MODEL})
+    error = ws.recv()
+    assert error["type"] == "error" and error["code"] == "forbidden"
     assert fake_ollama.loaded_names() == [MODEL]
     assert unload(first, MODEL).status_code == 200  # only this browser used it
 
