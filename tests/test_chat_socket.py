@@ -427,7 +427,8 @@ def test_a_burst_is_joined_but_a_paced_stream_goes_token_by_token(fake_ollama):
     assert any(e.more for e in burst)  # lines were waiting: they may share a frame
     fake_ollama.script(tokens=[f" p{i}" for i in range(20)], delay=0.01)  # a model's pace
     paced = [e for e in client.stream("/api/chat", payload) if e.kind == "content"]
-    assert len(paced) == 20 and not any(e.more for e in paced)
+    # Mostly token by token; a reader descheduled on a busy machine may find two at once.
+    assert len(paced) == 20 and sum(e.more for e in paced) < 5
 
 
 def test_a_refused_download_says_it_is_about_the_download(fake_ollama, user):

@@ -141,6 +141,14 @@ class _AbortableAdapter(HTTPAdapter):
         }
 
 
+class Batch(list):  # type: ignore[type-arg]
+    """The events one read brought; `final` when the reader will not read again."""
+
+    def __init__(self, events: list[StreamEvent], final: bool = False) -> None:
+        super().__init__(events)
+        self.final = final
+
+
 @dataclass
 class StreamEvent:
     """One thing a streamed reply produced: `content`, `thinking`, or the final `done`."""
@@ -418,7 +426,7 @@ class OllamaClient:
                             raise StreamFailed(f"Ollama reported an error: {line['error']}")
                     except StreamFailed:
                         if events:  # the text before the failure is relayed and kept
-                            yield events
+                            yield Batch(events, final=True)  # then, asked again: raise
                         raise
                     if text_key:
                         text = line.get(text_key) or ""
@@ -433,10 +441,11 @@ class OllamaClient:
                         events.append(StreamEvent("content", text))
                     if line.get("done"):
                         events.append(StreamEvent("done", stats=reply_stats(line)))
-                        yield events
+                        yield Batch(events, final=True)
                         return
-                if events:
-                    yield events
+                # Maybe none: a read that completed no line. `final`: the body has ended,
+                # so asking again ends the stream without reading (no `done` line).
+                yield Batch(events, final=reader is not None and reader.ended)
         except BrokenFraming as exc:
             raise StreamFailed(f"Ollama's stream is garbled ({exc})") from None
         if cancel.cancelled:

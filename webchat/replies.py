@@ -15,11 +15,19 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .ollama import Cancellation, Cancelled, OllamaClient, OllamaError
+from .ollama import (
+    Cancellation,
+    Cancelled,
+    OllamaClient,
+    OllamaError,
+    StreamEvent,
+    StreamTimeout,
+)
 from .payloads import ENDPOINTS, redact_images
+from .relay_pump import Pump
 from .sessions import SessionManager
 
 if TYPE_CHECKING:
@@ -55,6 +63,8 @@ class ActiveReplies:
         self._tabs: dict[str, int] = defaultdict(int)
         self._timers: dict[str, threading.Timer] = {}
         self._watchdog: threading.Thread | None = None
+        # Relays every reply after its first chunk, from one thread (relay_pump.py).
+        self.pump: Pump | None = Pump(FRAME_BUDGET) if Pump.available() else None
 
     def claim(self, sid: str, reply: Reply) -> bool:
         with self._lock:
@@ -180,6 +190,11 @@ class Reply:
         self._content: list[str] = []
         self._thinking: list[str] = []
         self._unsaved = False  # text came since the last partial save
+        self._held: list[str] = []  # [kind, text, text, ...] read, not yet relayed
+        self._stats: dict[str, Any] = {}  # Ollama's, from the `done` line
+        self._tokens = 0
+        self._first_token: float | None = None
+        self._last_token = 0.0
 
     def unsaved(self) -> tuple[int, str, str] | None:
         """The text so far when some of it is not saved yet (the watchdog saves it, once
@@ -269,47 +284,87 @@ class Reply:
                     "the model…")
         return f"Ollama is not answering (nothing for {limit:g} s)…"
 
+    def _take(self, batch: list[StreamEvent]) -> bool:
+        """Relay what one read brought, as one frame per kind (thinking, then content);
+        True when a frame went out. Called by this reply's thread for the first chunk,
+        then by the relay pump's."""
+        self._heard()
+        held = self._held
+        for event in batch:
+            if event.kind == "done":
+                self._stats = event.stats
+                continue
+            self._tokens += 1
+            (self._content if event.kind == "content" else self._thinking).append(event.text)
+            if held and held[0] != event.kind:
+                self._relay_held(held)
+            if not held:
+                held.append(event.kind)
+            held.append(event.text)
+        if not held:
+            return False
+        self._last_token = time.monotonic()
+        if self._first_token is None:
+            self._first_token = self._last_token
+        self._relay_held(held)  # everything in hand, as one frame
+        self._unsaved = True
+        return True
+
+    def _pumped(self, batches: Iterator[list[StreamEvent]]) -> bool:
+        """Hand the rest of the stream to the relay pump and wait for its end (raising
+        what ended it, as reading it here would have). False when it cannot be handed
+        over (no socket to watch), and this thread reads on."""
+        pump = getattr(self.active, "pump", None)
+        sock = self.cancel._sock
+        if pump is None or sock is None:
+            return False
+        try:
+            fd = sock.fileno()
+        except OSError:
+            return False
+        if fd < 0:
+            return False
+        ended = threading.Event()
+        outcome: list[BaseException | None] = []
+
+        def finished(error: BaseException | None) -> None:
+            outcome.append(error)
+            ended.set()
+
+        timeout = self.client.read_timeout
+        pump.follow(fd, batches, self._take, finished, timeout, lambda: StreamTimeout(
+            f"Ollama sent nothing for {timeout:g} s, so the request was abandoned"))
+        ended.wait()
+        if outcome[0] is not None:
+            raise outcome[0]
+        return True
+
     def _run(self) -> None:
         content, thinking = self._content, self._thinking
-        stats: dict[str, Any] = {}
         status, error = "ok", None
         reply_id = 0
         started = time.monotonic()
-        first_token: float | None = None
-        last_token = started
-        tokens = 0
-        held: list[str] = []  # [kind, text, text, ...] already read, not yet relayed
+        self._last_token = started
+        held = self._held  # [kind, text, text, ...] already read, not yet relayed
         try:
             reply_id = self.sessions.begin_reply(self.sid, self.conversation_id, self.model,
                                                  self.endpoint, redact_images(self.payload))
             self._reply_id = reply_id
-            for batch in self.client.stream_batches(ENDPOINTS[self.endpoint], self.payload,
-                                                    self.cancel):
-                self._heard()
-                for event in batch:
-                    if event.kind == "done":
-                        stats = event.stats
-                        continue
-                    tokens += 1
-                    (content if event.kind == "content" else thinking).append(event.text)
-                    if held and held[0] != event.kind:
-                        self._relay_held(held)
-                    held = held or [event.kind]
-                    held.append(event.text)
-                if not held:
-                    continue
-                last_token = time.monotonic()
-                if first_token is None:
-                    first_token = last_token
-                self._relay_held(held)  # everything in hand, as one frame
-                self._unsaved = True
-                # The frame budget: the first chunk went at once; from now on what
-                # arrives within FRAME_BUDGET of a frame waits to go with the next one.
-                # Fewer frames, and fewer wake-ups of this thread, at a delay well under
-                # what an eye sees (the page paints once per animation frame anyway).
-                # A big batch means the relay is behind a burst: no pause then.
-                pause = last_token + FRAME_BUDGET - time.monotonic()
-                if pause > 0 and not stats and len(batch) < BURST_EVENTS:
+            batches = self.client.stream_batches(ENDPOINTS[self.endpoint], self.payload,
+                                                 self.cancel)
+            for batch in batches:
+                if not self._take(batch) or getattr(batch, "final", False):
+                    continue  # nothing relayed yet, or the body has ended: read on here
+                # The first chunk went at once. From now on what arrives within
+                # FRAME_BUDGET of a frame waits to go with the next one (well under what
+                # an eye sees; the page paints once per animation frame anyway): the
+                # relay pump does that for every stream from one thread.
+                if self._pumped(batches):
+                    break
+                # No pump: this thread keeps the budget itself (a big batch means the
+                # relay is behind a burst: no pause then).
+                pause = self._last_token + FRAME_BUDGET - time.monotonic()
+                if pause > 0 and len(batch) < BURST_EVENTS:
                     time.sleep(pause)
         except Cancelled:
             reason = self.cancel.reason
@@ -318,7 +373,8 @@ class Reply:
                      else ENDINGS.get(reason) or (
                          f"Every tab of this browser was closed and none came back within "
                          f"{self.active.grace:g} s, so the reply was stopped"))
-            stats = {"stopped": True, **_counted(tokens, first_token, last_token)}
+            self._stats = {"stopped": True, **_counted(self._tokens, self._first_token,
+                                                       self._last_token)}
         except OllamaError as exc:
             status, error = "error", str(exc)
             if self.host is not None:
@@ -333,7 +389,8 @@ class Reply:
             self._relay_held(held)
         if self.host is not None:
             self.host.forget("ps")  # the model is loaded there now (or was unloaded)
-        stats.update(self._timings(started, first_token))
+        stats = self._stats
+        stats.update(self._timings(started, self._first_token))
         text = "".join(content)
         if status == "stopped" and text:
             error = "Stopped by the user"

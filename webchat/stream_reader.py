@@ -37,18 +37,20 @@ class ChunkedLines:
         self.ended = False  # the last (zero) chunk was seen
 
     def batches(self) -> Iterator[list[bytes]]:
-        """Each time something arrives: the whole lines received so far (maybe none).
-        The last batch carries a final line without its newline, if any. A connection
-        that closes before the last chunk (Ollama died, or a cancel shut the socket down)
-        raises ConnectionResetError after the whole lines it did send."""
+        """One read each: the whole lines it completed (maybe none, so a caller that
+        reads only when the socket is readable never blocks here). The last batch
+        carries a final line without its newline, if any. A connection that closes
+        before the last chunk (Ollama died, or a cancel shut the socket down) raises
+        ConnectionResetError after the whole lines it did send."""
         while not self.ended:
             data = self._fp.read1(READ_SIZE)
             if not data:
                 raise ConnectionResetError("the connection closed before the body ended")
             self._decode(data)
+            lines: list[bytes] = []
             if b"\n" in self._body:
                 *lines, self._body = self._body.split(b"\n")
-                yield lines
+            yield lines
         if self._body.strip():
             yield [self._body]
             self._body = b""
