@@ -10,8 +10,6 @@ import stat
 from pathlib import Path
 from urllib.parse import unquote
 
-import pytest
-
 from webchat import create_app, shutdown
 from webchat.netinfo import lan_addresses
 
@@ -40,9 +38,9 @@ def check_export(http, url: str, title: str) -> None:
         assert [w for w in title.split() if w.isalnum()][0] in utf8
 
 
-@pytest.mark.parametrize("title", TITLES)
-def test_export_any_title_on_the_dev_server(user, live_server, title):
-    check_export(user.http, live_server.url, title)
+def test_export_any_title_on_the_dev_server(user, live_server):
+    for title in TITLES:
+        check_export(user.http, live_server.url, title)
 
 
 def test_a_redirect_from_ollama_is_never_followed(user, fake_ollama):
@@ -142,31 +140,36 @@ WS_UPGRADE = ("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Versio
               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")
 
 
-@pytest.mark.parametrize("path,method,extra", [
-    ("/", "GET", ()), ("/api/history", "GET", ()), ("/api/models", "GET", ()),
-    ("/api/unload", "POST", ()), ("/ws", "GET", WS_UPGRADE)])
-def test_dns_rebinding_a_foreign_host_is_refused(live_server, fake_ollama, path, method,
-                                                  extra):
+REBINDING_TARGETS = [("/", "GET", ()), ("/api/history", "GET", ()), ("/api/models", "GET", ()),
+                     ("/api/unload", "POST", ()), ("/ws", "GET", WS_UPGRADE)]
+
+
+def test_dns_rebinding_a_foreign_host_is_refused(live_server, fake_ollama):
     foreign = f"attacker.example:{live_server.port}"
-    answer = raw_get(live_server.port, path, foreign, f"Origin: http://{foreign}", *extra,
-                     method=method)
-    assert answer.startswith("HTTP/1.1 421"), answer[:200]
-    assert "does not answer to the name" in answer
+    for path, method, extra in REBINDING_TARGETS:
+        answer = raw_get(live_server.port, path, foreign, f"Origin: http://{foreign}",
+                         *extra, method=method)
+        assert answer.startswith("HTTP/1.1 421"), (path, answer[:200])
+        assert "does not answer to the name" in answer
     assert not any(p.startswith("/api/") for _, p, _ in fake_ollama.requests)
-    own = raw_get(live_server.port, path, f"127.0.0.1:{live_server.port}", *extra,
-                  f"Origin: http://127.0.0.1:{live_server.port}", method=method)
-    assert not own.startswith("HTTP/1.1 421")
+    for path, method, extra in REBINDING_TARGETS:
+        own = raw_get(live_server.port, path, f"127.0.0.1:{live_server.port}", *extra,
+                      f"Origin: http://127.0.0.1:{live_server.port}", method=method)
+        assert not own.startswith("HTTP/1.1 421"), path
 
 
-@pytest.mark.parametrize("host,ok", [
+OWN_NAMES = [
     ("localhost:{port}", True), ("[::1]:{port}", True), ("127.0.0.1:{port}", True),
     ("LOCALHOST.:{port}", True), ("127.0.0.1:1", False), ("127.0.0.1", False),
     ("127.0.0.2:{port}", False), ("0.0.0.0:{port}", False), ("", False),
-    ("[::1:{port}", False), ("localhost:{port}@evil.example", False)])
-def test_own_names_with_the_port(live_server, host, ok):
-    host = host.format(port=live_server.port)
-    answer = raw_get(live_server.port, "/api/pulls", host)
-    assert answer.startswith("HTTP/1.1 421") != ok, (host, answer[:100])
+    ("[::1:{port}", False), ("localhost:{port}@evil.example", False)]
+
+
+def test_own_names_with_the_port(live_server):
+    for host, ok in OWN_NAMES:
+        host = host.format(port=live_server.port)
+        answer = raw_get(live_server.port, "/api/pulls", host)
+        assert answer.startswith("HTTP/1.1 421") != ok, (host, answer[:100])
 
 
 def test_origin_is_checked_against_own_names_scheme_included(user, live_server):
@@ -215,32 +218,38 @@ def strict_json(text: str) -> object:
     return json.loads(text, parse_constant=refuse)
 
 
-@pytest.mark.parametrize("path", [
+BAD_IDS = [
     "/api/conversations/99999999999999999999999", "/api/conversations/9223372036854775808",
     "/api/conversations/%D9%A3", "/api/conversations/1/messages/99999999999999999999",
     "/api/conversations/%EF%BC%91/export", "/api/history?conversation=%D9%A3",
-    "/api/history?conversation=99999999999999999999999", "/api/history?conversation=-1"])
-def test_ids_out_of_range_or_not_ascii_are_not_found(user, live_server, path):
-    response = user.http.get(live_server.url + path, timeout=5)
-    assert response.status_code == 404 and "error" in response.json()
+    "/api/history?conversation=99999999999999999999999", "/api/history?conversation=-1"]
 
 
-@pytest.mark.parametrize("frame", [
+def test_ids_out_of_range_or_not_ascii_are_not_found(user, live_server):
+    for path in BAD_IDS:
+        response = user.http.get(live_server.url + path, timeout=5)
+        assert response.status_code == 404 and "error" in response.json(), path
+
+
+BAD_ID_FRAMES = [
     {"type": "clear", "conversation": 2**70}, {"type": "retry", "id": 2**70},
     {"type": "edit", "id": -2**70, "text": "x"}, {"type": "chat", "text": "x",
-                                                   "model": "gemma3:270m", "conversation": 2**63}])
-def test_socket_ids_out_of_range_are_clear_errors(user, frame):
+                                                   "model": "gemma3:270m", "conversation": 2**63}]
+
+
+def test_socket_ids_out_of_range_are_clear_errors(user):
     ws = user.socket()
-    ws.send(frame)
-    reply = ws.recv()
-    assert reply["type"] == "error" and reply["code"] in ("not_found", "invalid")
+    for frame in BAD_ID_FRAMES:
+        ws.send(frame)
+        reply = ws.recv()
+        assert reply["type"] == "error" and reply["code"] in ("not_found", "invalid"), frame
 
 
 SURROGATE = '"\\ud800 broken"'  # BAD in the bodies below
 DEEP = "[" * 50_000 + "]" * 50_000
 
 
-@pytest.mark.parametrize("method,path,body,words", [
+UNSTORABLE = [
     ("POST", "/api/conversations", '{"title": BAD}', "surrogate"),
     ("POST", "/api/conversations", '{"system": BAD}', "surrogate"),
     ("POST", "/api/conversations", '{"settings": {BAD: 1}}', "surrogate"),
@@ -258,24 +267,30 @@ DEEP = "[" * 50_000 + "]" * 50_000
      '[{"role": "user", "content": "x", "created_at": 1e300}]}', "created_at"),
     ("POST", "/api/conversations/import", '{"format": "ollama-webchat/1", "messages": '
      '[{"role": "user", "content": "x", "created_at": -5}]}', "created_at"),
-])
-def test_unstorable_json_is_a_clear_400(user, live_server, method, path, body, words):
-    body = body.replace("BAD", SURROGATE)
-    response = user.http.request(method, live_server.url + path, data=body.encode(),
-                                 headers={"Content-Type": "application/json"}, timeout=10)
-    assert response.status_code == 400, response.text
-    assert words in response.json()["error"]
+]
 
 
-@pytest.mark.parametrize("raw", [
+def test_unstorable_json_is_a_clear_400(user, live_server):
+    for method, path, body, words in UNSTORABLE:
+        response = user.http.request(method, live_server.url + path, timeout=10,
+                                     data=body.replace("BAD", SURROGATE).encode(),
+                                     headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, (path, body[:60], response.text)
+        assert words in response.json()["error"], (path, body[:60])
+
+
+UNSTORABLE_FRAMES = [
     '{"type": "chat", "model": "gemma3:270m", "text": BAD}',
     '{"type": "system", "text": BAD}', DEEP,
-    '{"type": "chat", "model": "gemma3:270m", "text": "x", "options": {"seed": NaN}}'])
-def test_unstorable_frames_are_clear_errors(user, raw):
+    '{"type": "chat", "model": "gemma3:270m", "text": "x", "options": {"seed": NaN}}']
+
+
+def test_unstorable_frames_are_clear_errors(user):
     ws = user.socket()
-    ws.send(raw.replace("BAD", SURROGATE))
-    reply = ws.recv()
-    assert reply["type"] == "error" and reply["code"] == "bad_frame"
+    for raw in UNSTORABLE_FRAMES:
+        ws.send(raw.replace("BAD", SURROGATE))
+        reply = ws.recv()
+        assert reply["type"] == "error" and reply["code"] == "bad_frame", raw[:60]
     ws.send({"type": "clear"})
     assert ws.recv()["type"] == "cleared"  # the socket lives on
 
