@@ -45,8 +45,9 @@ class _Stream:
 class Pump:
     """Relays the streams handed to it; its thread runs while there are any."""
 
-    def __init__(self, budget: float) -> None:
+    def __init__(self, budget: float, burst: int = 32) -> None:
         self.budget = budget
+        self.burst = burst  # a batch this big: the stream is ahead of us, read on at once
         self._lock = threading.Lock()
         self._streams: dict[int, _Stream] = {}
         self._resting: list[tuple[float, int, _Stream]] = []  # (due, fd, stream), a heap
@@ -176,7 +177,7 @@ class Pump:
                 return
             self._end(stream, None)
             return
-        if sent:
+        if sent and len(batch) < self.burst:
             try:
                 self._epoll.modify(stream.fd, 0)
             except OSError:

@@ -64,7 +64,8 @@ class ActiveReplies:
         self._timers: dict[str, threading.Timer] = {}
         self._watchdog: threading.Thread | None = None
         # Relays every reply after its first chunk, from one thread (relay_pump.py).
-        self.pump: Pump | None = Pump(FRAME_BUDGET) if Pump.available() else None
+        self.pump: Pump | None = (Pump(FRAME_BUDGET, BURST_EVENTS) if Pump.available()
+                                  else None)
 
     def claim(self, sid: str, reply: Reply) -> bool:
         with self._lock:
