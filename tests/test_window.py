@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 
 from webchat.db import Database
 from webchat.payloads import build_payload
@@ -164,3 +165,21 @@ def test_steps_hit_ollamas_cache(tmp_path: Path, fake_ollama: FakeOllama) -> Non
     assert hits >= 15  # at least 3 turns in 4
     sliding_hits, sliding_spent = _cache_run(tmp_path, fake_ollama, "sliding")
     assert sliding_hits < hits and sliding_spent > spent
+
+
+def test_stand_in_cache_counts_whole_prompt_and_forgets_on_unload(fake_ollama) -> None:
+    """Like Ollama 0.24.0: the count is the whole prompt, only the duration shrinks; an
+    unload empties the cache."""
+    body = {"model": "gemma3:270m", "stream": False,
+            "messages": [{"role": "system", "content": SYSTEM},
+                         {"role": "user", "content": "one two three four five"}]}
+
+    def ask() -> dict:
+        return requests.post(fake_ollama.url + "/api/chat", json=body, timeout=5).json()
+
+    cold, warm = ask(), ask()
+    assert cold["prompt_eval_count"] == warm["prompt_eval_count"]
+    assert warm["prompt_eval_duration"] < cold["prompt_eval_duration"] / 5
+    requests.post(fake_ollama.url + "/api/generate",
+                  json={"model": "gemma3:270m", "keep_alive": 0}, timeout=5)
+    assert ask()["prompt_eval_duration"] == cold["prompt_eval_duration"]
