@@ -61,3 +61,36 @@ def test_partial_saves_are_searchable_only_once_the_reply_ends(tmp_path):
     sessions.recover_interrupted()  # a server killed mid-reply: the text so far is kept
     assert found("narwhals") == [cut]
     sessions.db.query("INSERT INTO message_search (message_search) VALUES ('integrity-check')")
+
+
+def test_a_browser_that_stops_reading_is_dropped_not_waited_for():
+    import select
+    import socket
+    import types
+
+    from webchat.chat_socket import MAX_UNSENT, ChatConnection
+
+    class Ws:  # what flask-sock hands over: its socket, and send()
+        def __init__(self, sock: socket.socket) -> None:
+            self.sock = sock
+
+        def send(self, data: str) -> None:
+            self.sock.sendall(data.encode())
+
+    ours, browser = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * MAX_UNSENT)
+    ours.settimeout(5)  # without the limit a send would wait this long, then fail
+    services = types.SimpleNamespace(config={})
+    connection = ChatConnection(Ws(ours), "sid", services)  # type: ignore[arg-type]
+    frame = {"type": "chunk", "text": "x" * 4000}
+    sent = 0
+    while connection.send(frame):  # the browser reads nothing
+        sent += 1
+        assert sent < 10_000, "sending never stopped"
+    assert sent * 4000 >= MAX_UNSENT // 2  # it got its share first (the count is in
+    # the kernel's bytes, with their overhead)
+    assert select.select([], [ours], [], 0)[1]  # stopped before a send could block
+    browser.recv(1 << 22)  # it reads again: frames go to it again
+    assert connection.send(frame)
+    ours.close()
+    browser.close()

@@ -8,10 +8,13 @@ MAX_FRAME_BYTES closes it (simple-websocket refuses to buffer it).
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import logging
 import re
 import socket
+import struct
+import termios
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -58,6 +61,18 @@ def chat_socket(ws: Any) -> None:
     connection.serve()
 
 
+MAX_UNSENT = 256 * 1024  # bytes a browser may leave unread before frames stop going to it
+
+
+def _unsent(ws: Any) -> int:
+    """Bytes sent to this socket that the browser has not taken yet (Linux TIOCOUTQ)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(ws.sock.fileno(), termios.TIOCOUTQ,
+                                              b"\0\0\0\0"))[0]
+    except (AttributeError, OSError, ValueError):
+        return 0  # not a socket the kernel can say this about: send as ever
+
+
 def _no_delay(ws: Any) -> None:
     """Send each small frame at once. Without TCP_NODELAY the kernel holds the first
     chunk after `start` until the browser acknowledges `start`: about 40 ms (Nagle and
@@ -86,13 +101,18 @@ class ChatConnection:
     # -- sending ------------------------------------------------------------------
 
     def send(self, frame: dict[str, Any]) -> bool:
-        """Send one frame now; False when the browser is gone (never raises).
+        """Send one frame now; False when the browser is gone, or so far behind that
+        sending could block (never raises, never waits on a browser that stopped reading).
 
-        Sent by the thread that made the frame: handing frames to a writer thread cost
-        a GIL hand-off per token and tripled the p99 delay with 64 browsers streaming
-        (bench/concurrency.py). Bursts are joined upstream instead (replies.py)."""
+        Sent by the thread that made the frame (for replies, after the first chunk, the
+        relay pump's one thread: replies.py). A browser that leaves more than
+        MAX_UNSENT bytes unread (a laptop asleep with the socket still open) would block
+        that thread, and with it every other stream; it is dropped from the reply
+        instead, and catches up from the history when it comes back."""
         data = json.dumps(frame)
         with self._send_lock:
+            if _unsent(self.ws) > MAX_UNSENT:
+                return False
             try:
                 self.ws.send(data)
                 return True
