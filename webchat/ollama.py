@@ -142,11 +142,15 @@ class _AbortableAdapter(HTTPAdapter):
 
 
 class Batch(list):  # type: ignore[type-arg]
-    """The events one read brought; `final` when the reader will not read again."""
+    """The events one read brought; `final` when the reader will not read again;
+    `direct` when it was read straight from a plain socket (nothing is buffered above
+    it, so waiting for that socket to be readable is enough: the relay pump's rule)."""
 
-    def __init__(self, events: list[StreamEvent], final: bool = False) -> None:
+    def __init__(self, events: list[StreamEvent], final: bool = False,
+                 direct: bool = False) -> None:
         super().__init__(events)
         self.final = final
+        self.direct = direct
 
 
 @dataclass
@@ -445,7 +449,8 @@ class OllamaClient:
                         return
                 # Maybe none: a read that completed no line. `final`: the body has ended,
                 # so asking again ends the stream without reading (no `done` line).
-                yield Batch(events, final=reader is not None and reader.ended)
+                yield Batch(events, final=reader is not None and reader.ended,
+                            direct=reader is not None)
         except BrokenFraming as exc:
             raise StreamFailed(f"Ollama's stream is garbled ({exc})") from None
         if cancel.cancelled:

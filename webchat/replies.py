@@ -354,8 +354,10 @@ class Reply:
             batches = self.client.stream_batches(ENDPOINTS[self.endpoint], self.payload,
                                                  self.cancel)
             for batch in batches:
-                if not self._take(batch) or getattr(batch, "final", False):
-                    continue  # nothing relayed yet, or the body has ended: read on here
+                if (not self._take(batch) or getattr(batch, "final", False)
+                        or not getattr(batch, "direct", False)):
+                    continue  # nothing relayed yet, the body has ended, or this is not
+                    # a stream the pump can watch (TLS, not chunked): read on here
                 # The first chunk went at once. From now on what arrives within
                 # FRAME_BUDGET of a frame waits to go with the next one (well under what
                 # an eye sees; the page paints once per animation frame anyway): the

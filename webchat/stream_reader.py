@@ -11,6 +11,7 @@ replies.py) picks up every token that arrived meanwhile in one go.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -102,4 +103,7 @@ def body_reader(response: Any) -> ChunkedLines | None:
     if (not getattr(http_response, "chunked", False) or fp is None
             or not hasattr(fp, "read1") or response.headers.get("Content-Encoding")):
         return None
+    raw_io = getattr(fp, "raw", None)
+    if isinstance(getattr(raw_io, "_sock", None), ssl.SSLSocket):
+        return None  # TLS buffers records of its own: read the usual way
     return ChunkedLines(fp)
