@@ -28,6 +28,7 @@ CHROMIUM = shutil.which("chromium")
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
 MODEL = "gemma3:270m"
 REFRESH_WAIT_MS = 8000  # the page refreshes the loaded list every 5 s
+DRAW_MS = 20000  # a 400-message history drawn in slices, on 2 busy cores
 
 pytestmark = [
     pytest.mark.browser,
@@ -586,7 +587,7 @@ def test_long_conversation_newest_first_then_in_order_and_jump_to_latest(
     expect(page.locator("#chat-title")).to_have_text("Long one")
     expect(page.locator(".message")).to_have_count(2 * exchanges)
     pane = page.locator("#messages")
-    expect(pane).to_have_attribute("aria-busy", "false")  # drawn and placed
+    expect(pane).to_have_attribute("aria-busy", "false", timeout=DRAW_MS)  # drawn and placed
     texts = page.locator(".message .message-content").all_text_contents()
     # (replies far above the view stay plain text until scrolled near)
     assert [text.strip().strip("*") for text in texts] == [
@@ -604,7 +605,7 @@ def test_long_conversation_newest_first_then_in_order_and_jump_to_latest(
     page.locator(".message").first.evaluate("m => { m.dataset.before = 'yes'; }")
     live_server.services.close_sockets()
     expect(page.locator(".message[data-before]")).to_have_count(0)  # drawn anew
-    expect(pane).to_have_attribute("aria-busy", "false")  # the slices are in
+    expect(pane).to_have_attribute("aria-busy", "false", timeout=DRAW_MS)  # the slices are in
     expect(page.locator(".message")).to_have_count(2 * exchanges)
     first_top = page.locator(".message.user").first.evaluate(
         "m => m.getBoundingClientRect().top - m.parentElement.getBoundingClientRect().top")
@@ -621,13 +622,13 @@ def test_long_conversation_newest_first_then_in_order_and_jump_to_latest(
     send(page, "one more")
     expect(jump).to_be_hidden()
     expect(last_reply(page).locator(".message-content")).to_contain_text("t2")
-    expect(pane).to_have_attribute("aria-busy", "false")
+    expect(pane).to_have_attribute("aria-busy", "false", timeout=DRAW_MS)
     pane.evaluate("p => { p.scrollTop = 0; }")
     expect(jump).to_have_text("↓ New messages")
     expect(jump).to_have_class(re.compile(r"\bunseen\b"))
     jump.click()
     expect(jump).to_be_hidden()
-    expect(pane).to_have_attribute("aria-busy", "false")
+    expect(pane).to_have_attribute("aria-busy", "false", timeout=DRAW_MS)
     assert pane.evaluate("p => p.scrollHeight - p.scrollTop - p.clientHeight") < 5
     last_text = "".join(tokens).strip()
     expect(stored_reply(page).locator(".message-content")).to_have_text(last_text)

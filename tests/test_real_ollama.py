@@ -155,10 +155,19 @@ def test_the_system_prompt_reaches_gemmas_prompt(real_app: LiveServer) -> None:
 
 def test_a_kept_prefix_uses_ollamas_prompt_cache(real_app: LiveServer) -> None:
     """The second turn re-sends the first as its prefix: Ollama reuses its cache, so the
-    prompt is evaluated faster although longer (0.24.0 still counts every prompt token)."""
-    ws = BrowserClient(real_app).socket()
-    words = " ".join(f"{uuid.uuid4().hex[:6]}" for _ in range(60))  # nothing cached yet
-    first = done_stats(say(ws, "Remember these words: " + words, num_predict=2))
-    second = done_stats(say(ws, "Which was the first word?", num_predict=2))
-    assert second["prompt_eval_count"] > first["prompt_eval_count"]
-    assert second["prompt_eval_duration"] * 2 < first["prompt_eval_duration"], (first, second)
+    prompt is evaluated faster although longer (0.24.0 still counts every prompt token).
+
+    The only timing-based check here: on a busy machine one pair can be swamped by another
+    process taking the cores, so up to three fresh pairs are tried. Without the cache every
+    pair reads more tokens the second time and none could pass."""
+    pairs = []
+    for _ in range(3):
+        ws = BrowserClient(real_app).socket()
+        words = " ".join(f"{uuid.uuid4().hex[:6]}" for _ in range(60))  # nothing cached yet
+        first = done_stats(say(ws, "Remember these words: " + words, num_predict=2))
+        second = done_stats(say(ws, "Which was the first word?", num_predict=2))
+        assert second["prompt_eval_count"] > first["prompt_eval_count"]
+        pairs.append((first["prompt_eval_duration"], second["prompt_eval_duration"]))
+        if second["prompt_eval_duration"] * 2 < first["prompt_eval_duration"]:
+            return
+    raise AssertionError(f"no pair showed the cache (first, second ns): {pairs}")
