@@ -8,13 +8,11 @@ MAX_FRAME_BYTES closes it (simple-websocket refuses to buffer it).
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import logging
 import re
 import socket
 import struct
-import termios
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -64,8 +62,17 @@ def chat_socket(ws: Any) -> None:
 MAX_UNSENT = 256 * 1024  # bytes a browser may leave unread before frames stop going to it
 
 
+try:  # Unix: the kernel says how much of what was sent is still queued
+    import fcntl
+    import termios
+except ImportError:  # elsewhere the limit is not checked
+    fcntl = termios = None  # type: ignore[assignment]
+
+
 def _unsent(ws: Any) -> int:
-    """Bytes sent to this socket that the browser has not taken yet (Linux TIOCOUTQ)."""
+    """Bytes sent to this socket that the browser has not taken yet (TIOCOUTQ)."""
+    if fcntl is None:
+        return 0
     try:
         return struct.unpack("i", fcntl.ioctl(ws.sock.fileno(), termios.TIOCOUTQ,
                                               b"\0\0\0\0"))[0]
