@@ -14,10 +14,10 @@ from .test_browser import (  # noqa: F401
     MODEL,
     browser,
     expect,
-    page,
     send,
     stored_reply,
 )
+from .test_browser_app import AXE, serious_violations
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,7 +25,14 @@ pytestmark = [
 ]
 
 
-def test_two_hosts_in_the_sidebar_and_unload_on_one(page, tmp_path):  # noqa: F811
+def test_two_hosts_in_the_sidebar_and_unload_on_one(browser, tmp_path):  # noqa: F811
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: scripts/test.sh installs it with npm")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(path=str(AXE))  # a test-only tool: the grouped list is checked
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     gpu = FakeOllama().start()
     nas = FakeOllama()
     nas.remove_model("tiny-assistant:latest")
@@ -61,7 +68,10 @@ def test_two_hosts_in_the_sidebar_and_unload_on_one(page, tmp_path):  # noqa: F8
         page.click("#refresh-loaded")
         expect(loaded.locator(".host-group[data-host='nas']")).to_contain_text("down")
         expect(on_gpu).to_have_count(1)
+        assert serious_violations(page) == []  # the host headings, pinned picker, down host
+        assert errors == []
     finally:
+        context.close()
         server.stop()
         gpu.stop()
         nas.stop()
