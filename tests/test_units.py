@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from webchat.config import ollama_url_from_host
+from webchat.history import Message
 from webchat.loaded import describe_loaded, processor_split
 from webchat.ollama import (
     OllamaClient,
@@ -16,7 +17,6 @@ from webchat.ollama import (
     reply_stats,
 )
 from webchat.payloads import build_payload, flatten_prompt
-from webchat.sessions import Message
 from webchat.validation import (
     InvalidInput,
     validate_keep_alive,
@@ -145,7 +145,7 @@ def test_images_are_known_by_their_bytes(data, mime):
 
 
 def test_titles_and_fields_named_in_messages():
-    from webchat.sessions import make_title
+    from webchat.conversations import make_title
     from webchat.validation import field_of
     assert make_title("  Why is\nthe sky   blue? ") == "Why is the sky blue?"
     long = make_title("word " * 40)

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, session
 from werkzeug.exceptions import HTTPException
 
 from .bodies import MAX_IMPORT_BYTES, read_body
+from .conversations import ConversationLimit, ConversationNotFound
 from .exports import check_import, content_disposition, to_markdown
 from .ids import is_id, parse_id
 from .modelinfo import describe_show
@@ -27,7 +28,6 @@ from .roles import (
 from .safejson import parse as parse_json
 from .search import MAX_QUERY_CHARS, search_messages
 from .services import Services
-from .sessions import ConversationLimit, ConversationNotFound
 from .storage import upload_quota_problem
 from .transfer import export_data, import_data
 from .validation import (

@@ -22,6 +22,7 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from . import commands
+from .conversations import ConversationLimit, ConversationNotFound
 from .ids import is_id
 from .ollama import OllamaError
 from .ollama_hosts import Host, UnknownHost
@@ -32,7 +33,6 @@ from .roles import ADMIN, Forbidden, cap_keep_alive, check_pull_source, require_
 from .safejson import UnsafeJson
 from .safejson import parse as parse_json
 from .services import Services
-from .sessions import ConversationLimit, ConversationNotFound
 from .validation import (
     MAX_IMAGES,
     InvalidInput,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .sessions import Message
+from .history import Message
 
 ENDPOINTS = {"chat": "/api/chat", "generate": "/api/generate"}
 _SPEAKERS = {"system": "System", "user": "User", "assistant": "Assistant"}

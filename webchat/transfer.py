@@ -9,8 +9,10 @@ import time
 from typing import Any
 
 from . import branches
+from .conversations import Conversation
 from .exports import FORMAT, export_images
-from .sessions import Conversation, SessionManager, insert_upload
+from .sessions import SessionManager
+from .uploads import insert_upload
 
 _KEYS = ("id", "parent_id", "role", "content", "thinking", "status", "error", "model",
          "endpoint", "stats", "request", "created_at")
