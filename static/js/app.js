@@ -5,7 +5,10 @@
 //   parts.js       the views and the socket, built once with their callbacks
 //   navigation.js  the conversation list, which one is open, its history
 //   reply.js       the reply in progress: frames out and frames in
-//   models.js      installed / loaded models, downloads, the context meter
+//   models.js      installed models, the picker, what a model can do, the hosts
+//   loaded.js      models loaded in memory, unloading, loading a picked model
+//   pulls.js       downloads, and whether this browser may manage models
+//   contextmeter.js  the prompt's share of the context window
 //   settings.js    model, endpoint, think, parameters, system prompt
 //   chrome.js      connection badge, Ollama banner, sidebar drawer
 //   search.js      search across conversations (its view: searchbox.js)
@@ -20,12 +23,11 @@ import { initTheme, showHelp } from "./dialogs.js";
 import {
   importFile, newChat, openConversation, refreshConversations, refreshHistory,
 } from "./navigation.js";
-import {
-  loadPulls, loadRights, openModelDetails, pickModel, refreshLoaded, refreshModels, startPull,
-  unloadAll,
-} from "./models.js";
+import { refreshLoaded, unloadAll } from "./loaded.js";
+import { openModelDetails, pickModel, refreshModels } from "./models.js";
 import { registerServiceWorker } from "./offline.js";
 import { composer, sidebar, socket } from "./parts.js";
+import { loadPulls, loadRights, startPull } from "./pulls.js";
 import { chooseEndpoint, chooseThink, saveSystem, systemEdited } from "./settings.js";
 import { onShortcut } from "./shortcuts.js";
 import { $, els, state } from "./store.js";

@@ -1,128 +1,17 @@
-// The chat pane: history, the reply being streamed, and the page's own notes.
-// User text goes in through textContent; model text only through markdown.js (marked,
-// then DOMPurify); nothing from either is ever assigned to innerHTML.
+// The chat pane: the list of messages (the server's history plus the page's own notes),
+// drawn in slices with lazy markdown, and the reply being streamed into it. It owns what
+// the list holds (messages by id, notes, which reply streams); one message's drawing is
+// message.js's, the streamed reply's stream.js's, where the pane is scrolled scroll.js's.
 
-import { formatStats, formatWhen } from "./format.js";
-import { copyText } from "./clipboard.js";
 import { renderMarkdown } from "./markdown.js";
-import { uploadUrl } from "./api.js";
 import { el } from "./dom.js";
-import { versionSwitcher } from "./versions.js";
+import { copyFeedback, MessageView } from "./message.js";
+import { PaneScroll } from "./scroll.js";
+import { StreamTarget } from "./stream.js";
 
-const NEAR_BOTTOM_PX = 48;
 const EAGER_MARKDOWN = 40; // the newest replies are drawn as markdown at once
 const FIRST_SLICE = 24; // messages drawn with the first paint of a conversation
 const OLDER_SLICE = 50; // older messages added per task after it
-const SETTLE_FRAMES = 4; // frames the view follows the end after reaching it
-const CUT_SHORT = { stopped: "stopped", error: "error", interrupted: "interrupted" };
-const STOPPED_BEFORE_TEXT = /^Stopped before any reply/; // the server's reason for a stop
-
-
-function thinkingBox(text, open) {
-  const box = el("details", "thinking");
-  box.open = open;
-  box.append(el("summary", null, "Thinking"));
-  const body = el("div", "thinking-text");
-  body.append(document.createTextNode(text));
-  box.append(body);
-  return box;
-}
-
-/** The mark on a reply that ended early; its text is kept above it. */
-function cutShort(status, reason) {
-  const box = el("div", "cut-short");
-  box.append(el("span", "cut-short-label", `Cut short: ${CUT_SHORT[status]}`));
-  // A stop's reason only repeats the label; an error or an interruption says why.
-  if (reason && status !== "stopped") box.append(el("span", null, reason));
-  return box;
-}
-
-function copyFeedback(button, text, label) {
-  copyText(text).then((ok) => {
-    button.textContent = ok ? "Copied" : "Copy failed";
-    setTimeout(() => { button.textContent = label; }, 1500);
-  });
-}
-
-function thumbnails(ids) {
-  const list = el("div", "thumbnails");
-  for (const id of ids) {
-    const link = el("a", "thumbnail");
-    link.href = uploadUrl(id);
-    link.target = "_blank";
-    link.rel = "noopener";
-    const img = el("img");
-    img.src = uploadUrl(id);
-    img.alt = "Attached image";
-    img.loading = "lazy";
-    link.append(img);
-    list.append(link);
-  }
-  return list;
-}
-
-/** A reply arriving chunk by chunk; the DOM is touched at most once per frame. */
-class StreamTarget {
-  constructor(article, onFlush) {
-    this.article = article;
-    this.onFlush = onFlush;
-    this.content = article.querySelector(".message-content");
-    this.full = "";
-    this.thinkingText = null;
-    this.pending = "";
-    this.pendingThinking = "";
-    this.frame = 0;
-  }
-
-  addText(text) {
-    this.pending += text;
-    this.schedule();
-  }
-
-  addThinking(text) {
-    this.pendingThinking += text;
-    this.schedule();
-  }
-
-  schedule() {
-    if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
-  }
-
-  flush() {
-    if (this.frame) cancelAnimationFrame(this.frame);
-    this.frame = 0;
-    if (this.pending || this.pendingThinking) this.article.querySelector(".reply-wait")?.remove();
-    if (this.pendingThinking) {
-      if (!this.thinkingText) {
-        const box = thinkingBox("", true);
-        box.querySelector("summary").textContent = "Thinking…";
-        this.content.before(box);
-        this.thinkingBox = box;
-        this.thinkingText = box.querySelector(".thinking-text").firstChild;
-      }
-      this.thinkingText.appendData(this.pendingThinking);
-      this.pendingThinking = "";
-    }
-    if (this.pending) {
-      if (this.thinkingBox && this.thinkingBox.open && !this.full) {
-        this.thinkingBox.open = false; // the answer starts: fold the thinking away
-        this.thinkingBox.querySelector("summary").textContent = "Thinking";
-      }
-      this.full += this.pending;
-      this.pending = "";
-      // The whole reply is parsed again, at most once per animation frame.
-      renderMarkdown(this.content, this.full, { final: false });
-    }
-    this.onFlush();
-  }
-
-  /** The last frame: draw it whole, with highlighted code. */
-  finish() {
-    this.flush();
-    if (this.full) renderMarkdown(this.content, this.full, { final: true });
-    if (this.thinkingBox) this.thinkingBox.querySelector("summary").textContent = "Thinking";
-  }
-}
 
 export class ChatView {
   /**
@@ -135,28 +24,17 @@ export class ChatView {
    */
   constructor(container, handlers, jump = null) {
     this.container = container;
-    this.handlers = handlers;
-    this.jump = jump;
+    this.scroll = new PaneScroll(container, jump);
+    this.draw = new MessageView(handlers, {
+      watch: (article) => this.lazy.observe(article),
+      laterThan: (id) => [...this.messages.keys()].filter((other) => other > id).length,
+    });
     this.showHosts = false; // several Ollama hosts: a reply's stats say which answered
-    this.jumpLabel = ""; // what the jump button shows now ("" while hidden)
-    this.unseen = false; // something arrived below while the user read further up
     this.messages = new Map(); // id -> the stored message, for the inspector
     this.notes = []; // {afterId: number|null, kind, text}: the page's own, not stored
     this.maxId = 0;
     this.stream = null;
-    this.stick = true;
-    this.settling = false; // see settleAtEnd
-    this.drawing = false; // older messages still being added (see render)
     this.generation = 0; // counts renders, so slices of an older one stop
-    container.addEventListener("scroll", () => {
-      if (this.settling && this.stick) return; // heights arriving, not the user
-      this.stick = this.nearBottom();
-      if (this.stick) this.unseen = false;
-      this.showJump();
-    }, { passive: true });
-    jump?.addEventListener("click", () => this.toLatest());
-    // The pane shrinks when the banner or the system prompt box opens: stay at the end.
-    new ResizeObserver(() => this.follow()).observe(container);
     // Older replies of a long chat are drawn as markdown only when scrolled near: parsing
     // and sanitizing 500 replies at once blocked the page for 400 ms (bench/long_chat.py).
     this.lazy = new IntersectionObserver((entries) => {
@@ -178,72 +56,17 @@ export class ChatView {
     this.showEmptyState();
   }
 
-  nearBottom(within = NEAR_BOTTOM_PX) {
-    const c = this.container;
-    return c.scrollHeight - c.scrollTop - c.clientHeight < within;
-  }
-
-  follow() {
-    if (this.stick) this.container.scrollTop = this.container.scrollHeight;
-  }
-
-  /** After a jump to the end from far away: messages not yet drawn there had an
-   * estimated height (content-visibility), so arriving changes the heights around the
-   * end. Follow it for a few frames, and do not take that scrolling for the user's. */
-  settleAtEnd() {
-    if (this.settling) return;
-    this.settling = true;
-    this.markBusy();
-    let frames = 0;
-    const check = () => {
-      if (this.stick && !this.nearBottom(1)) {
-        this.container.scrollTop = this.container.scrollHeight;
-      }
-      if (this.stick && ++frames < SETTLE_FRAMES) {
-        requestAnimationFrame(check);
-      } else {
-        this.settling = false;
-        this.markBusy();
-      }
-    };
-    requestAnimationFrame(check);
-  }
-
-  /** aria-busy while the list is still being drawn or placed (also what tests wait on).
-   * @param {boolean} [drawing] whether older messages are still being added */
-  markBusy(drawing = this.drawing) {
-    this.drawing = drawing;
-    this.container.setAttribute("aria-busy", String(this.drawing || this.settling));
-  }
-
-  /** New content at the end: follow it, or tell a user who is reading further up. */
+  /** Follow the end, or say "↓ New messages" to a reader further up. */
   grew() {
-    if (this.stick) {
-      this.follow();
-    } else if (!this.unseen) {
-      this.unseen = true;
-      this.showJump();
-    }
-  }
-
-  /** The button shows while the end is out of view, and says so when something new is
-   * there. */
-  showJump() {
-    if (!this.jump) return;
-    const label = this.stick ? "" : this.unseen ? "↓ New messages" : "↓ Latest";
-    if (label === this.jumpLabel) return; // called on every scroll event: write on change
-    this.jumpLabel = label;
-    this.jump.hidden = !label;
-    this.jump.classList.toggle("unseen", this.unseen);
-    if (label) this.jump.textContent = label;
+    this.scroll.grew();
   }
 
   toLatest() {
-    this.stick = true;
-    this.unseen = false;
-    this.follow();
-    this.settleAtEnd();
-    this.showJump();
+    this.scroll.toLatest();
+  }
+
+  messageElement(m, isLast, eager = true) {
+    return this.draw.element(m, isLast, eager, this.showHosts);
   }
 
   // -- whole list ---------------------------------------------------------------
@@ -282,70 +105,54 @@ export class ChatView {
       return fragment;
     };
     const reveal = revealId !== null && this.messages.has(revealId);
-    if (reveal) this.stick = false;
-    const stick = this.stick;
+    const scroll = this.scroll;
+    if (reveal) scroll.release();
     const pane = this.container;
-    if (!stick) {
+    if (!scroll.stick) {
       // A reader further up (a redraw after a reply, a reconnect): everything at once,
       // so the view stays on the message being read.
       const top = pane.scrollTop;
       pane.replaceChildren(slice(0, messages.length));
       if (!pane.children.length) this.showEmptyState();
       pane.scrollTop = top;
-      this.markBusy(false);
-      this.showJump();
+      scroll.markBusy(false);
+      scroll.showJump();
       if (reveal) this.reveal(revealId);
       return;
     }
     let start = Math.max(0, messages.length - FIRST_SLICE);
     pane.replaceChildren(slice(start, messages.length));
     if (!pane.children.length) this.showEmptyState();
-    this.markBusy(start > 0);
-    this.follow();
-    this.settleAtEnd();
-    this.showJump();
+    scroll.markBusy(start > 0);
+    scroll.follow();
+    scroll.settleAtEnd();
+    scroll.showJump();
     const addOlder = () => {
       if (generation !== this.generation) return; // replaced by a newer render or clear
       const from = Math.max(0, start - OLDER_SLICE);
       const fromBottom = pane.scrollHeight - pane.scrollTop;
       pane.prepend(slice(from, start));
-      if (this.stick) this.follow();
+      if (scroll.stick) scroll.follow();
       else pane.scrollTop = pane.scrollHeight - fromBottom; // the user scrolled up meanwhile
       start = from;
       if (start > 0) setTimeout(addOlder, 0);
-      else this.markBusy(false);
+      else scroll.markBusy(false);
     };
     if (start > 0) setTimeout(addOlder, 0);
   }
 
   /** Scroll a message to the middle of the pane and highlight it for a moment (a search
-   * hit). Heights settle as messages around it are drawn: keep it centred a few frames. */
+   * hit); false when it is not in view. */
   reveal(id) {
     const article = this.container.querySelector(`.message[data-id="${Number(id)}"]`);
     if (!article) return false;
-    this.stick = false;
-    this.settling = false;
-    this.markBusy();
-    let frames = 0;
-    const centre = () => {
-      if (this.stick || !article.isConnected) return; // the user went to the end meanwhile
-      article.scrollIntoView({ block: "center" });
-      if (++frames < SETTLE_FRAMES) requestAnimationFrame(centre);
-    };
-    centre();
-    article.classList.remove("found");
-    void article.offsetWidth; // restart the highlight when the same hit is picked again
-    article.classList.add("found");
-    setTimeout(() => article.classList.remove("found"), 2500);
-    article.tabIndex = -1;
-    article.focus({ preventScroll: true });
-    this.showJump();
+    this.scroll.reveal(article);
     return true;
   }
 
   clear() {
     this.generation++;
-    this.markBusy(false);
+    this.scroll.markBusy(false);
     this.notes = [];
     this.maxId = 0;
     this.stream = null;
@@ -371,164 +178,6 @@ export class ChatView {
     this.removeEmptyState();
     this.container.append(node);
     this.grew();
-  }
-
-  // -- one message --------------------------------------------------------------
-
-  messageElement(m, isLast, eager = true) {
-    const article = el("article", `message ${m.role} status-${m.status}`);
-    article.dataset.id = String(m.id);
-    article.dataset.status = m.status;
-    // A failed message is never sent again: its failure box says so, not a context mark.
-    const outside = !m.in_context && !["streaming", "pending", "failed"].includes(m.status);
-    if (outside) article.classList.add("out-of-context");
-
-    const meta = el("header", "message-meta");
-    meta.append(el("span", "message-role", m.role === "user" ? "You" : "Assistant"));
-    if (m.role === "assistant" && m.model) meta.append(el("span", "message-model", m.model));
-    if (m.endpoint === "generate") meta.append(el("span", "tag", "/api/generate"));
-    if (outside) {
-      const tag = el("span", "tag context-label", "outside context window");
-      if (m.window_reason) tag.title = m.window_reason;
-      meta.append(tag);
-    }
-    const switcher = versionSwitcher(m, (id, which) => this.handlers.onVersion?.(id, which));
-    if (switcher) meta.append(switcher);
-    if (typeof m.created_at === "number") {
-      const when = el("time", "message-time", formatWhen(m.created_at));
-      when.dateTime = new Date(m.created_at * 1000).toISOString();
-      when.title = new Date(m.created_at * 1000).toLocaleString();
-      meta.append(when);
-    }
-    article.append(meta);
-
-    if (m.thinking) article.append(thinkingBox(m.thinking, false));
-    if (m.role === "assistant") {
-      const content = el("div", "message-content markdown");
-      if (eager) {
-        renderMarkdown(content, m.content || "");
-      } else {
-        content.textContent = m.content || ""; // text until it is scrolled near
-        content.dataset.markdown = m.content || "";
-        // The message is watched, not its text: inside a message skipped by
-        // content-visibility the text has no box, and Chromium did not always report it
-        // once scrolled into view until something else redrew the page.
-        this.lazy.observe(article);
-      }
-      article.append(content);
-    } else {
-      article.append(el("div", "message-content plain", m.content || ""));
-    }
-    if (m.images && m.images.length) article.append(thumbnails(m.images));
-
-    if (m.role === "user" && m.status === "failed") {
-      // Stopped before any text is the user's choice, not a failure: said plainly.
-      const chosen = STOPPED_BEFORE_TEXT.test(m.error || "");
-      if (chosen) article.classList.add("stopped-by-you");
-      const failure = el("div", "failure");
-      failure.append(el("span", null, chosen ? "You stopped it before any reply."
-        : `Not answered: ${m.error || "no reply arrived"}`));
-      if (isLast) {
-        const retry = el("button", "button small retry-button", "Retry");
-        retry.type = "button";
-        retry.dataset.id = String(m.id);
-        retry.addEventListener("click", () => this.handlers.onRetry(m.id));
-        failure.append(retry);
-      }
-      article.append(failure);
-    }
-    if (m.role === "assistant" && CUT_SHORT[m.status]) {
-      article.append(cutShort(m.status, m.error));
-    }
-    if (m.role === "assistant" && m.status === "streaming") {
-      article.classList.add("streaming");
-      article.append(el("div", "muted small", "Still being generated…"));
-    }
-    if (m.role === "assistant" && m.status !== "streaming") {
-      const stats = formatStats(m.stats, this.showHosts);
-      if (stats) article.append(el("div", "stats", stats));
-    }
-    if (m.id && m.status !== "streaming") article.append(this.actions(article, m, isLast));
-    return article;
-  }
-
-  /** Copy, Edit, Inspect, Regenerate, Delete: buttons, so the keyboard reaches them. */
-  actions(article, m, isLast) {
-    const bar = el("div", "message-actions");
-    const add = (label, className, title, onClick) => {
-      const button = el("button", `action ${className}`, label);
-      button.type = "button";
-      button.title = title;
-      // The name read out starts with the word on the button (what voice control users say).
-      button.setAttribute("aria-label", title.toLowerCase().includes(label.toLowerCase())
-        ? title : `${label}: ${title[0].toLowerCase()}${title.slice(1)}`);
-      button.addEventListener("click", onClick);
-      bar.append(button);
-      return button;
-    };
-    const copy = add("Copy", "copy-button", "Copy this message", () =>
-      copyFeedback(copy, m.content || "", "Copy"));
-    if (m.role === "user") {
-      add("Edit", "edit-button", "Edit and send again", () => this.startEdit(article, m));
-    }
-    if (m.role === "assistant" && (m.request || m.has_request)) {
-      add("Inspect", "inspect-button", "Show the exact request sent to Ollama", () =>
-        this.handlers.onInspect(m));
-    }
-    if (isLast && m.role === "assistant") {
-      add("Regenerate", "regenerate-button", "Answer the last message again", () =>
-        this.handlers.onRegenerate());
-    }
-    if (isLast) {
-      add("Delete", "delete-last-button", "Delete the last exchange", () =>
-        this.handlers.onDeleteLast());
-    }
-    return bar;
-  }
-
-  /** Swap a message's text for an editor; sending drops the messages after it. */
-  startEdit(article, m) {
-    if (article.querySelector(".edit-box")) return;
-    const box = el("form", "edit-box");
-    const area = el("textarea", "edit-input");
-    area.value = m.content || "";
-    area.rows = Math.min(10, Math.max(2, area.value.split("\n").length));
-    area.setAttribute("aria-label", "Edit your message");
-    const later = [...this.messages.keys()].filter((id) => id > m.id).length;
-    const note = el("p", "muted small", later
-      ? `Sending makes a new version; this one and the ${later} message${later === 1 ? ""
-        : "s"} after it are kept (‹ › switches back).`
-      : "Sending makes a new version and asks for a reply; this one is kept.");
-    const send = el("button", "button small primary edit-send", "Send");
-    send.type = "submit";
-    const cancel = el("button", "button small secondary edit-cancel", "Cancel");
-    cancel.type = "button";
-    const row = el("div", "edit-actions");
-    row.append(send, cancel);
-    box.append(area, note, row);
-    const content = article.querySelector(".message-content");
-    content.hidden = true;
-    content.after(box);
-    const close = () => {
-      box.remove();
-      content.hidden = false;
-    };
-    cancel.addEventListener("click", close);
-    box.addEventListener("submit", (event) => {
-      event.preventDefault();
-      if (area.value.trim() && this.handlers.onEdit(m.id, area.value)) close();
-    });
-    area.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") {
-        event.preventDefault();
-        event.stopPropagation();
-        close();
-      } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        box.requestSubmit();
-      }
-    });
-    area.focus();
   }
 
   /** The message just sent, shown as soon as the server accepted it. */
@@ -583,17 +232,9 @@ export class ChatView {
 
   /** `waiting`: what to say until the first token ("loading gemma3:270m…"). */
   startReply(model, waiting = "") {
-    const article = this.messageElement(
-      { id: 0, role: "assistant", model, content: "", status: "streaming", in_context: true },
-      false);
-    article.querySelector(".muted.small")?.remove();
-    if (waiting) {
-      article.querySelector(".message-content").before(el("div", "reply-wait muted small",
-        waiting));
-    }
-    article.classList.add("streaming");
-    this.append(article);
-    this.stream = new StreamTarget(article, () => this.grew());
+    const stream = StreamTarget.start(this.draw, model, waiting, () => this.grew());
+    this.append(stream.article);
+    this.stream = stream;
   }
 
   appendChunk(text) {
@@ -614,16 +255,8 @@ export class ChatView {
   endReply(stats, error, cutStatus = "error") {
     const stream = this.stream;
     if (!stream) return;
-    stream.finish();
     this.stream = null;
-    const article = stream.article;
-    article.classList.remove("streaming", "status-streaming");
-    const status = error ? cutStatus : stats && stats.stopped ? "stopped" : "ok";
-    article.classList.add(`status-${status}`);
-    article.dataset.status = status;
-    if (status !== "ok") article.append(cutShort(status, error));
-    const line = formatStats(stats, this.showHosts);
-    if (line) article.append(el("div", "stats", line));
+    stream.end(stats, error, cutStatus, this.showHosts);
     this.grew();
   }
 

@@ -4,7 +4,8 @@
 import * as api from "./api.js";
 import { closeSidebarOnPhone, showConversationError, updateControls } from "./chrome.js";
 import { showInspector, toast } from "./dialogs.js";
-import { preload, renderContext } from "./models.js";
+import { renderContext } from "./contextmeter.js";
+import { preload } from "./loaded.js";
 import { composer, conversations, view } from "./parts.js";
 import { applySettings } from "./settings.js";
 import { STORE, els, replyingHere, state, writeStored } from "./store.js";

@@ -12,7 +12,8 @@ import { $, els } from "./store.js";
 import {
   deleteConversation, inspect, openConversation, renameConversation,
 } from "./navigation.js";
-import { openModelDetails, pickModel, unload } from "./models.js";
+import { unload } from "./loaded.js";
+import { openModelDetails, pickModel } from "./models.js";
 import {
   deleteLast, editMessage, onClose, onFrame, onOpen, regenerate, retry, sendChat, stop,
 } from "./reply.js";

@@ -5,11 +5,12 @@
 
 import * as api from "./api.js";
 import { announce, setServerDown, updateControls } from "./chrome.js";
-import {
-  modelFrames, pullRefused, refreshLoaded, refreshModels, renderContext,
-} from "./models.js";
+import { renderContext } from "./contextmeter.js";
+import { loadedFrames, refreshLoaded } from "./loaded.js";
+import { refreshModels } from "./models.js";
 import { refreshConversations, refreshHistory } from "./navigation.js";
 import { composer, sidebar, socket, view } from "./parts.js";
+import { pullFrames, pullRefused } from "./pulls.js";
 import { chatFields, settingsFrames, showFieldError } from "./settings.js";
 import { els, replyingHere, state } from "./store.js";
 
@@ -216,7 +217,8 @@ const frameHandlers = {
 
 /** Every frame from the socket goes to the handler of the module that owns its state. */
 export function onFrame(frame) {
-  (frameHandlers[frame.type] ?? settingsFrames[frame.type] ?? modelFrames[frame.type])?.(frame);
+  (frameHandlers[frame.type] ?? settingsFrames[frame.type] ?? loadedFrames[frame.type]
+    ?? pullFrames[frame.type])?.(frame);
 }
 
 export function onOpen() {

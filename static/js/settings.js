@@ -3,7 +3,8 @@
 
 import * as api from "./api.js";
 import { showConversationError } from "./chrome.js";
-import { capable, modelChanged, renderContext } from "./models.js";
+import { renderContext } from "./contextmeter.js";
+import { capable, modelChanged } from "./models.js";
 import { refreshHistory } from "./navigation.js";
 import { params, sidebar, socket } from "./parts.js";
 import { els, pickerValue, state } from "./store.js";
