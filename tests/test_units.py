@@ -9,14 +9,10 @@ import pytest
 from webchat.config import ollama_url_from_host
 from webchat.history import Message
 from webchat.loaded import describe_loaded, processor_split
-from webchat.ollama import (
-    OllamaClient,
-    OllamaUnreachable,
-    StreamFailed,
-    iter_ndjson,
-    reply_stats,
-)
+from webchat.ollama import OllamaClient
+from webchat.ollama_errors import OllamaUnreachable, StreamFailed
 from webchat.payloads import build_payload, flatten_prompt
+from webchat.stream_events import iter_ndjson, reply_stats
 from webchat.validation import (
     InvalidInput,
     validate_keep_alive,

@@ -14,7 +14,7 @@ from .conversations import ConversationLimit, ConversationNotFound
 from .exports import check_import, content_disposition, to_markdown
 from .ids import is_id, parse_id
 from .modelinfo import describe_show
-from .ollama import OllamaError
+from .ollama_errors import OllamaError
 from .ollama_hosts import Host, UnknownHost
 from .roles import (
     ADMIN,

@@ -24,7 +24,7 @@ from simple_websocket import ConnectionClosed
 from . import commands
 from .conversations import ConversationLimit, ConversationNotFound
 from .ids import is_id
-from .ollama import OllamaError
+from .ollama_errors import OllamaError
 from .ollama_hosts import Host, UnknownHost
 from .payloads import build_payload
 from .peers import PeerLimits, client_address

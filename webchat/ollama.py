@@ -3,206 +3,35 @@
 One `requests.Session` per client reuses connections. A streamed reply can be aborted
 from another thread at any moment, also while the model is still loading and Ollama has
 not sent its response headers yet: the socket is shut down under the blocked read,
-which is what makes Ollama stop generating.
+which is what makes Ollama stop generating (webchat/cancellation.py). The errors are
+webchat/ollama_errors.py; turning the streamed lines into events is webchat/stream_events.py.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 
-from .stream_reader import BrokenFraming, body_reader
+from .cancellation import AbortableAdapter, Cancellation, abortable
+from .ollama_errors import (
+    Cancelled,
+    ModelNotFound,
+    OllamaError,
+    OllamaRejected,
+    OllamaUnreachable,
+    StreamFailed,
+    StreamTimeout,
+)
+from .stream_events import StreamEvent, iter_ndjson, read_batches
 
 log = logging.getLogger(__name__)
-
-
-class OllamaError(Exception):
-    """Anything that went wrong talking to Ollama; `str()` is fit to show a person."""
-
-    status = 502
-
-
-class OllamaUnreachable(OllamaError):
-    status = 503
-
-
-class ModelNotFound(OllamaError):
-    status = 404
-
-
-class OllamaRejected(OllamaError):
-    """Ollama answered a request with an HTTP error and its own message."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = 400 if 400 <= status < 500 else 502
-
-
-class StreamFailed(OllamaError):
-    """The stream broke: an error line, a dropped connection, garbage, or no `done`."""
-
-
-class StreamTimeout(StreamFailed):
-    status = 504
-
-
-class Cancelled(OllamaError):
-    """The reader was stopped on purpose (Stop button, browser gone)."""
-
-
-class Cancellation:
-    """A switch another thread flips to abort one streamed request at once."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
-        self.cancelled = False
-        self.reason = ""
-
-    def attach(self, sock: socket.socket | None) -> None:
-        with self._lock:
-            self._sock = sock
-            if self.cancelled:
-                _shutdown(sock)
-
-    def detach(self) -> None:
-        """Forget the socket so a later cancel cannot cut a pooled connection."""
-        with self._lock:
-            self._sock = None
-
-    def cancel(self, reason: str = "stopped") -> None:
-        with self._lock:
-            if self.cancelled:
-                return
-            self.cancelled = True
-            self.reason = reason
-            _shutdown(self._sock)
-
-
-def _shutdown(sock: socket.socket | None) -> None:
-    if sock is None:
-        return
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
-_active = threading.local()
-
-
-class _AbortableMixin:
-    """Hands the socket to the thread's Cancellation before waiting for headers."""
-
-    sock: socket.socket | None
-
-    def getresponse(self):  # type: ignore[no-untyped-def]
-        token = getattr(_active, "token", None)
-        if token is not None:
-            token.attach(self.sock)
-        return super().getresponse()  # type: ignore[misc]
-
-
-class _AbortableHTTPConnection(_AbortableMixin, HTTPConnection):
-    pass
-
-
-class _AbortableHTTPSConnection(_AbortableMixin, HTTPSConnection):
-    pass
-
-
-class _AbortableHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _AbortableHTTPConnection
-
-
-class _AbortableHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _AbortableHTTPSConnection
-
-
-class _AbortableAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _AbortableHTTPPool,
-            "https": _AbortableHTTPSPool,
-        }
-
-
-class Batch(list):  # type: ignore[type-arg]
-    """The events one read brought; `final` when the reader will not read again;
-    `direct` when it was read straight from a plain socket (nothing is buffered above
-    it, so waiting for that socket to be readable is enough: the relay pump's rule)."""
-
-    def __init__(self, events: list[StreamEvent], final: bool = False,
-                 direct: bool = False) -> None:
-        super().__init__(events)
-        self.final = final
-        self.direct = direct
-
-
-@dataclass
-class StreamEvent:
-    """One thing a streamed reply produced: `content`, `thinking`, or the final `done`."""
-
-    kind: str
-    text: str = ""
-    stats: dict[str, Any] = field(default_factory=dict)
-    more: bool = False  # Ollama's next bytes are already here: no need to relay this alone
-
-
-STAT_KEYS = (
-    "done_reason", "total_duration", "load_duration", "prompt_eval_count",
-    "prompt_eval_duration", "eval_count", "eval_duration",
-)
-
-
-def reply_stats(final: dict[str, Any]) -> dict[str, Any]:
-    """Keep Ollama's own counts and durations (ns) and add tokens per second."""
-    stats = {key: final[key] for key in STAT_KEYS if key in final}
-    count, duration = final.get("eval_count"), final.get("eval_duration")
-    if isinstance(count, int) and isinstance(duration, (int, float)) and duration > 0:
-        stats["tokens_per_second"] = round(count / duration * 1e9, 2)
-    return stats
-
-
-def iter_ndjson(chunks: Iterator[bytes]) -> Iterator[dict[str, Any]]:
-    """Yield one object per line; a line may arrive split across several reads."""
-    buffer = b""
-    for chunk in chunks:
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            if line.strip():
-                yield _parse_line(line)
-    if buffer.strip():
-        yield _parse_line(buffer)
-
-
-def _parse_line(line: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(line)
-    except ValueError as exc:
-        log.warning("Ollama sent a line that is not JSON: %r", line[:200])
-        raise StreamFailed("Ollama sent something that is not JSON, so the reply was "
-                           "cut short (the server's log has the line)") from exc
-    if not isinstance(value, dict):
-        log.warning("Ollama sent an unexpected line: %r", line[:200])
-        raise StreamFailed("Ollama sent something unexpected, so the reply was cut short "
-                           "(the server's log has the line)")
-    return value
 
 
 def _error_message(response: requests.Response) -> str:
@@ -232,7 +61,7 @@ class OllamaClient:
         # An unload is quick unless Ollama is stuck; then say so soon, not after a minute.
         self.unload_timeout = unload_timeout
         self.http = requests.Session()
-        adapter = _AbortableAdapter(pool_maxsize=self.POOL_SIZE)
+        adapter = AbortableAdapter(pool_maxsize=self.POOL_SIZE)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
 
@@ -368,21 +197,18 @@ class OllamaClient:
         text_key = "response" if path == "/api/generate" else None
         with self._streaming(path, payload, cancel,
                              "The connection to Ollama broke mid-reply") as response:
-            yield from self._batches(response, text_key, cancel)
+            yield from read_batches(response, text_key, cancel)
 
     @contextmanager
     def _streaming(self, path: str, payload: dict[str, Any], cancel: Cancellation,
                    broke: str) -> Iterator[requests.Response]:
         """POST a streamed request that `cancel` can abort at any moment, and turn what
         can go wrong into this module's errors (a cancel always wins)."""
-        _active.token = cancel
         try:
-            try:
+            with abortable(cancel):
                 response = self.http.post(
                     self.base_url + path, json={**payload, "stream": True}, stream=True,
                     allow_redirects=False, timeout=(self.connect_timeout, self.read_timeout))
-            finally:
-                _active.token = None
             with response:
                 if cancel.cancelled:
                     raise Cancelled(cancel.reason)
@@ -409,53 +235,6 @@ class OllamaClient:
                                "try again.") from exc
         finally:
             cancel.detach()
-
-    def _batches(self, response: requests.Response, text_key: str | None,
-                 cancel: Cancellation) -> Iterator[list[StreamEvent]]:
-        reader = body_reader(response)
-        if reader is not None:
-            batches: Iterator[list[bytes]] = reader.batches()
-        else:  # not chunked (a proxy buffered it?): line by line, as requests reads it
-            batches = ([line] for line in response.iter_lines(chunk_size=None)
-                       if isinstance(line, bytes))
-        try:
-            for lines in batches:
-                events: list[StreamEvent] = []
-                for raw in lines:
-                    if not raw.strip():
-                        continue
-                    try:
-                        line = _parse_line(raw)
-                        if "error" in line:
-                            raise StreamFailed(f"Ollama reported an error: {line['error']}")
-                    except StreamFailed:
-                        if events:  # the text before the failure is relayed and kept
-                            yield Batch(events, final=True)  # then, asked again: raise
-                        raise
-                    if text_key:
-                        text = line.get(text_key) or ""
-                        thinking = line.get("thinking") or ""
-                    else:
-                        message = line.get("message") or {}
-                        text = message.get("content") or ""
-                        thinking = message.get("thinking") or ""
-                    if thinking:
-                        events.append(StreamEvent("thinking", thinking))
-                    if text:
-                        events.append(StreamEvent("content", text))
-                    if line.get("done"):
-                        events.append(StreamEvent("done", stats=reply_stats(line)))
-                        yield Batch(events, final=True)
-                        return
-                # Maybe none: a read that completed no line. `final`: the body has ended,
-                # so asking again ends the stream without reading (no `done` line).
-                yield Batch(events, final=reader is not None and reader.ended,
-                            direct=reader is not None)
-        except BrokenFraming as exc:
-            raise StreamFailed(f"Ollama's stream is garbled ({exc})") from None
-        if cancel.cancelled:
-            raise Cancelled(cancel.reason)
-        raise StreamFailed("Ollama ended the reply without finishing it (no `done` line)")
 
 
 def _caused_by(exc: BaseException, *kinds: type[BaseException]) -> bool:

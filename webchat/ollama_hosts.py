@@ -20,7 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .config import ollama_url_from_host
-from .ollama import OllamaClient, OllamaError, OllamaUnreachable
+from .ollama import OllamaClient
+from .ollama_errors import OllamaError, OllamaUnreachable
 
 _BARE_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")

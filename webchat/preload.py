@@ -14,7 +14,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ollama import Cancellation, Cancelled, OllamaClient
+from .cancellation import Cancellation
+from .ollama import OllamaClient
+from .ollama_errors import Cancelled
 
 
 @dataclass

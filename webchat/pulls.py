@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .ollama import Cancellation, Cancelled, OllamaError
+from .cancellation import Cancellation
+from .ollama_errors import Cancelled, OllamaError
 from .ollama_hosts import Host, Hosts
 from .validation import InvalidInput
 

@@ -18,17 +18,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .ollama import (
-    Cancellation,
-    Cancelled,
-    OllamaClient,
-    OllamaError,
-    StreamEvent,
-    StreamTimeout,
-)
+from .cancellation import Cancellation
+from .ollama import OllamaClient
+from .ollama_errors import Cancelled, OllamaError, StreamTimeout
 from .payloads import ENDPOINTS, redact_images
 from .relay_pump import Pump
 from .sessions import SessionManager
+from .stream_events import StreamEvent
 
 if TYPE_CHECKING:
     from .ollama_hosts import Host
