@@ -68,7 +68,8 @@ def test_a_browser_that_stops_reading_is_dropped_not_waited_for():
     import socket
     import types
 
-    from webchat.chat_socket import MAX_UNSENT, ChatConnection
+    from webchat.chat_socket import ChatConnection
+    from webchat.tcp import MAX_UNSENT
 
     class Ws:  # what flask-sock hands over: its socket, and send()
         def __init__(self, sock: socket.socket) -> None:
