@@ -11,13 +11,13 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, request, session
 
 from . import api, auth, bodies, hosts, ids, safejson, security, views
+from .active_replies import ActiveReplies
 from .chat_socket import sock
 from .config import is_loopback, settings_from_env
 from .db import Database
 from .limits import RateLimiter, SocketCounter
 from .ollama_hosts import Hosts
 from .peers import PeerLimits, client_address
-from .replies import ActiveReplies
 from .secret import load_or_create_secret, make_private
 from .services import Services
 from .sessions import SessionManager

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .active_replies import ActiveReplies
 from .limits import RateLimiter, SocketCounter
 from .loaded import LoadedWatch, describe_loaded
 from .ollama import OllamaClient
 from .ollama_hosts import Host, Hosts
 from .preload import Preloads
 from .pulls import Pulls
-from .replies import ActiveReplies
 from .sessions import SessionManager
 from .usage import ModelUsage
 
