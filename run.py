@@ -84,17 +84,16 @@ def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-IDLE_TIMEOUT = 60.0  # > the sockets' 25 s ping, so a quiet chat tab is never cut
-
-
-def _idle_bound_handler() -> Any:
+def _idle_bound_handler(idle_timeout: float) -> Any:
+    """`--idle-timeout` (60 s by default: more than the sockets' 25 s ping, so a quiet
+    chat tab is never cut); 0 or less leaves connections unbounded."""
     from werkzeug.serving import WSGIRequestHandler
 
     class Handler(WSGIRequestHandler):
         """The development server spends a thread per connection: one silent for
-        IDLE_TIMEOUT seconds (a half-sent header, an idle keep-alive) is closed."""
+        `timeout` seconds (a half-sent header, an idle keep-alive) is closed."""
 
-        timeout = IDLE_TIMEOUT
+        timeout = idle_timeout if idle_timeout > 0 else None
 
     return Handler
 
@@ -139,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     host, port = app.config["HOST"], app.config["PORT"]
     try:
         server = make_server(host, port, app, threaded=True,
-                             request_handler=_idle_bound_handler())
+                             request_handler=_idle_bound_handler(app.config["IDLE_TIMEOUT"]))
     except OSError as exc:
         print(f"Cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -320,3 +320,54 @@ def test_loading_silence_unloading_and_states_that_clear(page, tmp_path, fake_ol
         expect(page.locator("#system-status")).to_contain_text("Not saved")
     finally:
         server.stop()
+
+
+def rows(live_server) -> tuple[int, int]:
+    """Browsers and conversations stored, as the SQLite file has them."""
+    db = live_server.services.sessions.db
+    return (db.query("SELECT count(*) FROM sessions")[0][0],
+            db.query("SELECT count(*) FROM conversations")[0][0])
+
+
+def test_a_fresh_page_stores_nothing_until_the_first_save(page, live_server, fake_ollama):  # noqa: F811
+    """Issue 8: opening the page and picking a model write no row; a system prompt saved
+    before the first message makes the conversation, which the message then goes to."""
+    open_chat(page, live_server.url)  # picks the model too
+    expect(page.locator("#conversation-list")).to_contain_text("No conversations yet")
+    expect(page.locator("#export-menu")).to_be_hidden()
+    assert rows(live_server) == (0, 0)
+
+    page.click("#system-box summary")
+    page.fill("#system-prompt", "Answer like a pirate.")
+    page.click("#system-save")
+    expect(page.locator("#system-status")).to_have_text("Saved ✓")
+    assert rows(live_server) == (1, 1)
+    expect(page.locator("#conversation-list li")).to_have_count(1)
+
+    fake_ollama.script(tokens=["Arr", ",", " matey"], delay=0.05)
+    send(page, "hello there")
+    expect(stored_reply(page).locator(".message-content")).to_have_text("Arr, matey")
+    expect(page.locator("#conversation-list li")).to_have_count(1)
+    expect(page.locator("#conversation-list")).to_contain_text("hello there")
+    assert rows(live_server) == (1, 1)
+    sent = fake_ollama.last_payload("/api/chat")["messages"]
+    assert sent[0] == {"role": "system", "content": "Answer like a pirate."}
+    conversation = history_of(page)
+    assert conversation["system"] == "Answer like a pirate."
+    assert settings_of(page, conversation["conversation"])["model"] == "gemma3:270m"
+    expect(page.locator("#export-menu")).to_be_visible()
+
+
+def test_the_first_message_makes_the_conversation_and_the_page_adopts_it(
+        page, live_server, fake_ollama):  # noqa: F811
+    open_chat(page, live_server.url)
+    fake_ollama.script(tokens=["Hi", " you"], delay=0.05)
+    send(page, "first words")
+    expect(stored_reply(page).locator(".message-content")).to_have_text("Hi you")
+    expect(page.locator("#conversation-list li")).to_have_count(1)
+    expect(page.locator("#chat-title")).to_have_text("first words")
+    assert rows(live_server) == (1, 1)
+    cid = history_of(page)["conversation"]
+    assert page.evaluate("() => localStorage.getItem('webchat.conversation')") == str(cid)
+    page.wait_for_function(f"""() => fetch('api/conversations/{cid}').then(r => r.json())
+        .then(c => c.settings && c.settings.model === 'gemma3:270m')""")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -33,9 +35,43 @@ def test_no_row_until_a_browser_stores_something(live_server):
     assert count(live_server, "sessions") == 1
 
 
+def rows_on_disk(server: LiveServer) -> dict[str, int]:
+    """What the SQLite file in the data folder holds, read by a connection of its own."""
+    with sqlite3.connect(Path(server.config["DATA_DIR"]) / "webchat.sqlite3") as db:
+        return {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("sessions", "conversations", "messages")}
+
+
+def test_reads_write_nothing_and_the_first_chat_writes_once(live_server, fake_ollama):
+    user = BrowserClient(live_server)  # GET /
+    for path in ("/api/history", "/api/conversations", "/api/models", "/api/loaded",
+                 "/api/search?q=x", "/api/me", "/api/history"):
+        assert user.http.get(live_server.url + path, timeout=5).status_code == 200, path
+    empty = user.history()
+    assert empty["conversation"] is None and empty["messages"] == []
+    assert (empty["title"], empty["system"], empty["settings"]) == ("", None, {})
+    assert empty["generating"] is False
+    ws = user.socket()
+    ws.send({"type": "watch", "replies": True})
+    ws.recv_until("loaded")
+    for frame in ({"type": "clear"}, {"type": "delete_last"}, {"type": "regenerate",
+                                                                "model": "gemma3:270m"},
+                  {"type": "chat", "text": "refused", "model": "no such model!"}):
+        ws.send(frame)
+    assert ws.recv()["type"] == "cleared"
+    assert [ws.recv()["code"] for _ in range(3)] == ["not_found", "not_found", "invalid"]
+    assert rows_on_disk(live_server) == {"sessions": 0, "conversations": 0, "messages": 0}
+    frames = ws.chat("the first write")
+    assert frames[-1]["type"] == "done"
+    assert rows_on_disk(live_server) == {"sessions": 1, "conversations": 1, "messages": 2}
+    assert user.history()["conversation"] == frames[0]["conversation"]
+    user.close()
+
+
 def test_empty_browsers_are_pruned_and_others_kept(live_server, user, fake_ollama):
-    for _ in range(5):  # cookie-less history reads make an empty conversation each
-        requests.get(live_server.url + "/api/history", timeout=5)
+    for _ in range(5):  # cookie-less browsers that make an empty conversation each
+        assert requests.post(live_server.url + "/api/conversations", json={},
+                             timeout=5).status_code == 201
     user.socket().chat("keep me")
     assert count(live_server, "sessions") == 6
     db = live_server.services.sessions.db

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import requests
+
+from .live import start_run_py
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,3 +46,28 @@ def test_help_documents_every_flag():
     for flag in ("--host", "--port", "--ollama-url", "--data-dir", "--max-history"):
         assert flag in out
     assert "WEBCHAT_OLLAMA_URL" in out and "OLLAMA_HOST" in out
+
+
+def test_dev_server_closes_a_silent_connection_and_still_serves(tmp_path, fake_ollama):
+    """`--idle-timeout`: a connection that sends nothing is closed once the limit passes,
+    while ordinary requests, before and after, are answered."""
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url, "--idle-timeout", "1")
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as silent:
+            assert requests.get(url + "/api/me", timeout=5).status_code == 200
+            deadline = time.monotonic() + 30  # generous: the limit is 1 s
+            closed = False
+            while not closed and time.monotonic() < deadline:
+                try:
+                    closed = silent.recv(1) == b""
+                except TimeoutError:
+                    continue  # still open: keep waiting
+                except ConnectionResetError:
+                    closed = True
+            assert closed, "a connection silent past --idle-timeout was left open"
+        assert requests.get(url + "/", timeout=5).status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)

@@ -165,9 +165,28 @@ def history() -> Any:
     """One conversation (`?conversation=ID`; by default the most recent) and its state."""
     services = _services()
     sid = session["sid"]
-    cid = services.sessions.resolve(sid, _conversation_arg(),
-                                    services.config["MAX_CONVERSATIONS"])
-    return _history(sid, cid)
+    wanted = _conversation_arg()
+    cid = services.sessions.latest(sid) if wanted is None else \
+        services.sessions.resolve(sid, wanted)
+    return _history(sid, cid) if cid is not None else _no_history(sid)
+
+
+def _no_history(sid: str) -> dict[str, Any]:
+    """A browser with no conversation yet: an empty chat, and nothing written (the
+    first message, system prompt or settings saved creates the conversation)."""
+    services = _services()
+    running = _running_in(sid)
+    return {
+        "conversation": None,
+        "title": "",
+        "system": None,
+        "settings": {},
+        "max_history": services.sessions.max_history,
+        "window_step": services.sessions.window_step,
+        "generating": False,
+        "generating_in": running,
+        "messages": [],
+    }
 
 
 def _history(sid: str, cid: int) -> dict[str, Any]:

@@ -203,6 +203,9 @@ class ChatConnection(ReplyFrames):
         self.services.pulls.cancel(validate_model_name(frame.get("model")), self._host(frame))
 
     def on_clear(self, frame: dict[str, Any]) -> None:
+        if frame.get("conversation") is None and self.services.sessions.latest(self.sid) is None:
+            self.send({"type": "cleared"})  # nothing to forget, and nothing written
+            return
         cid = self._conversation(frame)
         if self._busy(cid):
             return
@@ -212,6 +215,6 @@ class ChatConnection(ReplyFrames):
 
     def on_system(self, frame: dict[str, Any]) -> None:
         text = self._text(frame, allow_empty=True).strip()
-        cid = self._conversation(frame)
+        cid = self._conversation(frame, create=True)
         self.services.sessions.set_system(cid, text or None)
         self.send({"type": "system_set", "text": text, "conversation": cid})

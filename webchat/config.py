@@ -141,6 +141,9 @@ SETTINGS: tuple[Setting, ...] = (
             "loopback exempt)"),
     Setting("HEADER_TIMEOUT", "WEBCHAT_HEADER_TIMEOUT", "--header-timeout", lambda: 10.0,
             float, "--production: seconds a connection may take to send its request header"),
+    Setting("IDLE_TIMEOUT", "WEBCHAT_IDLE_TIMEOUT", "--idle-timeout", lambda: 60.0, float,
+            "development server (no --production): seconds a connection may stay silent "
+            "before it is closed; keep it above the sockets' 25 s ping (0 = never)"),
     Setting("PEER_LIMITS_ON_LOOPBACK", "WEBCHAT_PEER_LIMITS_ON_LOOPBACK", "--limit-loopback",
             lambda: False, bool,
             "apply the per-address limits to loopback peers too (a reverse proxy on this "

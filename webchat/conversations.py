@@ -108,14 +108,25 @@ class Conversations:
             raise ConversationNotFound(f"There is no conversation {cid} in this browser.")
         return Conversation.from_row(rows[0])
 
-    def resolve(self, sid: str, cid: Any = None, limit: int = 0) -> int:
+    def latest(self, sid: str) -> int | None:
+        """The browser's most recently active conversation; None when it has none."""
+        rows = self.db.query("SELECT id FROM conversations WHERE session_id = ? AND "
+                             "deleted_at IS NULL ORDER BY updated_at DESC, id DESC LIMIT 1",
+                             (sid,))
+        return int(rows[0]["id"]) if rows else None
+
+    def resolve(self, sid: str, cid: Any = None, limit: int = 0, create: bool = True) -> int:
         """The conversation a request means: the id it gives, checked against the
-        browser, or (for clients that give none) the most recently active one."""
+        browser, or (for clients that give none) the most recently active one. A browser
+        with none gets one only when `create` (a write that stores something: a message,
+        a system prompt); otherwise that is ConversationNotFound."""
         if cid is None:
-            rows = self.db.query("SELECT id FROM conversations WHERE session_id = ? AND "
-                                 "deleted_at IS NULL ORDER BY updated_at DESC, id DESC LIMIT 1",
-                                 (sid,))
-            return int(rows[0]["id"]) if rows else self.new_conversation(sid, limit).id
+            latest = self.latest(sid)
+            if latest is not None:
+                return latest
+            if not create:
+                raise ConversationNotFound("This browser has no conversation yet.")
+            return self.new_conversation(sid, limit).id
         if isinstance(cid, bool) or not isinstance(cid, int):
             raise ConversationNotFound("conversation: must be the id of a conversation")
         return self.conversation(sid, cid).id

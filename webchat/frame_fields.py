@@ -45,11 +45,13 @@ class FrameFields:
             raise InvalidInput(f"text: the message is {size:,} bytes; the limit is {limit:,}")
         return text
 
-    def _conversation(self, frame: dict[str, Any]) -> int:
+    def _conversation(self, frame: dict[str, Any], create: bool = False) -> int:
         """The conversation a frame names (checked against this browser), or by default
-        its most recent one."""
+        its most recent one. Only a frame that stores something (`create`: a message, a
+        system prompt) makes the browser's first conversation; the others answer
+        `not_found` while it has none."""
         return self.services.sessions.resolve(self.sid, frame.get("conversation"),
-                                              self.config["MAX_CONVERSATIONS"])
+                                              self.config["MAX_CONVERSATIONS"], create)
 
     def _message_id(self, frame: dict[str, Any], what: str) -> int:
         message_id = frame.get("id")

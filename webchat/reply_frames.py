@@ -62,11 +62,13 @@ class ReplyFrames(FrameFields):
         if commands.is_command(text):
             commands.run(self, text, frame)
             return
-        cid = self._conversation(frame)
+        named = self._conversation(frame) if frame.get("conversation") is not None else None
         request = self._reply_settings(frame)
         images = self._images(frame, request["model"], request["host"])
         if self._busy() or self._rate_limited():
             return
+        # Only a message that will be sent makes the browser's first conversation.
+        cid = named if named is not None else self._conversation(frame, create=True)
         self._start_reply(cid, request, lambda: self.services.sessions.add_user(
             self.sid, cid, text, request["model"], images))
 

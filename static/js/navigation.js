@@ -58,7 +58,7 @@ export async function newChat() {
   closeSidebarOnPhone();
   const empty = !view.messages.size && !replyingHere()
     && !els.messages.querySelector(".message");
-  if (empty && state.current) {
+  if (empty && (state.current || state.draft)) {
     composer.focus(); // this one is still empty: no need for another
     return;
   }
@@ -136,6 +136,45 @@ export async function importFile(file) {
   }
 }
 
+// -- a chat not stored yet ---------------------------------------------------------
+
+/** The conversation the server made for this screen's chat (its first message, a save)
+ * is the one on screen from now on. */
+export function adopt(id) {
+  state.current = id;
+  state.draft = false;
+  state.settingsFor = id; // what the fields hold now is this conversation's
+  writeStored(STORE.conversation, String(id));
+  showExport();
+}
+
+let creating = null; // the POST in flight: two quick saves make one conversation
+
+/** The conversation on screen, created with the fields' settings when there is none yet
+ * (a system prompt or a parameter saved before the first message). */
+export function ensureConversation() {
+  if (state.current) return Promise.resolve(state.current);
+  creating ??= api.createConversation({
+    settings: { ...state.settings, model: state.model || null, endpoint: state.endpoint,
+      think: state.think },
+  }).then((created) => {
+    if (!state.current) adopt(created.id);
+    state.settings = created.settings || state.settings;
+    refreshConversations();
+    return state.current;
+  }).finally(() => {
+    creating = null;
+  });
+  return creating;
+}
+
+function showExport() {
+  els.exportMenu.hidden = !state.current;
+  if (!state.current) return;
+  els.exportMd.href = api.exportUrl(state.current, "md");
+  els.exportJson.href = api.exportUrl(state.current, "json");
+}
+
 // -- server truth ---------------------------------------------------------------
 
 export async function refreshHistory() {
@@ -155,9 +194,10 @@ export async function refreshHistory() {
   }
   if (ask !== state.historySeq || seq !== state.replySeq) return; // a newer one owns the pane
   // A reply streaming here is drawn too: the history, then the live reply at its end.
+  state.draft = history.conversation === null; // nothing stored yet: an empty chat
   if (state.current !== history.conversation) {
     state.current = history.conversation;
-    writeStored(STORE.conversation, String(state.current));
+    writeStored(STORE.conversation, state.current ? String(state.current) : "");
     renderConversations();
   }
   view.render(history, state.reveal);
@@ -176,8 +216,7 @@ export async function refreshHistory() {
     els.systemStatus.textContent = "";
   }
   els.systemBadge.hidden = !history.system;
-  els.exportMd.href = api.exportUrl(state.current, "md");
-  els.exportJson.href = api.exportUrl(state.current, "json");
+  showExport();
   applySettings(history.settings, history.conversation);
   state.messages = history.messages;
   if (state.preloadOnHistory) {

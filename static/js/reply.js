@@ -8,10 +8,10 @@ import { announce, setServerDown, updateControls } from "./chrome.js";
 import { renderContext } from "./contextmeter.js";
 import { loadedFrames, refreshLoaded } from "./loaded.js";
 import { refreshModels } from "./models.js";
-import { refreshConversations, refreshHistory } from "./navigation.js";
+import { adopt, refreshConversations, refreshHistory } from "./navigation.js";
 import { composer, sidebar, socket, view } from "./parts.js";
 import { pullFrames, pullRefused } from "./pulls.js";
-import { chatFields, settingsFrames, showFieldError } from "./settings.js";
+import { chatFields, saveSettings, settingsFrames, showFieldError } from "./settings.js";
 import { els, replyingHere, state } from "./store.js";
 
 export function sendChat(text, images = []) {
@@ -106,6 +106,15 @@ const frameHandlers = {
   },
   start(frame) {
     const pending = state.pending;
+    if (pending?.conversation === null && typeof frame.conversation === "number") {
+      // Sent from a chat not stored yet: the server made (or picked) its conversation.
+      pending.conversation = frame.conversation;
+      if (state.draft && !state.current) { // still on screen: it is that one now,
+        adopt(frame.conversation); // keeping the model and mode it was started with
+        saveSettings({ model: state.model || null, endpoint: state.endpoint,
+          think: state.think });
+      }
+    }
     if (!pending || (frame.conversation !== undefined
         && pending.conversation !== frame.conversation)) {
       follow(frame); // not ours: another tab's

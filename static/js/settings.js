@@ -5,7 +5,7 @@ import * as api from "./api.js";
 import { showConversationError } from "./chrome.js";
 import { renderContext } from "./contextmeter.js";
 import { capable, modelChanged } from "./models.js";
-import { refreshHistory } from "./navigation.js";
+import { ensureConversation, refreshHistory } from "./navigation.js";
 import { params, sidebar, socket } from "./parts.js";
 import { els, pickerValue, state } from "./store.js";
 
@@ -38,7 +38,20 @@ export function systemEdited() {
   els.systemStatus.textContent = "Not saved";
 }
 
-export function saveSystem() {
+export async function saveSystem() {
+  if (state.draft && !state.current) { // the first save makes the conversation
+    if (!state.connected) {
+      els.systemStatus.textContent = "Not connected: not saved";
+      return;
+    }
+    els.systemStatus.textContent = "Saving…";
+    try {
+      await ensureConversation();
+    } catch (err) {
+      els.systemStatus.textContent = `Not saved: ${err.message}`;
+      return;
+    }
+  }
   if (!socket.send({ type: "system", text: els.systemInput.value,
     conversation: state.current })) {
     els.systemStatus.textContent = "Not connected: not saved";
@@ -61,7 +74,28 @@ export function showFieldError(frame) {
   return shown;
 }
 
+/** A chat not stored yet keeps a picked model in the page; any other setting saved
+ * creates its conversation, with every setting the fields hold. */
+async function saveDraftSettings(part) {
+  state.settings = { ...state.settings, ...part };
+  if (Object.keys(part).every((key) => key === "model")) return;
+  try {
+    await ensureConversation();
+    if ("options" in part || "keep_alive" in part) params.saved(params.read());
+  } catch (err) {
+    if (!((err.field || err.fields)
+        && showFieldError({ field: err.field, fields: err.fields, message: err.message }))) {
+      showConversationError(`Settings not saved: ${err.message}`);
+    }
+  }
+  renderContext();
+}
+
 export async function saveSettings(part) {
+  if (state.draft && !state.current) {
+    await saveDraftSettings(part);
+    return;
+  }
   // Only into the conversation the fields were filled from (its history has arrived).
   if (!state.current || state.settingsFor !== state.current) return;
   const settings = { ...state.settings, ...part };

@@ -67,6 +67,9 @@ export const state = {
   settingsFor: null, // the conversation `settings` came from: never save them into another
   conversations: [],
   current: Number(readStored(STORE.conversation)) || null, // conversation on screen
+  // The browser has no conversation yet (/api/history said `conversation: null`): the
+  // screen is an empty chat that nothing stores until the first message or save.
+  draft: false,
   ollamaDown: "", // the banner's message; "" = reachable
   serverDown: false, // the last request to the WebChat server got no answer at all
   running: null, // {conversation, model, text, thinking, notice}: this browser's reply
