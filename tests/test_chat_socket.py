@@ -170,6 +170,7 @@ def test_a_reply_outlives_a_reload_and_reaches_every_tab(fake_ollama, user):
     fake_ollama.script(tokens=tokens, delay=0.02)
     other = user.socket()
     other.send({"type": "watch", "replies": True})
+    other.recv_until("loaded")  # following now: on busy cores the chat could start first
     asking = user.socket()
     asking.send({"type": "chat", "text": "long one", "model": "gemma3:270m"})
     asking.recv_until("chunk")
