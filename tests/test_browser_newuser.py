@@ -357,6 +357,15 @@ def test_a_fresh_page_stores_nothing_until_the_first_save(page, live_server, fak
     assert settings_of(page, conversation["conversation"])["model"] == "gemma3:270m"
     expect(page.locator("#export-menu")).to_be_visible()
 
+    # Deleting the only one leaves an empty chat again, not a new stored conversation.
+    page.locator("#conversation-list li").first.locator(".conversation-delete").click()
+    expect(page.locator("#conversation-list")).to_contain_text("No conversations yet")
+    expect(page.locator(".message")).to_have_count(0)
+    expect(page.locator("#export-menu")).to_be_hidden()
+    assert rows(live_server) == (1, 1)
+    page.click("#toast-action")  # Undo
+    expect(stored_reply(page).locator(".message-content")).to_have_text("Arr, matey")
+
 
 def test_the_first_message_makes_the_conversation_and_the_page_adopts_it(
         page, live_server, fake_ollama):  # noqa: F811

@@ -98,10 +98,7 @@ export async function deleteConversation(id) {
   if (id === state.current) {
     const next = state.conversations[0];
     if (next) openConversation(next.id);
-    else {
-      state.current = null;
-      newChatAfterDelete();
-    }
+    else startDraft(); // the last one went: an empty chat, stored once used
   }
   renderConversations();
   toast(`Deleted “${title}”.`, "Undo", async () => {
@@ -115,14 +112,18 @@ export async function deleteConversation(id) {
   });
 }
 
-async function newChatAfterDelete() {
-  try {
-    const created = await api.createConversation({});
-    state.conversations.unshift({ ...created, messages: 0 });
-    openConversation(created.id);
-  } catch (err) {
-    showConversationError(err.message);
-  }
+/** No conversation on screen: the server's newest one, or else an empty chat that
+ * nothing stores until its first message or save. */
+function startDraft() {
+  state.current = null;
+  writeStored(STORE.conversation, "");
+  state.systemDirty = false;
+  state.remoteGenerating = false;
+  state.lastStats = null;
+  state.settingsFor = null;
+  view.clear();
+  updateControls();
+  refreshHistory();
 }
 
 export async function importFile(file) {
