@@ -692,9 +692,13 @@ def test_pull_with_progress_cancel_details_delete_and_unload_all(page, live_serv
     expect(stored_reply(page)).to_have_attribute("data-status", "ok")
     page.select_option("#model-select", "tiny-assistant:latest")
     send(page, "load tiny")
+    # both replies over: an unload during a reply is deferred until it ends (Ollama's rule)
+    expect(page.locator(".message.assistant[data-status='ok']:not([data-id='0'])")
+           ).to_have_count(2)
     expect(page.locator("#loaded-models li[data-model]")).to_have_count(2)
     page.click("#unload-all")
-    expect(page.locator("#loaded-models li[data-model]")).to_have_count(0)
+    expect(page.locator("#loaded-models li[data-model]")).to_have_count(
+        0, timeout=REFRESH_WAIT_MS)
     assert fake_ollama.loaded_names() == []
 
 
