@@ -52,6 +52,10 @@ class PeerLimits:
             self._sockets[address] += 1
             return None
 
+    def sockets_open(self, address: str) -> int:
+        with self._lock:
+            return self._sockets.get(address, 0)
+
     def close_socket(self, address: str) -> None:
         with self._lock:
             self._sockets[address] -= 1
