@@ -19,6 +19,7 @@ from typing import Any
 from flask import current_app, session
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
+from wsproto.utilities import LocalProtocolError
 
 from .conversations import ConversationLimit, ConversationNotFound
 from .ollama_errors import OllamaError
@@ -28,8 +29,9 @@ from .roles import ADMIN, Forbidden, check_pull_source, require_model_rights, ro
 from .safejson import UnsafeJson
 from .safejson import parse as parse_json
 from .services import Services
-from .tcp import MAX_UNSENT, no_delay, unsent
+from .tcp import MAX_UNSENT, UNSENT_SLACK, no_delay, unsent
 from .validation import InvalidInput, field_of, validate_model_name
+from .ws_frames import FrameWriter
 
 log = logging.getLogger(__name__)
 sock = Sock()
@@ -56,6 +58,9 @@ class ChatConnection(ReplyFrames):
         self.services = services
         self.config = services.config
         self._send_lock = threading.Lock()
+        # Frames written straight to the socket (ws_frames.py), else through ws.send.
+        self._writer = FrameWriter.for_socket(ws)
+        self._unsent_bound = MAX_UNSENT  # unread bytes at most (see send_text): unknown
         self.watching = False  # asked for pushes (loaded models, downloads) with `watch`
         self.following = False  # asked for every reply of this browser (`watch` + replies)
         self.peers: PeerLimits = PeerLimits.unlimited()  # set by the route, per address
@@ -73,15 +78,32 @@ class ChatConnection(ReplyFrames):
         MAX_UNSENT bytes unread (a laptop asleep with the socket still open) would block
         that thread, and with it every other stream; it is dropped from the reply
         instead, and catches up from the history when it comes back."""
-        data = json.dumps(frame)
+        return self.send_text(json.dumps(frame))
+
+    def send_text(self, data: str) -> bool:
+        """`send` for a frame already encoded as JSON text (the relay builds its chunk
+        frames as text: replies.py).
+
+        The kernel's count of unread bytes (an ioctl) is asked only when it could be
+        over the limit: it was at most `_unsent_bound` when last asked, and can only have
+        grown by what was written since (plus a few bytes of pongs: UNSENT_SLACK)."""
         with self._send_lock:
-            if unsent(self.ws) > MAX_UNSENT:
-                return False
+            if self._unsent_bound > MAX_UNSENT - UNSENT_SLACK:
+                self._unsent_bound = unsent(self.ws)
+                if self._unsent_bound > MAX_UNSENT:
+                    return False
             try:
-                self.ws.send(data)
-                return True
-            except (ConnectionClosed, OSError):
+                if self._writer is None:
+                    self.ws.send(data)
+                    self._unsent_bound = MAX_UNSENT  # not counted: ask the kernel next time
+                    return True
+                written = self._writer.send(data)
+            except (ConnectionClosed, LocalProtocolError, OSError):
                 return False
+            if written < 0:
+                return False
+            self._unsent_bound += written
+            return True
 
     def error(self, message: str, code: str, **extra: Any) -> None:
         self.send({"type": "error", "code": code, "message": message, **extra})

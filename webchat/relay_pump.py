@@ -14,12 +14,12 @@ the rest (saving, the `done` or `error` frame) as before.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import os
 import select
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,13 +27,17 @@ log = logging.getLogger(__name__)
 
 IDLE_EXIT = 5.0  # seconds with no stream before the pump's thread ends
 SILENCE_CHECK = 0.5  # seconds between looks for streams silent past their timeout
+# A stream's socket is watched for one event at a time: the kernel takes it out of the
+# epoll when it reports it (one system call a frame fewer than taking it out by hand).
+_ARMED = select.EPOLLIN | select.EPOLLONESHOT
 
 
 class _Stream:
     def __init__(self, fd: int, batches: Iterator[Any], deliver: Callable[[Any], bool],
                  finished: Callable[[BaseException | None], None], timeout: float,
-                 silent: Callable[[], BaseException]) -> None:
+                 silent: Callable[[], BaseException], eager: bool = False) -> None:
         self.fd = fd
+        self.eager = eager  # its reads never wait: read at once when its rest ends
         self.batches = batches
         self.timeout = timeout  # seconds the stream may send nothing before it is dropped
         self.silent = silent  # the error for a stream silent that long
@@ -50,7 +54,8 @@ class Pump:
         self.burst = burst  # a batch this big: the stream is ahead of us, read on at once
         self._lock = threading.Lock()
         self._streams: dict[int, _Stream] = {}
-        self._resting: list[tuple[float, int, _Stream]] = []  # (due, fd, stream), a heap
+        # (due, fd, stream) in order of due: every rest is the same budget from now
+        self._resting: deque[tuple[float, int, _Stream]] = deque()
         self._new: list[_Stream] = []
         self._epoll: Any = None
         self._wake_r = self._wake_w = -1
@@ -62,11 +67,14 @@ class Pump:
 
     def follow(self, fd: int, batches: Iterator[Any], deliver: Callable[[Any], bool],
                finished: Callable[[BaseException | None], None], timeout: float,
-               silent: Callable[[], BaseException]) -> None:
+               silent: Callable[[], BaseException], eager: bool = False) -> None:
         """Relay the rest of a stream whose first frame just went out: it rests for the
         budget, then every batch that arrives is delivered from the pump's thread. A
-        stream that sends nothing for `timeout` seconds ends with `silent()`."""
-        stream = _Stream(fd, batches, deliver, finished, timeout, silent)
+        stream that sends nothing for `timeout` seconds ends with `silent()`. `eager`:
+        the stream's reads never wait (a read with nothing there gives a batch marked
+        `nothing`), so when its rest ends it is read at once, without asking epoll
+        first: at a model's pace the next token is usually there by then."""
+        stream = _Stream(fd, batches, deliver, finished, timeout, silent, eager)
         with self._lock:
             if self._thread is None:
                 self._epoll = select.epoll()
@@ -87,7 +95,7 @@ class Pump:
                 streams = list(self._streams.values()) + self._new
                 self._streams.clear()
                 self._new = []
-                self._resting = []
+                self._resting = deque()
                 self._thread = None
             for stream in streams:
                 try:
@@ -97,6 +105,7 @@ class Pump:
 
     def _loop(self) -> None:
         epoll = self._epoll
+        resting = self._resting
         idle_since = time.monotonic()
         next_check = idle_since + SILENCE_CHECK
         while True:
@@ -116,15 +125,18 @@ class Pump:
                 except OSError as exc:  # the socket closed already: the reader will say
                     self._step_or_finish(stream, exc)
                     continue
-                heapq.heappush(self._resting, (now + self.budget, stream.fd, stream))
-            while self._resting and self._resting[0][0] <= now:
-                _, fd, stream = heapq.heappop(self._resting)
+                resting.append((now + self.budget, stream.fd, stream))
+            while resting and resting[0][0] <= now:
+                _, fd, stream = resting.popleft()
                 if self._streams.get(fd) is stream:
+                    if stream.eager:
+                        self._step_or_finish(stream)
+                        continue
                     try:
-                        epoll.modify(fd, select.EPOLLIN)
+                        epoll.modify(fd, _ARMED)
                     except OSError as exc:
                         self._end(stream, exc)
-            timeout = (self._resting[0][0] - now) if self._resting else 1.0
+            timeout = (resting[0][0] - now) if resting else 1.0
             for fd, _ in epoll.poll(max(0.0, timeout)):
                 if fd == self._wake_r:
                     os.read(self._wake_r, 4096)
@@ -152,7 +164,6 @@ class Pump:
         if error is not None:
             self._end(stream, error)
             return
-        stream.heard = time.monotonic()
         try:
             batch = next(stream.batches)
         except StopIteration:
@@ -161,6 +172,13 @@ class Pump:
         except BaseException as exc:  # the reader's own errors: the reply's thread sorts
             self._end(stream, exc)
             return
+        if getattr(batch, "nothing", False):  # an eager read came too soon: wait for the socket
+            try:
+                self._epoll.modify(stream.fd, _ARMED)
+            except OSError as exc:
+                self._end(stream, exc)
+            return
+        stream.heard = time.monotonic()
         try:
             sent = stream.deliver(batch)
         except BaseException as exc:
@@ -177,13 +195,15 @@ class Pump:
                 return
             self._end(stream, None)
             return
+        # The event took the socket out of the epoll (one-shot): it rests there for the
+        # budget after a frame, or is watched again at once (nothing relayed, a burst).
         if sent and len(batch) < self.burst:
-            try:
-                self._epoll.modify(stream.fd, 0)
-            except OSError:
-                return  # closed meanwhile: its end comes through the reader
-            heapq.heappush(self._resting,
-                           (time.monotonic() + self.budget, stream.fd, stream))
+            self._resting.append((time.monotonic() + self.budget, stream.fd, stream))
+            return
+        try:
+            self._epoll.modify(stream.fd, _ARMED)
+        except OSError:
+            return  # closed meanwhile: its end comes through the reader
 
     def _end(self, stream: _Stream, error: BaseException | None) -> None:
         if self._streams.get(stream.fd) is stream:

@@ -12,10 +12,12 @@ webchat/active_replies.py's.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from json.encoder import encode_basestring_ascii as encode_json_string
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .cancellation import Cancellation
@@ -41,6 +43,15 @@ ENDINGS = {
 }
 
 
+def _send_text(tab: Any, data: str) -> bool:
+    """A frame already encoded as JSON text, to a tab (one that takes only dicts gets
+    the frame decoded again: test doubles)."""
+    send_text = getattr(tab, "send_text", None)
+    if send_text is not None:
+        return bool(send_text(data))
+    return bool(tab.send(json.loads(data)))
+
+
 class Listener(Protocol):
     def send(self, frame: dict[str, Any]) -> bool: ...
 
@@ -56,7 +67,7 @@ class Reply:
         self.sid = sid
         self.host = host  # the Ollama host answering (its client is `client`)
         self.name_host = name_host  # several hosts: errors say which one failed
-        self.conversation_id = conversation_id
+        self.conversation_id = conversation_id  # (also sets _conversation_json)
         self.on_end = on_end
         self.user_id = user_id
         self.model = model
@@ -86,6 +97,15 @@ class Reply:
         self._tokens = 0
         self._first_token: float | None = None
         self._last_token = 0.0
+
+    @property
+    def conversation_id(self) -> int:
+        return self._conversation_id
+
+    @conversation_id.setter
+    def conversation_id(self, value: int) -> None:
+        self._conversation_id = value
+        self._conversation_json = json.dumps(value)  # as it goes in every chunk frame
 
     def unsaved(self) -> tuple[int, str, str] | None:
         """The text so far when some of it is not saved yet (the watchdog saves it, once
@@ -136,11 +156,20 @@ class Reply:
         self._relay(frame)
 
     def _relay_held(self, held: list[str]) -> None:
-        """Relay the text read while the previous frame was going out, as one frame."""
+        """Relay the text read while the previous frame was going out, as one frame.
+
+        The hot path of every stream: the frame's JSON is built here as text, exactly as
+        `json.dumps` would write `{"type": ..., "text": ..., "conversation": ...}`, and
+        each tab gets that text (no dict, no second encoding per tab)."""
         kind, texts = held[0], held[1:]
         held.clear()
-        self._relay({"type": "chunk" if kind == "content" else "thinking",
-                     "text": "".join(texts)})
+        text = "".join(texts)
+        frame_type = "chunk" if kind == "content" else "thinking"
+        data = (f'{{"type": "{frame_type}", "text": {encode_json_string(text)}, '
+                f'"conversation": {self._conversation_json}}}')
+        with self._lock:
+            self._shown[frame_type].append(text)
+            self._listeners = [tab for tab in self._listeners if _send_text(tab, data)]
 
     def _relay(self, frame: dict[str, Any], last: bool = False) -> None:
         """Send to every tab following this reply; a tab that is gone is dropped."""
@@ -201,7 +230,7 @@ class Reply:
         self._unsaved = True
         return True
 
-    def _pumped(self, batches: Iterator[list[StreamEvent]]) -> bool:
+    def _pumped(self, batches: Iterator[list[StreamEvent]], batch: Any) -> bool:
         """Hand the rest of the stream to the relay pump and wait for its end (raising
         what ended it, as reading it here would have). False when it cannot be handed
         over (no socket to watch), and this thread reads on."""
@@ -223,8 +252,10 @@ class Reply:
             ended.set()
 
         timeout = self.client.read_timeout
+        never_wait = getattr(batch, "never_wait", None)
+        eager = bool(never_wait is not None and never_wait())  # reads never block now
         pump.follow(fd, batches, self._take, finished, timeout, lambda: StreamTimeout(
-            f"Ollama sent nothing for {timeout:g} s, so the request was abandoned"))
+            f"Ollama sent nothing for {timeout:g} s, so the request was abandoned"), eager)
         ended.wait()
         if outcome[0] is not None:
             raise outcome[0]
@@ -252,7 +283,7 @@ class Reply:
                 # FRAME_BUDGET of a frame waits to go with the next one (well under what
                 # an eye sees; the page paints once per animation frame anyway): the
                 # relay pump does that for every stream from one thread.
-                if self._pumped(batches):
+                if self._pumped(batches, batch):
                     break
                 # No pump: this thread keeps the budget itself (a big batch means the
                 # relay is behind a burst: no pause then).

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from json.decoder import scanstring as _scan_string
 from typing import Any
 
 import requests
@@ -27,11 +29,14 @@ class Batch(list):  # type: ignore[type-arg]
     `direct` when it was read straight from a plain socket (nothing is buffered above
     it, so waiting for that socket to be readable is enough: the relay pump's rule)."""
 
+    nothing = False  # a read that found nothing (only once `never_wait` was asked)
+
     def __init__(self, events: list[StreamEvent], final: bool = False,
-                 direct: bool = False) -> None:
+                 direct: bool = False, never_wait: Callable[[], bool] | None = None) -> None:
         super().__init__(events)
         self.final = final
         self.direct = direct
+        self.never_wait = never_wait  # from now on read only what is there (the pump)
 
 
 @dataclass
@@ -43,6 +48,9 @@ class StreamEvent:
     stats: dict[str, Any] = field(default_factory=dict)
     more: bool = False  # Ollama's next bytes are already here: no need to relay this alone
 
+
+NOTHING_YET = Batch([], direct=True)  # a read that would have waited: nothing arrived
+NOTHING_YET.nothing = True
 
 STAT_KEYS = (
     "done_reason", "total_duration", "load_duration", "prompt_eval_count",
@@ -72,6 +80,32 @@ def iter_ndjson(chunks: Iterator[bytes]) -> Iterator[dict[str, Any]]:
         yield parse_line(buffer)
 
 
+# A chat line that carries one token of content and nothing else, as Ollama writes it.
+_PLAIN_TOKEN = re.compile(
+    rb'\{"model":"[^"\\]*","created_at":"[^"\\]*","message":\{"role":"assistant",'
+    rb'"content":"((?:[^"\\\x00-\x1f]|\\.)*)"\},"done":false\}\s*')
+
+
+def plain_token(line: bytes) -> str | None:
+    """The content of a chat line that holds nothing but a token (most lines), read
+    without building its dict; None for any other line, which `parse_line` reads.
+    The string is decoded by the json module's own scanner, so escapes, a control
+    character or bad UTF-8 are treated exactly as `json.loads` treats them."""
+    match = _PLAIN_TOKEN.fullmatch(line)
+    if match is None:
+        return None
+    body = match.group(1)
+    if b"\\" not in body:
+        try:
+            return body.decode()
+        except UnicodeDecodeError:
+            return None
+    try:
+        return _scan_string(body.decode() + '"', 0)[0]
+    except ValueError:  # bad escape, control character, bad UTF-8: the full parse says
+        return None
+
+
 def parse_line(line: bytes) -> dict[str, Any]:
     try:
         value = json.loads(line)
@@ -92,16 +126,26 @@ def read_batches(response: requests.Response, text_key: str | None,
     `/api/generate`, None for `/api/chat` (its text is under `message`)."""
     reader = body_reader(response)
     if reader is not None:
-        batches: Iterator[list[bytes]] = reader.batches()
+        batches: Iterator[list[bytes] | None] = reader.batches()
     else:  # not chunked (a proxy buffered it?): line by line, as requests reads it
         batches = ([line] for line in response.iter_lines(chunk_size=None)
                    if isinstance(line, bytes))
+    never_wait = reader.never_wait if reader is not None else None
     try:
         for lines in batches:
+            if lines is None:  # nothing arrived (a reader that never waits)
+                yield NOTHING_YET
+                continue
             events: list[StreamEvent] = []
             for raw in lines:
                 if not raw.strip():
                     continue
+                if text_key is None:
+                    token = plain_token(raw)
+                    if token is not None:  # the common line: one token of content
+                        if token:
+                            events.append(StreamEvent("content", token))
+                        continue
                 try:
                     line = parse_line(raw)
                     if "error" in line:
@@ -128,7 +172,7 @@ def read_batches(response: requests.Response, text_key: str | None,
             # Maybe none: a read that completed no line. `final`: the body has ended,
             # so asking again ends the stream without reading (no `done` line).
             yield Batch(events, final=reader is not None and reader.ended,
-                        direct=reader is not None)
+                        direct=reader is not None, never_wait=never_wait)
     except BrokenFraming as exc:
         raise StreamFailed(f"Ollama's stream is garbled ({exc})") from None
     if cancel.cancelled:

@@ -11,6 +11,7 @@ replies.py) picks up every token that arrived meanwhile in one go.
 
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -29,22 +30,53 @@ class _Readable(Protocol):
 class ChunkedLines:
     """Decodes a chunked HTTP body from the connection's buffered reader into lines."""
 
-    def __init__(self, fp: _Readable) -> None:
+    def __init__(self, fp: _Readable, sock: Any = None) -> None:
         self._fp = fp
+        self._sock = sock  # the socket under `fp`: read directly once fp holds nothing
         self._raw = b""  # received, not yet decoded
         self._body = b""  # decoded, not yet a whole line
         self._left = 0  # bytes of the current chunk still to come
         self._crlf = False  # the CRLF after a chunk's data is still to come
         self.ended = False  # the last (zero) chunk was seen
+        self._direct = False  # fp is empty: the socket is read directly
+        self._unpolled = False  # reads never wait: see `never_wait`
+        self._fd = -1
 
-    def batches(self) -> Iterator[list[bytes]]:
+    def never_wait(self) -> bool:
+        """From now on read with one plain read(2) that never waits: a read when nothing
+        has arrived yields an empty batch. For the relay pump, which reads when epoll
+        says so or tries once when a stream's rest ends: a read that finds nothing yields
+        None. (A socket with a timeout polls before each recv: a system call a read
+        saved.) False, and nothing changes, when that cannot be done."""
+        if not self._direct or self._sock.gettimeout() is None:
+            return False  # fp may hold bytes, or a blocking socket: read(2) could wait
+        self._fd = self._sock.fileno()
+        self._unpolled = True
+        return True
+
+    def batches(self) -> Iterator[list[bytes] | None]:
         """One read each: the whole lines it completed (maybe none, so a caller that
         reads only when the socket is readable never blocks here). The last batch
         carries a final line without its newline, if any. A connection that closes
         before the last chunk (Ollama died, or a cancel shut the socket down) raises
         ConnectionResetError after the whole lines it did send."""
+        read = self._fp.read1
         while not self.ended:
-            data = self._fp.read1(READ_SIZE)
+            if self._unpolled:
+                try:
+                    data = os.read(self._fd, READ_SIZE)
+                except BlockingIOError:
+                    yield None  # nothing yet: the caller waits for the socket
+                    continue
+            else:
+                data = read(READ_SIZE)
+            if len(data) < READ_SIZE and self._sock is not None:
+                # read1 returns what fp had buffered, all of it when that is less than
+                # asked, or else reads the socket once without buffering: either way fp
+                # is empty now and stays so, and the socket's own recv skips two
+                # layers of Python per read (SocketIO, BufferedReader).
+                read = self._sock.recv
+                self._direct = True
             if not data:
                 raise ConnectionResetError("the connection closed before the body ended")
             self._decode(data)
@@ -106,4 +138,4 @@ def body_reader(response: Any) -> ChunkedLines | None:
     raw_io = getattr(fp, "raw", None)
     if isinstance(getattr(raw_io, "_sock", None), ssl.SSLSocket):
         return None  # TLS buffers records of its own: read the usual way
-    return ChunkedLines(fp)
+    return ChunkedLines(fp, getattr(raw_io, "_sock", None))

@@ -13,6 +13,7 @@ import struct
 from typing import Any
 
 MAX_UNSENT = 256 * 1024  # bytes a browser may leave unread before frames stop going to it
+UNSENT_SLACK = 4096  # bytes of control frames (pongs) simple-websocket may write unseen
 
 
 try:  # Unix: the kernel says how much of what was sent is still queued
