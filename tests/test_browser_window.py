@@ -70,5 +70,15 @@ def test_pick_loads_the_model_and_the_window_is_explained(page, tmp_path,  # noq
         page.keyboard.press("Escape")
         page.reload()
         expect(page.locator("#p-trim")).to_have_value("sliding")
+        # Opening the page on a conversation whose model is not loaded loads it too.
+        loaded = page.locator(f"#loaded-models li[data-model='{MODEL}']")
+        expect(loaded).to_contain_text("expires")
+        loaded.locator(".unload-button").click()
+        expect(loaded).to_have_count(0)
+        assert fake_ollama.loaded_names() == []
+        page.reload()
+        expect(loaded).to_contain_text("loading…")
+        expect(loaded).to_contain_text("expires")
+        assert fake_ollama.loaded_names() == [MODEL]
     finally:
         server.stop()

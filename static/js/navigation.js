@@ -222,7 +222,7 @@ export async function refreshHistory() {
   state.messages = history.messages;
   if (state.preloadOnHistory) {
     state.preloadOnHistory = false;
-    preload(state.model);
+    if (history.conversation !== null) preload(state.model); // an empty chat waits for a pick
   }
   const replies = history.messages.filter((m) => m.role === "assistant"
     && typeof m.stats?.prompt_eval_count === "number");

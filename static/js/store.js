@@ -90,7 +90,7 @@ export const state = {
   reveal: null, // message id to scroll to once its conversation is drawn (a search hit)
   preloading: new Set(), // models being loaded because they were picked (POST /api/load)
   preloadWanted: "", // a model to load once the loaded list is known
-  preloadOnHistory: false, // load the model of the conversation being opened
+  preloadOnHistory: true, // load the model of the conversation being opened (at start too)
   loadedKnown: false, // /api/ps answered at least once
   messages: [], // the open conversation's messages as last fetched (the inspector's list)
 };
