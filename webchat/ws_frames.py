@@ -12,7 +12,6 @@ the browser expects, whichever path sent the previous frame.
 
 from __future__ import annotations
 
-import os
 import struct
 from typing import Any
 
@@ -74,16 +73,11 @@ class FrameWriter:
         """Write one message; the bytes written, or -1 when the socket is closing or
         closed (nothing is written then). OSError when the write itself fails.
 
-        One write(2) first: a socket with a timeout (the development server sets one)
-        would otherwise poll before every send, a system call per frame. What the
-        kernel does not take at once goes through `sendall`, which waits as ever."""
+        Through the socket object, not write(2) on its number: simple-websocket's reader
+        thread may close the socket at any moment, and a number read before that could
+        name another file by the time of the write."""
         if not self._ws.connected or self._connection.state is not ConnectionState.OPEN:
             return -1
         data = self.frame(text)
-        try:
-            written = os.write(self._sock.fileno(), data)
-        except BlockingIOError:
-            written = 0
-        if written < len(data):
-            self._sock.sendall(data[written:])
+        self._sock.sendall(data)
         return len(data)
