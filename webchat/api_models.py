@@ -62,10 +62,7 @@ def show() -> Any:
 
 @models_bp.post("/unload")
 def unload() -> Any:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput('Send a JSON object such as {"model": "gemma3:270m"}')
-    name = validate_model_name(body.get("model"))
+    body, name = _model_body()
     if not may_manage_models(role()) and app_services().usage.others_using(session["sid"], name):
         raise Forbidden(f"Another browser is using {name}: only the admin may unload it "
                         f"now.")
@@ -78,10 +75,7 @@ def unload() -> Any:
 @models_bp.post("/load")
 def load() -> Any:
     """Load a model now, before the first message (the page calls it on a pick)."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput('Send a JSON object such as {"model": "gemma3:270m"}')
-    name = validate_model_name(body.get("model"))
+    body, name = _model_body()
     services = app_services()
     if services.config["NO_PRELOAD"]:
         return jsonify(error="Preloading is turned off on this server (--no-preload)"), 409
@@ -126,3 +120,11 @@ def me() -> Any:
 @models_bp.get("/pulls")
 def pulls() -> Any:
     return {"pulls": app_services().pulls.running()}
+
+
+def _model_body() -> tuple[dict[str, Any], str]:
+    """The JSON body of an unload or load, and its checked model name."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput('Send a JSON object such as {"model": "gemma3:270m"}')
+    return body, validate_model_name(body.get("model"))
