@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request, session
 
-from . import api, auth, bodies, hosts, ids, safejson, security, views
+from . import api, auth, bodies, compression, hosts, ids, safejson, security, views
 from .active_replies import ActiveReplies
 from .chat_socket import sock
 from .config import is_loopback, settings_from_env
@@ -82,6 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     hosts.init_app(app)  # first: a foreign Host gets 421 before anything else
     auth.init_app(app)
     security.init_app(app)
+    compression.init_app(app)
     bodies.init_app(app)
     safejson.init_app(app)
     ids.init_app(app)
