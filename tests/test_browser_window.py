@@ -33,7 +33,7 @@ def test_pick_loads_the_model_and_the_window_is_explained(page, tmp_path,  # noq
         expect(page.locator(f"#model-select option[value='{MODEL}']")).to_have_count(1)
         assert page.locator("#model-select").input_value() != MODEL  # so this is a pick
         expect(page.locator("#window-hint")).to_contain_text(
-            "at least the last 2 messages, in whole exchanges")
+            "At least the last 2 messages + the system prompt")
         page.select_option("#model-select", MODEL)
         item = page.locator(f"#loaded-models li[data-model='{MODEL}']")
         expect(item).to_contain_text("loading…")
