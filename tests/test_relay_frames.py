@@ -19,6 +19,8 @@ from webchat.stream_events import parse_line, plain_token
 from webchat.stream_reader import ChunkedLines
 from webchat.ws_frames import FrameWriter
 
+from .fake_ollama import CAPTURES
+
 
 def _pair(deflate: bool) -> tuple[WSConnection, WSConnection]:
     """A server and a client wsproto connection after their handshake."""
@@ -119,6 +121,18 @@ def test_a_token_line_reads_as_json_loads_reads_it(content):
             parse_line(line)
         return
     assert token == expected
+
+
+def test_a_real_ollamas_token_lines_take_the_quick_read():
+    """The quick read is worth having only if a real Ollama's lines match its shape:
+    every token line of the captured streams (tests/captures/, refreshed from a real
+    Ollama 0.24.0 by scripts/refresh_captures.py) does, and reads as json.loads reads it."""
+    lines = (CAPTURES / "chat-stream-200.ndjson").read_bytes().splitlines()
+    tokens = [line for line in lines if not json.loads(line)["done"]]
+    assert len(tokens) == 200
+    assert [plain_token(line) for line in tokens] == [
+        json.loads(line)["message"]["content"] for line in tokens]
+    assert plain_token(lines[-1]) is None  # the final line, with the stats
 
 
 @pytest.mark.parametrize("line", [
