@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from .fake_ollama import FakeOllama
 from .live import BrowserClient, LiveServer
 from .real import REAL_URL, REPLY_TIMEOUT, SKIP_REASON
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # the browser modules skip themselves without it
+    sync_playwright = None
+
+CHROMIUM = shutil.which("chromium")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -62,3 +71,30 @@ def real_app(tmp_path_factory) -> Iterator[LiveServer]:
                         READ_TIMEOUT=REPLY_TIMEOUT, KEEP_MODELS_ON_LEAVE=True)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Launch one headless chromium for the whole module."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh tab with its own cookies and storage; a script error or anything the
+    Content-Security-Policy blocks fails the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    yield page
+    context.close()
+    assert errors == [], f"the page raised: {errors}"

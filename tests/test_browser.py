@@ -7,9 +7,7 @@ import datetime
 import json
 import os
 import re
-import shutil
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -17,50 +15,26 @@ import pytest
 import requests
 
 try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
+    from playwright.sync_api import Page, expect
 except ImportError:  # CI installs it; a dev machine without it skips rather than fails
     pytest.skip("the playwright Python package is not installed", allow_module_level=True)
 
+from .conftest import CHROMIUM
 from .fake_ollama import FakeOllama
 from .live import LiveServer
 
-CHROMIUM = shutil.which("chromium")
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
 MODEL = "gemma3:270m"
 REFRESH_WAIT_MS = 8000  # the page refreshes the loaded list every 5 s
 DRAW_MS = 20000  # a 400-message history drawn in slices, on 2 busy cores
 
-pytestmark = [
+# Every browser test module says `pytestmark = needs_chromium`; the `browser` and `page`
+# fixtures are in conftest.py.
+needs_chromium = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Launch one headless chromium for the whole module."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh tab with its own cookies and storage; a script error or anything the
-    Content-Security-Policy blocks fails the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text)
-            if "Content Security Policy" in message.text else None)
-    yield page
-    context.close()
-    assert errors == [], f"the page raised: {errors}"
+pytestmark = needs_chromium
 
 
 def open_chat(page: Page, url: str) -> None:

@@ -10,21 +10,9 @@ from pathlib import Path
 import pytest
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from .test_browser import (  # noqa: F401
-    CHROMIUM,
-    LiveServer,
-    browser,
-    expect,
-    open_chat,
-    page,
-    send,
-    stored_reply,
-)
+from .test_browser import LiveServer, expect, needs_chromium, open_chat, send, stored_reply
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)"),
-]
+pytestmark = needs_chromium
 
 
 def import_conversation(tab, url: str, title: str, texts: list[str]) -> int:
@@ -45,7 +33,7 @@ COMMUTE = ["Which route is quickest to the office by bike?",
            "A spare tube, two tyre levers and a mini pump."]
 
 
-def test_search_marks_matches_as_text_and_opens_the_message(page, live_server):  # noqa: F811
+def test_search_marks_matches_as_text_and_opens_the_message(page, live_server):
     url = live_server.url
     open_chat(page, url)
     send(page, "a <b>kestrel</b> hovers")
@@ -124,7 +112,7 @@ def serious_violations(tab) -> list[dict]:
 
 
 @pytest.fixture
-def axe_page(browser, live_server):  # noqa: F811
+def axe_page(browser, live_server):
     """A tab with axe-core injected before the page's scripts (a test-only tool)."""
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: scripts/test.sh installs it with npm")
@@ -219,7 +207,7 @@ def test_axe_finds_no_serious_violations(axe_page, live_server, fake_ollama):
     assert bad == {}, json.dumps(bad, indent=1)
 
 
-def test_keyboard_reaches_everything_with_a_visible_focus(page, live_server):  # noqa: F811
+def test_keyboard_reaches_everything_with_a_visible_focus(page, live_server):
     """Tab goes through the page; every stop shows an outline or a focus ring."""
     open_chat(page, live_server.url)
     send(page, "hello")
@@ -250,7 +238,7 @@ def test_keyboard_reaches_everything_with_a_visible_focus(page, live_server):  #
 # -- installable -----------------------------------------------------------------------------
 
 
-def test_installable_and_reloads_offline_with_the_server_unreachable(page, tmp_path,  # noqa: F811
+def test_installable_and_reloads_offline_with_the_server_unreachable(page, tmp_path,
                                                                        fake_ollama):
     server = LiveServer(tmp_path / "offline", fake_ollama.url)
     try:

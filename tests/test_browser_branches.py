@@ -7,30 +7,23 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from .test_browser import (  # noqa: F401
-    CHROMIUM,
-    browser,
+from .test_browser import (
     expect,
     export_json_then_import,
     history_of,
+    needs_chromium,
     open_chat,
-    page,
     send,
     stored_reply,
 )
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "versions.png"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)"),
-]
+pytestmark = needs_chromium
 
 
-def edit_last_question(page, text: str) -> None:  # noqa: F811
+def edit_last_question(page, text: str) -> None:
     page.locator(".message.user .edit-button").last.click()
     editor = page.locator(".edit-input")
     editor.fill(text)
@@ -38,7 +31,7 @@ def edit_last_question(page, text: str) -> None:  # noqa: F811
     expect(stored_reply(page).locator(".message-content")).to_have_text(f"You said: {text}")
 
 
-def test_edit_regenerate_and_switch_versions(page, live_server, fake_ollama,  # noqa: F811
+def test_edit_regenerate_and_switch_versions(page, live_server, fake_ollama,
                                              tmp_path):
     open_chat(page, live_server.url)
     for text in ("one", "two"):

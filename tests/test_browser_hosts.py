@@ -9,23 +9,13 @@ from .fake_ollama import FakeOllama
 from .live import LiveServer
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from .test_browser import (  # noqa: F401
-    CHROMIUM,
-    MODEL,
-    browser,
-    expect,
-    send,
-    stored_reply,
-)
+from .test_browser import MODEL, expect, needs_chromium, send, stored_reply
 from .test_browser_app import AXE, serious_violations
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)"),
-]
+pytestmark = needs_chromium
 
 
-def test_two_hosts_in_the_sidebar_and_unload_on_one(browser, tmp_path):  # noqa: F811
+def test_two_hosts_in_the_sidebar_and_unload_on_one(browser, tmp_path):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: scripts/test.sh installs it with npm")
     context = browser.new_context(viewport={"width": 1280, "height": 800})

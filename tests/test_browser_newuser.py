@@ -6,25 +6,17 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from .test_browser import (  # noqa: F401
-    CHROMIUM,
-    browser,
+from .test_browser import (
     expect,
     history_of,
-    last_reply,
+    needs_chromium,
     open_chat,
-    page,
     send,
     stored_reply,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)"),
-]
+pytestmark = needs_chromium
 
 LIVE = ".message.assistant[data-id='0']"  # a reply drawn from its frames, not the history
 
@@ -35,7 +27,7 @@ def settings_of(tab, conversation: int) -> dict:
 
 
 def test_a_streaming_reply_keeps_its_conversation_survives_a_reload_and_reaches_tabs(
-        page, live_server, fake_ollama):  # noqa: F811
+        page, live_server, fake_ollama):
     open_chat(page, live_server.url)
     page.click("#params-box summary")
     page.fill("#p-top_k", "7")
@@ -146,7 +138,7 @@ BUTTONS = """() => {
 
 
 def test_buttons_are_readable_tables_scroll_and_stops_are_not_failures(
-        page, live_server, fake_ollama):  # noqa: F811
+        page, live_server, fake_ollama):
     open_chat(page, live_server.url)
     page.evaluate(BUTTONS)
     for scheme in ("light", "dark"):
@@ -207,10 +199,10 @@ def test_buttons_are_readable_tables_scroll_and_stops_are_not_failures(
 
 
 def test_phone_drawer_title_touch_targets_downloads_and_parameters(
-        browser, live_server, fake_ollama):  # noqa: F811
+        browser, live_server, fake_ollama):
     context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True,
                                   has_touch=True)
-    page = context.new_page()  # noqa: F811
+    page = context.new_page()
     try:
         open_chat(page, live_server.url)
         send(page, "hello from a phone")
@@ -265,7 +257,7 @@ def test_phone_drawer_title_touch_targets_downloads_and_parameters(
         context.close()
 
 
-def test_loading_silence_unloading_and_states_that_clear(page, tmp_path, fake_ollama):  # noqa: F811
+def test_loading_silence_unloading_and_states_that_clear(page, tmp_path, fake_ollama):
     from .live import LiveServer
 
     # No load on pick: the first message loads the model, as with --no-preload.
@@ -329,7 +321,7 @@ def rows(live_server) -> tuple[int, int]:
             db.query("SELECT count(*) FROM conversations")[0][0])
 
 
-def test_a_fresh_page_stores_nothing_until_the_first_save(page, live_server, fake_ollama):  # noqa: F811
+def test_a_fresh_page_stores_nothing_until_the_first_save(page, live_server, fake_ollama):
     """Issue 8: opening the page and picking a model write no row; a system prompt saved
     before the first message makes the conversation, which the message then goes to."""
     open_chat(page, live_server.url)  # picks the model too
@@ -368,7 +360,7 @@ def test_a_fresh_page_stores_nothing_until_the_first_save(page, live_server, fak
 
 
 def test_the_first_message_makes_the_conversation_and_the_page_adopts_it(
-        page, live_server, fake_ollama):  # noqa: F811
+        page, live_server, fake_ollama):
     open_chat(page, live_server.url)
     fake_ollama.script(tokens=["Hi", " you"], delay=0.05)
     send(page, "first words")

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-
 from .live import LiveServer
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from .test_browser import CHROMIUM, browser, expect, open_chat, page  # noqa: F401
+from .test_browser import expect, needs_chromium, open_chat
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)"),
-]
+pytestmark = needs_chromium
 
 
 def test_a_guest_sees_pull_and_delete_disabled_and_the_admin_link_gives_them_back(
-        page, tmp_path, fake_ollama):  # noqa: F811
+        page, tmp_path, fake_ollama):
     server = LiveServer(tmp_path / "lan", fake_ollama.url, HOST="0.0.0.0")
     try:
         open_chat(page, f"{server.url}/?token={server.app.config['ACCESS_TOKEN']}")

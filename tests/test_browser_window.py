@@ -3,27 +3,14 @@ reply; the trim policy in the parameters panel, the marks and the inspector's re
 
 from __future__ import annotations
 
-import pytest
-
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
 from .live import LiveServer
-from .test_browser import (  # noqa: F401
-    CHROMIUM,
-    MODEL,
-    browser,
-    expect,
-    page,
-    send,
-    stored_reply,
-)
+from .test_browser import MODEL, expect, needs_chromium, send, stored_reply
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)"),
-]
+pytestmark = needs_chromium
 
 
-def test_pick_loads_the_model_and_the_window_is_explained(page, tmp_path,  # noqa: F811
+def test_pick_loads_the_model_and_the_window_is_explained(page, tmp_path,
                                                           fake_ollama):
     fake_ollama.load_delay = 1.0  # long enough to see "loading…"
     server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_HISTORY=2)

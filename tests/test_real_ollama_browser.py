@@ -14,20 +14,16 @@ except ImportError:  # as in test_browser.py: a dev machine without it skips
 
 from .live import LiveServer
 from .real import GEMMA, load, loaded_names, needs_real_ollama
-from .test_browser import CHROMIUM, browser, open_chat, page, send, stored_reply  # noqa: F401
+from .test_browser import needs_chromium, open_chat, send, stored_reply
 
-pytestmark = [
-    *needs_real_ollama,
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)"),
-]
+pytestmark = [*needs_real_ollama, *needs_chromium]
 
 REPLY_WAIT_MS = 120_000  # a short reply on 2 busy cores
 SIDEBAR_WAIT_MS = 15_000  # the loaded list is pushed after a reply, and every 5 s
 
 
 def test_chat_with_the_real_model_then_unload_it_from_the_sidebar(
-        page: Page, real_app: LiveServer) -> None:  # noqa: F811
+        page: Page, real_app: LiveServer) -> None:
     load(GEMMA)  # so the sidebar has it to show even before the reply ends
     open_chat(page, real_app.url)
     page.click("#params-box summary")
