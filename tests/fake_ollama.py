@@ -33,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests import fake_context
+
 __all__ = ["CAPTURES", "FakeOllama"]
 
 # tests/' own copies of a real Ollama's raw answers (scripts/refresh_captures.py).
@@ -559,6 +561,12 @@ class FakeOllama:
                  "size_vram": int(e.model.loaded_size * fraction),
                  "context_length": e.context_length} for e in entries]
 
+    def _context_of(self, model: _Model) -> int:
+        """The context the model runs with now (as /api/ps says), or its own."""
+        with self._lock:
+            entry = self._loaded.get(model.name)
+            return entry.context_length if entry is not None else model.context_length
+
     def _is_warm(self, name: str) -> bool:
         with self._lock:
             entry = self._loaded.get(name)
@@ -931,6 +939,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._pause(delay)
         num_ctx = options.get("num_ctx")
         context = int(num_ctx) if isinstance(num_ctx, (int, float)) and num_ctx > 0 else None
+        if context is not None:  # capped at the trained length, as Ollama's llm/server.go
+            context = min(context, model.trained_context)
         self.fake._acquire(model, context or model.context_length, keep_alive)
         return max(time.monotonic_ns() - started, _COLD_LOAD_NS if cold else _WARM_LOAD_NS)
 
@@ -952,9 +962,8 @@ class _Handler(BaseHTTPRequestHandler):
         pieces = ([_piece(given, chat, t, thinking=True) for t in thinking]
                   + [_piece(given, chat, t, thinking=False) for t in tokens])
         model = self.fake._find(given)
-        prompt = render_prompt(model, body, chat) if model else ""
+        prompt, prompt_tokens = self._fitted_prompt(model, body, chat)
         self.fake.last_prompt = prompt
-        prompt_tokens = tokenize(prompt)
         uncached = self.fake._read_prompt(model.name if model else given, prompt_tokens)
         started = time.monotonic_ns()
         if not self._play(pieces, script, delay, stream):
@@ -973,6 +982,27 @@ class _Handler(BaseHTTPRequestHandler):
         if not script.no_done:
             self._chunk(_dumps(final) + b"\n")
         self._end_chunks()
+
+    def _fitted_prompt(self, model: _Model | None, body: dict[str, Any],
+                       chat: bool) -> tuple[str, list[str]]:
+        """The prompt as the model reads it: past the loaded context it is cut without a
+        word, or refused with `truncate: false` (tests/fake_context.py)."""
+        if model is None:
+            return "", []
+        prompt = render_prompt(model, body, chat)
+        tokens = tokenize(prompt)
+        context = self.fake._context_of(model)
+        version = getattr(self.fake, "version", VERSION)
+        if not fake_context.too_long(version, len(tokens), context):
+            return prompt, tokens
+        if body.get("truncate") is False:
+            raise _ApiError(400, fake_context.overflow_message(version, len(tokens), context))
+        if not chat:
+            return prompt, fake_context.cut_tokens(tokens, context)
+        kept = fake_context.cut_chat(list(body.get("messages") or []), lambda messages: (
+            tokenize(render_prompt(model, {**body, "messages": messages}, True))), context)
+        prompt = render_prompt(model, {**body, "messages": kept}, True)
+        return prompt, tokenize(prompt)
 
     def _show(self, raw: bytes) -> None:
         model = self._model_named(self._body(raw, "ShowRequest"))

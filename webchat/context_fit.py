@@ -137,6 +137,12 @@ def _exchanges(messages: Sequence[Any], sent: Sequence[int]) -> list[list[int]]:
     return groups
 
 
+def without_oldest_exchange(messages: Sequence[Any], sent: Sequence[int]) -> list[int]:
+    """`sent` less its first exchange; empty when only one is left."""
+    groups = _exchanges(messages, sent)
+    return [i for g in groups[1:] for i in g] if len(groups) > 1 else []
+
+
 def fit_window(messages: Sequence[Any], sent: Sequence[int], tokens: Sequence[int],
                base: int, budget: Budget, anchors: Sequence[int] = (),
                measured: Sequence[bool] = (), model: str = "the model") -> Fit:

@@ -176,6 +176,8 @@ class HistoryReader:
         for index in counted.fit.dropped:
             if index < len(messages):
                 messages[index].in_context = False
+                messages[index].tokens = counted.tokens[index]
+                messages[index].tokens_measured = counted.measured[index]
                 messages[index].window_reason = (
                     f"Not sent: the context ({budget.limit:,} tokens, {budget.source}) holds "
                     f"only the newer messages, with {budget.reserve:,} kept for the reply")

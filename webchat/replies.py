@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .cancellation import Cancellation
 from .ollama import OllamaClient
-from .ollama_errors import Cancelled, OllamaError, StreamTimeout
+from .ollama_errors import Cancelled, OllamaError, OllamaRejected, StreamTimeout
 from .payloads import ENDPOINTS, redact_images
 from .sessions import SessionManager
 from .stream_events import StreamEvent
@@ -97,6 +97,12 @@ class Reply:
         self._tokens = 0
         self._first_token: float | None = None
         self._last_token = 0.0
+        # The context window's hooks (webchat/context_guard.py `Prepared`): a narrower
+        # payload and a notice after Ollama's 400 for a prompt too long for its context;
+        # what the reply's counts teach; what goes in the stats about the window.
+        self.refit: Callable[[str], tuple[dict[str, Any], str] | None] | None = None
+        self.learn: Callable[[dict[str, Any]], None] | None = None
+        self.context_stats: Callable[[], dict[str, Any]] | None = None
 
     @property
     def conversation_id(self) -> int:
@@ -261,6 +267,26 @@ class Reply:
             raise outcome[0]
         return True
 
+    def _stream(self) -> Iterator[Any]:
+        """Ollama's batches. When it refuses the prompt as longer than its context before
+        any token (the payload says `truncate: false`), the window is trimmed once more
+        (`refit`), the stored request becomes the one sent, the tabs are told, and it
+        goes again."""
+        path = ENDPOINTS[self.endpoint]
+        try:
+            yield from self.client.stream_batches(path, self.payload, self.cancel)
+            return
+        except OllamaRejected as exc:
+            retry = self.refit(str(exc)) if self.refit is not None and not self._tokens \
+                else None
+            if retry is None:
+                raise
+        self.payload, notice = retry
+        if self._reply_id:
+            self.sessions.update_request(self._reply_id, redact_images(self.payload))
+        self._relay({"type": "notice", "code": "context_trimmed", "message": notice})
+        yield from self.client.stream_batches(path, self.payload, self.cancel)
+
     def _run(self) -> None:
         content, thinking = self._content, self._thinking
         status, error = "ok", None
@@ -272,8 +298,7 @@ class Reply:
             reply_id = self.sessions.begin_reply(self.sid, self.conversation_id, self.model,
                                                  self.endpoint, redact_images(self.payload))
             self._reply_id = reply_id
-            batches = self.client.stream_batches(ENDPOINTS[self.endpoint], self.payload,
-                                                 self.cancel)
+            batches = self._stream()
             for batch in batches:
                 if (not self._take(batch) or getattr(batch, "final", False)
                         or not getattr(batch, "direct", False)):
@@ -315,6 +340,8 @@ class Reply:
             self.host.forget("ps")  # the model is loaded there now (or was unloaded)
         stats = self._stats
         stats.update(self._timings(started, self._first_token))
+        if self.context_stats is not None:
+            stats.update(self.context_stats())
         text = "".join(content)
         if status == "stopped" and text:
             error = "Stopped by the user"
@@ -325,6 +352,11 @@ class Reply:
         except Exception:
             log.exception("could not save the reply")
             status, error = "error", "The reply could not be saved"
+        if self.learn is not None and status in ("ok", "stopped"):
+            try:
+                self.learn(stats)
+            except Exception:  # counts are a help, never worth a reply
+                log.exception("could not learn the prompt's token counts")
         try:
             # The terminal frame goes out before the claim is released, so a message
             # sent on seeing `done` finds the reply ending (and waits), never the next.

@@ -12,9 +12,9 @@ import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import commands
+from . import commands, context_guard
+from .context_fit import MessageTooLong
 from .frame_fields import FrameFields
-from .payloads import build_payload
 from .peers import PeerLimits
 from .replies import Reply
 from .validation import InvalidInput
@@ -70,9 +70,10 @@ class ReplyFrames(FrameFields):
         # Only a message that will be sent makes the browser's first conversation.
         cid = named if named is not None else self._conversation(frame, create=True)
         self._start_reply(cid, request, lambda: self.services.sessions.add_user(
-            self.sid, cid, text, request["model"], images))
+            self.sid, cid, text, request["model"], images), (text, len(images)))
 
-    def _rerun(self, frame: dict[str, Any], reopen: Callable[[int], int]) -> None:
+    def _rerun(self, frame: dict[str, Any], reopen: Callable[[int], int],
+               new_text: str | None = None) -> None:
         """Answer a stored message again. `reopen(cid)` puts it back in flight and
         returns its id; a ValueError from it is the user's mistake, said as such."""
         cid = self._conversation(frame)
@@ -86,7 +87,7 @@ class ReplyFrames(FrameFields):
             except ValueError as exc:
                 raise InvalidInput(str(exc)) from None
 
-        self._start_reply(cid, request, store)
+        self._start_reply(cid, request, store, (new_text, 0) if new_text is not None else None)
 
     def on_retry(self, frame: dict[str, Any]) -> None:
         message_id = self._message_id(frame, "the failed message")
@@ -106,13 +107,27 @@ class ReplyFrames(FrameFields):
         """Rewrite one of your messages and send it again; the messages after it go."""
         message_id = self._message_id(frame, "the message to edit")
         text = self._text(frame)
-        self._rerun(frame, lambda cid: self.services.sessions.edit_user(cid, message_id, text))
+        self._rerun(frame, lambda cid: self.services.sessions.edit_user(cid, message_id, text),
+                    text)
 
-    def _start_reply(self, cid: int, request: dict[str, Any], store_user_message: Any) -> None:
+    def _start_reply(self, cid: int, request: dict[str, Any], store_user_message: Any,
+                     new_text: tuple[str, int] | None = None) -> None:
+        """`new_text` (text, images) is a message not stored yet: one that cannot fit the
+        context even alone is refused before it is (context_guard.py)."""
         services = self.services
         sessions, active = services.sessions, services.active
         host = services.hosts.route(request["model"], request["host"],
                                     services.last_host.get(cid), services.busy_hosts())
+        budget = context_guard.budget_for(services.context_lengths, host, request["model"],
+                                          request["options"])
+        if new_text is not None:
+            try:
+                context_guard.refuse_new_text(sessions, cid, request["model"],
+                                              request["endpoint"], budget, *new_text)
+            except MessageTooLong as exc:
+                self.error(str(exc), "too_long", conversation=cid, tokens=exc.tokens,
+                           context=exc.budget.to_json())
+                return
         tabs = [self] + [c for c in list(services.connections)
                          if c is not self and c.sid == self.sid and c.following]
         reply = Reply(sid=self.sid, user_id=0, model=request["model"],
@@ -125,11 +140,18 @@ class ReplyFrames(FrameFields):
             return
         try:
             reply.user_id = store_user_message()
-            window = sessions.context_window(cid)
-            reply.payload = build_payload(
-                request["endpoint"], request["model"], sessions.system_prompt(cid),
-                window, request["options"], request["keep_alive"], request["think"],
-                self._image_data(window))
+            try:
+                prepared = context_guard.prepare(sessions, cid, request, budget,
+                                                 self._image_data)
+            except MessageTooLong as exc:  # stored before (a retry, an edit): kept, failed
+                sessions.finish_reply(reply.user_id, 0, "", "", "error", None, str(exc))
+                active.release(self.sid, reply)
+                self.error(str(exc), "too_long", conversation=cid, message_id=reply.user_id,
+                           tokens=exc.tokens, context=exc.budget.to_json())
+                return
+            reply.payload = prepared.payload
+            reply.refit, reply.learn = prepared.refit, prepared.learn
+            reply.context_stats = prepared.stats
         except BaseException:
             active.release(self.sid, reply)
             raise

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .active_replies import ActiveReplies
+from .context_length import ContextLengths
 from .limits import RateLimiter, SocketCounter
 from .loaded import LoadedWatch, describe_loaded
 from .ollama import OllamaClient
@@ -30,6 +31,7 @@ class Services:
     pulls: Pulls = field(init=False)  # model downloads
     preloads: Preloads = field(init=False)  # models loading because they were picked
     last_host: dict[int, str] = field(default_factory=dict)  # conversation -> host label
+    context_lengths: ContextLengths = field(default_factory=ContextLengths)  # per model
 
     def __post_init__(self) -> None:
         self.loaded_watch = LoadedWatch(self.loaded_state, self.broadcast,

@@ -1,5 +1,7 @@
 // The sidebar's context meter: the prompt of the last reply against the
-// context the model runs with (num_ctx, as loaded, as loaded last, or its maximum).
+// context the model runs with: as the server found it for that reply (its stats'
+// `context`: num_ctx, as loaded, the model's num_ctx or Ollama's default), else
+// num_ctx, as loaded, as loaded last, or its maximum.
 
 import { params } from "./parts.js";
 import { els, readStored, state, writeStored } from "./store.js";
@@ -24,9 +26,16 @@ function contextLength() {
   return null;
 }
 
+/** The context the server counted the last request against (webchat/context_guard.py). */
+function countedContext(stats) {
+  const context = stats?.context;
+  if (!context || typeof context.limit !== "number") return null;
+  return { size: context.limit, source: context.source, reserve: context.reserve };
+}
+
 export function renderContext() {
   const used = state.lastStats?.prompt_eval_count;
-  const ctx = contextLength();
+  const ctx = countedContext(state.lastStats) || contextLength();
   if (typeof used !== "number" || !ctx) {
     els.contextBox.hidden = true;
     return;
@@ -39,7 +48,10 @@ export function renderContext() {
   els.contextText.textContent = text;
   const sent = state.messages.filter((m) => m.in_context).length;
   const trim = state.settings.trim === "sliding" ? "sliding" : "in steps";
-  els.contextMeter.title = `Prompt of the last reply against the context (${ctx.source}). `
+  const reserve = typeof ctx.reserve === "number"
+    ? ` ${ctx.reserve.toLocaleString("en")} tokens are kept for the reply.` : "";
+  els.contextMeter.title = `Ollama read ${used.toLocaleString("en")} tokens of the last `
+    + `prompt; the context is ${ctx.size.toLocaleString("en")} (${ctx.source}).${reserve} `
     + `The next message is sent with ${sent} of ${state.messages.length} messages `
     + `(trim: ${trim}).`;
   els.contextBox.classList.toggle("context-full", share >= 0.85);

@@ -101,6 +101,8 @@ const frameHandlers = {
   },
   notice(frame) {
     if (!state.running) return;
+    // The window was trimmed once more and sent again: said in the chat, and it stays.
+    if (frame.code === "context_trimmed" && replyingHere()) view.addNote(frame.message, "info");
     state.running.notice = frame.clear ? "" : frame.message || "";
     updateControls();
   },
