@@ -99,9 +99,10 @@ class Reply:
         self._last_token = 0.0
         # The context window's hooks (webchat/context_guard.py `Prepared`): a narrower
         # payload and a notice after Ollama's 400 for a prompt too long for its context;
-        # what the reply's counts teach; what goes in the stats about the window.
+        # what a reply that came back teaches (its stats and text: the token counts, the
+        # prompt cache); what goes in the stats about the window.
         self.refit: Callable[[str], tuple[dict[str, Any], str] | None] | None = None
-        self.learn: Callable[[dict[str, Any]], None] | None = None
+        self.learn: Callable[[dict[str, Any], str], None] | None = None
         self.context_stats: Callable[[], dict[str, Any]] | None = None
 
     @property
@@ -354,7 +355,7 @@ class Reply:
             status, error = "error", "The reply could not be saved"
         if self.learn is not None and status in ("ok", "stopped"):
             try:
-                self.learn(stats)
+                self.learn(stats, text)
             except Exception:  # counts are a help, never worth a reply
                 log.exception("could not learn the prompt's token counts")
         try:

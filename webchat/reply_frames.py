@@ -118,6 +118,7 @@ class ReplyFrames(FrameFields):
         sessions, active = services.sessions, services.active
         host = services.hosts.route(request["model"], request["host"],
                                     services.last_host.get(cid), services.busy_hosts())
+        services.cache_warm.cancel(host)  # a warm-up never makes a reply wait
         budget = context_guard.budget_for(services.context_lengths, host, request["model"],
                                           request["options"])
         if new_text is not None:
@@ -150,8 +151,15 @@ class ReplyFrames(FrameFields):
                            tokens=exc.tokens, context=exc.budget.to_json())
                 return
             reply.payload = prepared.payload
-            reply.refit, reply.learn = prepared.refit, prepared.learn
-            reply.context_stats = prepared.stats
+            reply.refit, reply.context_stats = prepared.refit, prepared.stats
+
+            def learn(stats: dict[str, Any], text: str) -> None:
+                prepared.learn(stats)
+                if stats.get("done_reason") in ("stop", "length"):
+                    services.cache_warm.warm(host, services.context_lengths.version(host),
+                                             reply.payload, request["endpoint"], text)
+
+            reply.learn = learn
         except BaseException:
             active.release(self.sid, reply)
             raise

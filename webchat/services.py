@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .active_replies import ActiveReplies
+from .cache_warm import CacheWarmer
 from .context_length import ContextLengths
 from .limits import RateLimiter, SocketCounter
 from .loaded import LoadedWatch, describe_loaded
@@ -32,6 +33,7 @@ class Services:
     preloads: Preloads = field(init=False)  # models loading because they were picked
     last_host: dict[int, str] = field(default_factory=dict)  # conversation -> host label
     context_lengths: ContextLengths = field(default_factory=ContextLengths)  # per model
+    cache_warm: CacheWarmer = field(default_factory=CacheWarmer)  # Ollama 0.30+'s cache
 
     def __post_init__(self) -> None:
         self.loaded_watch = LoadedWatch(self.loaded_state, self.broadcast,
