@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .active_replies import ActiveReplies
-from .limits import RateLimiter, SocketCounter
-from .loaded import LoadedWatch, describe_loaded
-from .ollama import OllamaClient
-from .ollama_hosts import Host, Hosts
-from .preload import Preloads
-from .pulls import Pulls
-from .sessions import SessionManager
-from .usage import ModelUsage
+from .guard.limits import RateLimiter, SocketCounter
+from .models.loaded import LoadedWatch, describe_loaded
+from .models.preload import Preloads
+from .models.pulls import Pulls
+from .models.usage import ModelUsage
+from .ollama.client import OllamaClient
+from .ollama.hosts import Host, Hosts
+from .relay.running import ActiveReplies
+from .store.manager import SessionManager
 
 
 @dataclass
