@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from webchat.config import ollama_url_from_host
 from webchat.models.loaded import describe_loaded, processor_split
+from webchat.ollama.address import ollama_url_from_host
 from webchat.ollama.client import OllamaClient
 from webchat.ollama.errors import OllamaUnreachable, StreamFailed
 from webchat.ollama.stream import iter_ndjson, reply_stats

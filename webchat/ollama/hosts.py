@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..config import ollama_url_from_host
+from .address import ollama_url_from_host
 from .client import OllamaClient
 from .errors import OllamaError, OllamaUnreachable
 
