@@ -5,14 +5,14 @@ Only these exact words are commands; any other text starting with "/" is a messa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from ..guard.roles import Forbidden, may_manage_models
 from ..models.loaded import loaded_summary
+from ..services import Services
 from ..validation import validate_model_name
-
-if TYPE_CHECKING:
-    from .chat_socket import ChatConnection
 
 HELP = {
     "/clear": "clear this conversation (the system prompt stays)",
@@ -23,16 +23,29 @@ HELP = {
 }
 
 
+@dataclass(frozen=True)
+class Caller:
+    """What a command needs of the socket that typed it: who asked, the app's services,
+    and how to answer. Handed in, so the commands never drive the connection itself."""
+
+    sid: str
+    role: str
+    services: Services
+    send: Callable[[dict[str, Any]], bool]
+    error: Callable[..., None]
+    clear: Callable[[dict[str, Any]], None]  # the `clear` frame's own handler
+
+
 def is_command(text: str) -> bool:
     words = text.split()
     return bool(words) and words[0] in HELP and (len(words) == 1 or words[0] == "/unload")
 
 
-def run(conn: ChatConnection, text: str, frame: dict[str, Any]) -> None:
+def run(conn: Caller, text: str, frame: dict[str, Any]) -> None:
     words = text.split()
     name = words[0][1:]
     if name == "clear":
-        conn.on_clear(frame)
+        conn.clear(frame)
     elif name == "models":
         _models(conn)
     elif name == "unload":
@@ -44,13 +57,13 @@ def run(conn: ChatConnection, text: str, frame: dict[str, Any]) -> None:
         conn.send({"type": "info", "command": "help", "text": "\n".join(lines)})
 
 
-def _models(conn: ChatConnection) -> None:
+def _models(conn: Caller) -> None:
     models = conn.services.loaded_state()["models"]
     conn.send({"type": "info", "command": "models", "models": models,
                "text": loaded_summary(models)})
 
 
-def _unload(conn: ChatConnection, model: Any) -> None:
+def _unload(conn: Caller, model: Any) -> None:
     name = validate_model_name(model)
     if not may_manage_models(conn.role) and conn.services.usage.others_using(conn.sid, name):
         raise Forbidden(f"Another browser is using {name}: only the admin may unload it now.")
@@ -58,7 +71,7 @@ def _unload(conn: ChatConnection, model: Any) -> None:
     conn.send({"type": "info", "command": "unload", **result})
 
 
-def _exit(conn: ChatConnection, current: Any) -> None:
+def _exit(conn: Caller, current: Any) -> None:
     """End the session as the seed's /exit does: release the models it used, except
     those another open session is using too."""
     if conn.services.active.settled(conn.sid) is not None:

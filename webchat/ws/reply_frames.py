@@ -31,6 +31,8 @@ class ReplyFrames(FrameFields):
 
         def error(self, message: str, code: str, **extra: Any) -> None: ...
 
+        def on_clear(self, frame: dict[str, Any]) -> None: ...
+
     def _busy(self, conversation: int | None = None) -> bool:
         """A reply runs for this browser (in `conversation`, when one is given). One that
         is ending (stopped, or past its last token) is given a moment to finish first."""
@@ -60,7 +62,8 @@ class ReplyFrames(FrameFields):
     def on_chat(self, frame: dict[str, Any]) -> None:
         text = self._text(frame)
         if commands.is_command(text):
-            commands.run(self, text, frame)
+            commands.run(commands.Caller(self.sid, self.role, self.services, self.send,
+                                         self.error, self.on_clear), text, frame)
             return
         named = self._conversation(frame) if frame.get("conversation") is not None else None
         request = self._reply_settings(frame)
