@@ -76,7 +76,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["webchat_pruner"] = Pruner(db)
     usage = ModelUsage(ollama_hosts.release, app.config["UNLOAD_GRACE"],
                        unload_on_leave=not app.config["KEEP_MODELS_ON_LEAVE"])
-    replies = ActiveReplies(app.config["REPLY_GRACE"], app.config["SILENCE_NOTICE"])
+    replies = ActiveReplies(sessions.save_partials, app.config["REPLY_GRACE"],
+                            app.config["SILENCE_NOTICE"])
     app.extensions["webchat"] = Services(
         app.config, ollama_hosts, sessions, replies, usage, SocketCounter(),
         RateLimiter(app.config["MESSAGES_PER_MINUTE"], 60.0))

@@ -12,6 +12,7 @@ from .models.pulls import Pulls
 from .models.usage import ModelUsage
 from .ollama.client import OllamaClient
 from .ollama.hosts import Host, Hosts
+from .relay.reply import Reply
 from .relay.running import ActiveReplies
 from .store.manager import SessionManager
 
@@ -21,7 +22,7 @@ class Services:
     config: Any  # the Flask config: limits are read live, so tests can change them
     hosts: Hosts  # every Ollama server, in preference order
     sessions: SessionManager
-    active: ActiveReplies
+    active: ActiveReplies[Reply]
     usage: ModelUsage
     sockets: SocketCounter
     message_rate: RateLimiter

@@ -25,6 +25,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+FRAME_BUDGET = 0.025  # seconds: what arrives within this of a frame goes with the next
+BURST_EVENTS = 32  # a batch this big is a burst (the relay is behind): read on at once
 IDLE_EXIT = 5.0  # seconds with no stream before the pump's thread ends
 SILENCE_CHECK = 0.5  # seconds between looks for streams silent past their timeout
 # A stream's socket is watched for one event at a time: the kernel takes it out of the

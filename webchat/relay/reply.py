@@ -26,15 +26,13 @@ from ..ollama.errors import Cancelled, OllamaError, StreamTimeout
 from ..ollama.stream import StreamEvent
 from ..store.manager import SessionManager
 from .payload import ENDPOINTS, redact_images
+from .pump import BURST_EVENTS, FRAME_BUDGET
 
 if TYPE_CHECKING:
     from ..ollama.hosts import Host
     from .running import ActiveReplies
 
 log = logging.getLogger(__name__)
-
-FRAME_BUDGET = 0.025  # seconds: what arrives within this of a frame goes with the next
-BURST_EVENTS = 32  # a batch this big is a burst (the relay is behind): read on at once
 
 # Why a reply's upstream request was closed, as stored with it and shown to the user.
 ENDINGS = {
@@ -61,7 +59,7 @@ class Reply:
 
     def __init__(self, *, sid: str, user_id: int, model: str, endpoint: str,
                  payload: dict[str, Any], sessions: SessionManager, client: OllamaClient,
-                 active: ActiveReplies, listeners: list[Listener], conversation_id: int = 0,
+                 active: ActiveReplies[Reply], listeners: list[Listener], conversation_id: int = 0,
                  on_end: Callable[[], None] | None = None, host: Host | None = None,
                  name_host: bool = False) -> None:
         self.sid = sid

@@ -12,13 +12,10 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
 
-from .pump import Pump
-from .reply import BURST_EVENTS, FRAME_BUDGET
-
-if TYPE_CHECKING:
-    from .reply import Reply
+from .pump import BURST_EVENTS, FRAME_BUDGET, Pump
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +23,36 @@ STOPPING_WAIT = 2.0  # seconds a new message waits for a stopping reply to end
 WATCHDOG_TICK = 0.25  # seconds between checks for a silent Ollama and partial saves
 
 
-class ActiveReplies:
+class Running(Protocol):
+    """What the running replies need of a reply (`Reply` is one): never its database."""
+
+    finished: threading.Event
+
+    @property
+    def ending(self) -> bool: ...
+
+    def stop(self, reason: str = "stopped") -> None: ...
+
+    def check_silence(self, now: float, limit: float) -> None: ...
+
+    def unsaved(self) -> tuple[int, str, str] | None: ...
+
+
+R = TypeVar("R", bound=Running)  # the replies it holds: `get` gives back what `claim` took
+PartialRows = list[tuple[int, str, str]]  # (reply id, text, thinking) per reply
+
+
+class ActiveReplies(Generic[R]):
     """At most one running reply per browser session, and how many tabs each browser has
     open, so a reply outlives a reload but not a browser that is gone for good."""
 
-    def __init__(self, grace: float = 20.0, silence: float = 5.0) -> None:
+    def __init__(self, save_partials: Callable[[PartialRows], None], grace: float = 20.0,
+                 silence: float = 5.0) -> None:
+        self._save_partials = save_partials  # the text so far of every reply, one transaction
         self.grace = grace  # seconds a reply goes on with no tab of its browser open
         self.silence = silence  # seconds without a byte from Ollama before a notice
         self._lock = threading.Lock()
-        self._running: dict[str, Reply] = {}
+        self._running: dict[str, R] = {}
         self._tabs: dict[str, int] = defaultdict(int)
         self._timers: dict[str, threading.Timer] = {}
         self._watchdog: threading.Thread | None = None
@@ -42,7 +60,7 @@ class ActiveReplies:
         self.pump: Pump | None = (Pump(FRAME_BUDGET, BURST_EVENTS) if Pump.available()
                                   else None)
 
-    def claim(self, sid: str, reply: Reply) -> bool:
+    def claim(self, sid: str, reply: R) -> bool:
         with self._lock:
             if sid in self._running:
                 return False
@@ -53,7 +71,7 @@ class ActiveReplies:
                 self._watchdog.start()
             return True
 
-    def release(self, sid: str, reply: Reply) -> None:
+    def release(self, sid: str, reply: R) -> None:
         with self._lock:
             if self._running.get(sid) is reply:
                 del self._running[sid]
@@ -61,15 +79,15 @@ class ActiveReplies:
         if timer is not None:
             timer.cancel()
 
-    def get(self, sid: str) -> Reply | None:
+    def get(self, sid: str) -> R | None:
         with self._lock:
             return self._running.get(sid)
 
-    def all(self) -> list[Reply]:
+    def all(self) -> list[R]:
         with self._lock:
             return list(self._running.values())
 
-    def settled(self, sid: str, timeout: float = STOPPING_WAIT) -> Reply | None:
+    def settled(self, sid: str, timeout: float = STOPPING_WAIT) -> R | None:
         """The reply still running for this browser once a reply that is ending (stopped,
         or past its last token) has had `timeout` seconds to finish."""
         reply = self.get(sid)
@@ -102,7 +120,7 @@ class ActiveReplies:
             self._timers[sid] = timer
         timer.start()
 
-    def _abandon(self, sid: str, reply: Reply) -> None:
+    def _abandon(self, sid: str, reply: R) -> None:
         with self._lock:
             self._timers.pop(sid, None)
             if self._tabs.get(sid, 0) > 0:
@@ -127,6 +145,6 @@ class ActiveReplies:
             rows = [row for row in (reply.unsaved() for reply in replies) if row]
             if rows:
                 try:
-                    replies[0].sessions.save_partials(rows)
+                    self._save_partials(rows)
                 except Exception:  # the next tick tries again; the reply saves at its end
                     log.exception("could not save partial replies")
