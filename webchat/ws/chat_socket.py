@@ -43,7 +43,7 @@ FRAME_TYPES = ("chat", "stop", "clear", "system", "retry", "regenerate", "edit",
 @sock.route("/ws")
 def chat_socket(ws: Any) -> None:
     connection = ChatConnection(ws, session.get("sid"), current_app.extensions["webchat"])
-    connection.peers = current_app.extensions["webchat_peers"]
+    connection.peers = connection.services.peers
     connection.address = client_address()
     connection.role = role()
     connection.serve()
