@@ -22,15 +22,14 @@ from simple_websocket import ConnectionClosed
 from wsproto.utilities import LocalProtocolError
 
 from ..guard.peers import PeerLimits, client_address
-from ..guard.roles import ADMIN, Forbidden, check_pull_source, require_model_rights, role
+from ..guard.roles import ADMIN, check_pull_source, require_model_rights, role
 from ..guard.safejson import UnsafeJson
 from ..guard.safejson import parse as parse_json
-from ..ollama.errors import OllamaError
+from ..refusals import details, refusal_for
 from ..relay.frames import FrameWriter
 from ..relay.tcp import MAX_UNSENT, UNSENT_SLACK, no_delay, unsent
 from ..services import Services
-from ..store.conversations import ConversationLimit, ConversationNotFound
-from ..validation import InvalidInput, field_of, validate_model_name
+from ..validation import InvalidInput, validate_model_name
 from .reply_frames import ReplyFrames
 
 log = logging.getLogger(__name__)
@@ -167,21 +166,14 @@ class ChatConnection(ReplyFrames):
         where = {"conversation": named} if isinstance(named, int) else {}
         try:
             handler(frame)
-        except InvalidInput as exc:
-            field = field_of(str(exc))
-            self.error(str(exc), "invalid", **where, **({"field": field} if field else {}),
-                       **({"fields": exc.fields} if exc.fields else {}))
-        except ConversationNotFound as exc:
-            self.error(str(exc), "not_found", **where)
-        except ConversationLimit as exc:
-            self.error(str(exc), "limit")
-        except Forbidden as exc:
-            self.error(str(exc), "forbidden")
-        except OllamaError as exc:
-            self.error(str(exc), "ollama")
-        except Exception:
-            log.exception("frame handler failed")
-            self.error("The server hit an internal error; see its log.", "internal")
+        except Exception as exc:  # the table in webchat/refusals.py, else a bug
+            refusal = refusal_for(exc)
+            if refusal is None:
+                log.exception("frame handler failed")
+                self.error("The server hit an internal error; see its log.", "internal")
+                return
+            self.error(str(exc), refusal.code, **(where if refusal.names_conversation else {}),
+                       **details(exc))
 
     # -- frame types --------------------------------------------------------------
 
