@@ -69,12 +69,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                       app.config["READ_TIMEOUT"])
     db = Database(data_dir / "webchat.sqlite3")
     sessions = SessionManager(db, app.config["MAX_HISTORY"], app.config["WINDOW_STEP"])
-    sessions.recover_interrupted()
+    sessions.exchanges.recover_interrupted()
     make_private(data_dir)  # after SQLite made its files
     install_storage(db)
     usage = ModelUsage(ollama_hosts.release, app.config["UNLOAD_GRACE"],
                        unload_on_leave=not app.config["KEEP_MODELS_ON_LEAVE"])
-    replies = ActiveReplies(sessions.save_partials, app.config["REPLY_GRACE"],
+    replies = ActiveReplies(sessions.exchanges.save_partials, app.config["REPLY_GRACE"],
                             app.config["SILENCE_NOTICE"])
     app.extensions["webchat"] = Services(
         config=app.config, hosts=ollama_hosts, sessions=sessions, active=replies, usage=usage,

@@ -83,8 +83,9 @@ def load() -> Any:
     keep_alive = None
     if body.get("conversation") is not None:
         sid = session["sid"]
-        cid = services.sessions.resolve(sid, body["conversation"])
-        keep_alive = services.sessions.conversation(sid, cid).settings.get("keep_alive")
+        cid = services.sessions.conversations.resolve(sid, body["conversation"])
+        settings = services.sessions.conversations.conversation(sid, cid).settings
+        keep_alive = settings.get("keep_alive")
     return services.models.preload(session["sid"], name, cap_keep_alive(keep_alive, role()),
                             _host_arg(body.get("host")))
 

@@ -181,7 +181,7 @@ class ChatConnection(ReplyFrames):
         cid = self._conversation(frame)
         if self._busy(cid):
             return
-        ids = self.services.sessions.delete_last_exchange(cid)
+        ids = self.services.sessions.exchanges.delete_last_exchange(cid)
         self.send({"type": "deleted", "conversation": cid, "ids": ids})
 
     def on_watch(self, frame: dict[str, Any]) -> None:
@@ -217,18 +217,19 @@ class ChatConnection(ReplyFrames):
         self.services.pulls.cancel(validate_model_name(frame.get("model")), self._host(frame))
 
     def on_clear(self, frame: dict[str, Any]) -> None:
-        if frame.get("conversation") is None and self.services.sessions.latest(self.sid) is None:
+        conversations = self.services.sessions.conversations
+        if frame.get("conversation") is None and conversations.latest(self.sid) is None:
             self.send({"type": "cleared"})  # nothing to forget, and nothing written
             return
         cid = self._conversation(frame)
         if self._busy(cid):
             return
-        self.services.sessions.clear(cid)
+        self.services.sessions.conversations.clear(cid)
         named = frame.get("conversation")
         self.send({"type": "cleared", **({"conversation": cid} if named is not None else {})})
 
     def on_system(self, frame: dict[str, Any]) -> None:
         text = self._text(frame, allow_empty=True).strip()
         cid = self._conversation(frame, create=True)
-        self.services.sessions.set_system(cid, text or None)
+        self.services.sessions.conversations.set_system(cid, text or None)
         self.send({"type": "system_set", "text": text, "conversation": cid})
