@@ -31,7 +31,7 @@ from _common import MODEL, bench_line, median
 
 from tests.fake_ollama import FakeOllama
 from tests.live import BrowserClient, LiveServer
-from webchat.payloads import build_payload
+from webchat.relay.payload import build_payload
 
 WORDS = ("the model answer context window token stream reply message ollama server "
          "browser history python socket prompt system memory layer weight cache page "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from webchat.db import MIGRATE_TO_2, SCHEMA, Database
-from webchat.sessions import SessionManager
+from webchat.store.database import MIGRATE_TO_2, SCHEMA, Database
+from webchat.store.manager import SessionManager
 
 from .live import BrowserClient, reply_text
 

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from webchat.db import SCHEMA, SCHEMA_VERSION, Database
+from webchat.store.database import SCHEMA, SCHEMA_VERSION, Database
 
 from .live import BrowserClient, LiveServer, reply_text, wait_until
 

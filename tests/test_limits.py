@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from webchat.storage import prune_empty_sessions
+from webchat.store.pruning import prune_empty_sessions
 
 from .live import BrowserClient, ChatSocket, LiveServer, wait_until
 from .test_conversations import tiny_png

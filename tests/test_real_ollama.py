@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-import webchat.frame_fields
+import webchat.ws.fields
 
 from .live import BrowserClient, ChatSocket, LiveServer, reply_text
 from .real import GEMMA, REPLY_TIMEOUT, TINY, load, needs_real_ollama, ollama
@@ -100,7 +100,7 @@ def test_ollama_errors_reach_the_user_as_clear_error_frames(real_app: LiveServer
     frames = say(ws, "hi", options={"temperature": "hot"})
     assert (frames[-1]["code"], frames[-1]["field"]) == ("invalid", "options.temperature")
     # ...and should one slip past, Ollama's own 500 reaches the user just as clearly.
-    monkeypatch.setattr(webchat.frame_fields, "validate_options", lambda options: options)
+    monkeypatch.setattr(webchat.ws.fields, "validate_options", lambda options: options)
     frames = say(ws, "hi", options={"temperature": "hot"})
     assert frames[-1]["code"] == "ollama"
     assert 'option "temperature" must be of type float32' in frames[-1]["message"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from webchat.db import Database
-from webchat.sessions import SessionManager
-from webchat.stream_reader import BrokenFraming, ChunkedLines
+from webchat.ollama.chunked import BrokenFraming, ChunkedLines
+from webchat.store.database import Database
+from webchat.store.manager import SessionManager
 
 
 class Reads:
@@ -68,8 +68,8 @@ def test_a_browser_that_stops_reading_is_dropped_not_waited_for():
     import socket
     import types
 
-    from webchat.chat_socket import ChatConnection
-    from webchat.tcp import MAX_UNSENT
+    from webchat.relay.tcp import MAX_UNSENT
+    from webchat.ws.chat_socket import ChatConnection
 
     class Ws:  # what flask-sock hands over: its socket, and send()
         def __init__(self, sock: socket.socket) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from webchat.db import Database
-from webchat.payloads import build_payload
-from webchat.sessions import SessionManager
+from webchat.relay.payload import build_payload
+from webchat.store.database import Database
+from webchat.store.manager import SessionManager
 
 from .fake_ollama import FakeOllama, render_gemma3
 from .live import BrowserClient, LiveServer

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .active_replies import ActiveReplies
-from .limits import RateLimiter, SocketCounter
-from .loaded import LoadedWatch, describe_loaded
-from .ollama import OllamaClient
-from .ollama_hosts import Host, Hosts
-from .preload import Preloads
-from .pulls import Pulls
-from .sessions import SessionManager
-from .usage import ModelUsage
+from .guard.limits import RateLimiter, SocketCounter
+from .models.loaded import LoadedWatch, describe_loaded
+from .models.preload import Preloads
+from .models.pulls import Pulls
+from .models.usage import ModelUsage
+from .ollama.client import OllamaClient
+from .ollama.hosts import Host, Hosts
+from .relay.reply import Reply
+from .relay.running import ActiveReplies
+from .store.manager import SessionManager
 
 
 @dataclass
@@ -21,7 +22,7 @@ class Services:
     config: Any  # the Flask config: limits are read live, so tests can change them
     hosts: Hosts  # every Ollama server, in preference order
     sessions: SessionManager
-    active: ActiveReplies
+    active: ActiveReplies[Reply]
     usage: ModelUsage
     sockets: SocketCounter
     message_rate: RateLimiter
