@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from webchat import token_counts
-from webchat.context_fit import (
+from webchat.relay.context_length import default_context, modelfile_num_ctx, resolve_context
+from webchat.store import token_counts
+from webchat.store.context_fit import (
     DEFAULT_CHARS_PER_TOKEN,
     DEFAULT_RESERVE,
     Budget,
@@ -22,10 +23,9 @@ from webchat.context_fit import (
     reply_reserve,
     split_measured,
 )
-from webchat.context_length import default_context, modelfile_num_ctx, resolve_context
-from webchat.db import Database
-from webchat.sessions import SessionManager
-from webchat.window import plan_window
+from webchat.store.database import Database
+from webchat.store.manager import SessionManager
+from webchat.store.window import plan_window
 
 
 @dataclass
@@ -139,20 +139,20 @@ def test_counts_are_learned_per_model_and_estimate_only_new_text(tmp_path):
     db = Database(tmp_path / "t.db")
     sessions = SessionManager(db, max_history=10)
     sid = sessions.create()
-    cid = sessions.resolve(sid, None, 10, True)
-    sessions.set_system(cid, "Be brief.")
-    q1 = sessions.add_user(sid, cid, "What is a prime number?", "m")
-    reply = sessions.begin_reply(sid, cid, "m", "chat", {})
-    sessions.finish_reply(q1, reply, "A number with two divisors.", "", "ok",
-                          {"eval_count": 7}, None)
-    first = sessions.context_window(cid)
+    cid = sessions.conversations.resolve(sid, None, 10, True)
+    sessions.conversations.set_system(cid, "Be brief.")
+    q1 = sessions.exchanges.add_user(sid, cid, "What is a prime number?", "m")
+    reply = sessions.exchanges.begin_reply(sid, cid, "m", "chat", {})
+    sessions.exchanges.finish_reply(q1, reply, "A number with two divisors.", "", "ok",
+                                    {"eval_count": 7}, None)
+    first = sessions.history.context_window(cid)
     token_counts.learn(db, cid, "m", "Be brief.", first[:1], 30)
     view = token_counts.read_view(db, cid, "m", "Be brief.", first)
     assert view.base_measured and view.measured == [True, False]
     assert view.base + view.tokens[0] == 30
     assert view.tokens[1] == 7 + 5  # the reply from its own eval_count
-    sessions.add_user(sid, cid, "Is 91 prime?", "m")
-    window = sessions.context_window(cid)
+    sessions.exchanges.add_user(sid, cid, "Is 91 prime?", "m")
+    window = sessions.history.context_window(cid)
     token_counts.learn(db, cid, "m", "Be brief.", window, 55)
     view = token_counts.read_view(db, cid, "m", "Be brief.", window)
     assert all(view.measured) and view.total(range(len(window))) == 55

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from .fake_ollama import RELEASES
 from .live import BrowserClient, LiveServer
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
@@ -23,8 +24,9 @@ def roomy(tmp_path, fake_ollama):
 
 
 def chats(fake_ollama):
+    """The replies' requests (not the warm-ups of the prompt cache that follow them)."""
     return [p for m, path, p in fake_ollama.requests if m == "POST" and path == "/api/chat"
-            and p and p.get("messages")]
+            and p and p.get("messages") and p["messages"][-1]["role"] == "user"]
 
 
 def test_a_conversation_that_outgrows_num_ctx_is_trimmed_in_tokens(fake_ollama, roomy):
@@ -32,14 +34,17 @@ def test_a_conversation_that_outgrows_num_ctx_is_trimmed_in_tokens(fake_ollama, 
     ws.send({"type": "system", "text": "Answer briefly."})
     ws.recv()
     options = {"num_ctx": 200, "num_predict": 20}
+    warmer = roomy.server.services.cache_warm
     for n in range(8):
+        assert warmer.idle(10)
+        before = len(fake_ollama.prompts)
         frames = ws.chat(question(n), options=options)
         assert frames[-1]["type"] == "done", frames[-1]
         stats = frames[-1]["stats"]
         assert stats["context"]["limit"] == 200 and stats["context"]["source"] == "num_ctx"
         assert stats["context"]["reserve"] == 20
         # Nothing was cut: the stand-in read every token of what was sent, within room.
-        name, read, _ = fake_ollama.prompts[-1]
+        name, read, _ = fake_ollama.prompts[before]
         assert stats["prompt_eval_count"] == read <= 180
     sent = chats(fake_ollama)[-1]
     assert sent["truncate"] is False
@@ -101,7 +106,7 @@ def test_without_num_ctx_the_loaded_context_counts(fake_ollama, user):
 @pytest.mark.parametrize("version", ["0.24.0", "0.32.15"])
 def test_an_estimate_too_low_gets_ollamas_400_then_one_trimmed_retry(fake_ollama, roomy,
                                                                     version):
-    fake_ollama.version = version
+    fake_ollama.release = RELEASES[version]
     ws = roomy.socket()
     ws.send({"type": "system", "text": "Answer briefly."})
     ws.recv()
@@ -127,6 +132,7 @@ def test_an_estimate_too_low_gets_ollamas_400_then_one_trimmed_retry(fake_ollama
 def test_the_stand_in_cuts_silently_without_truncate_false(fake_ollama):
     import requests
 
+    fake_ollama.release = RELEASES["0.24.0"]
     long = [{"role": "user", "content": question(n)} for n in range(6)]
     body = {"model": "gemma3:270m", "messages": long, "options": {"num_ctx": 100},
             "stream": False}
@@ -136,8 +142,45 @@ def test_the_stand_in_cuts_silently_without_truncate_false(fake_ollama):
                             timeout=10)
     assert refused.status_code == 400
     assert refused.json() == {"error": "the input length exceeds the context length"}
-    fake_ollama.version = "0.32.15"
+    fake_ollama.release = RELEASES["0.32.15"]
     refused = requests.post(fake_ollama.url + "/api/chat", json={**body, "truncate": False},
                             timeout=10)
     assert "exceed_context_size_error" in refused.json()["error"]
     assert '"n_ctx":100' in refused.json()["error"]
+
+
+def test_on_0_32_the_reply_is_read_into_the_cache_before_the_next_question(fake_ollama,
+                                                                          roomy):
+    """0.32's llama-server rolls its cache back to a checkpoint made while a prompt is
+    read, so the reply after it is read again with the next question; the warm-up after
+    each reply reads it while the user types, and the next turn reads the question."""
+    ws = roomy.socket()
+    warmer = roomy.server.services.cache_warm
+    for n in range(4):
+        assert warmer.idle(10)
+        before = len(fake_ollama.prompts)
+        frames = ws.chat(question(n, words=10))
+        assert frames[-1]["type"] == "done"
+        _, count, cached = fake_ollama.prompts[before]
+        if n:
+            assert count - cached <= 10 + 8  # the question and its turn markers
+    assert warmer.idle(10)
+    warm = [p for _, path, p in fake_ollama.requests if path == "/api/chat"
+            and p and p.get("messages") and p["messages"][-1]["role"] == "assistant"]
+    assert len(warm) == 4 and all(p["options"]["num_predict"] == 1 for p in warm)
+    history = roomy.history()["messages"]
+    assert warm[-1]["messages"][-1]["content"] == history[-1]["content"]
+
+
+def test_on_0_24_nothing_is_warmed(fake_ollama, roomy):
+    """0.24's own runner reuses the reply it wrote: a turn reads only the question."""
+    fake_ollama.release = RELEASES["0.24.0"]
+    ws = roomy.socket()
+    for n in range(3):
+        before = len(fake_ollama.prompts)
+        assert ws.chat(question(n, words=10))[-1]["type"] == "done"
+        _, count, cached = fake_ollama.prompts[before]
+        if n:
+            assert count - cached <= 10 + 8
+    assert roomy.server.services.cache_warm.idle(10)
+    assert len(fake_ollama.prompts) == 3
