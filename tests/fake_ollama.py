@@ -480,6 +480,7 @@ class FakeOllama:
         self.unloads: list[str] = []
         # (model, prompt tokens, tokens found in the cache) for each answered request
         self.prompts: list[tuple[str, int, int]] = []
+        self.warm_prompts: list[tuple[str, int, int]] = []  # the same, for the warm-ups
         self.last_prompt: str = ""  # the last prompt rendered through a template
         self._lock = threading.Condition()
         self._models = {model.name: model for model in _default_models()}
@@ -594,10 +595,11 @@ class FakeOllama:
             return self._lock.wait_for(lambda: self._disconnects >= count, timeout)
 
     def last_payload(self, path: str) -> Any:
-        """The JSON body of the latest request to `path`, or None."""
+        """The JSON body of the latest request to `path`, or None; the app's warm-ups of
+        the prompt cache (`is_warm_up`) do not count."""
         with self._lock:
-            return next((body for _, seen, body in reversed(self.requests) if seen == path),
-                        None)
+            return next((body for _, seen, body in reversed(self.requests) if seen == path
+                         and not is_warm_up(body)), None)
 
     def loaded_names(self) -> list[str]:
         return [entry["name"] for entry in self._ps()]
@@ -682,7 +684,7 @@ class FakeOllama:
             else:
                 self._set_expiry(entry, 0)
 
-    def _read_prompt(self, name: str, tokens: list[str]) -> int:
+    def _read_prompt(self, name: str, tokens: list[str], warm_up: bool = False) -> int:
         """Ollama's prompt cache: the tokens to evaluate after the longest common prefix
         with the model's last prompt (at least one, as Ollama always reads the last)."""
         with self._lock:
@@ -694,7 +696,8 @@ class FakeOllama:
                 entry.checkpoints.append(max(0, len(tokens) - 4))
             if entry is not None:
                 entry.cache = list(tokens)
-            self.prompts.append((name, len(tokens), cached))
+            (self.warm_prompts if warm_up else self.prompts).append(
+                (name, len(tokens), cached))
         return max(1, len(tokens) - cached)
 
     def _remember_reply(self, name: str, prompt: list[str], reply: str) -> None:
@@ -722,6 +725,17 @@ class FakeOllama:
         finally:
             with self._lock:
                 self._active -= 1
+
+
+def is_warm_up(body: Any) -> bool:
+    """The app's warm-up of the prompt cache after a reply (webchat/relay/cache_warm.py):
+    the window with the reply last, for one token. Kept apart from the replies' requests
+    (`last_payload`, `prompts`, `disconnects`), as it comes after a reply's `done`."""
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return False
+    messages, options = body["messages"], body.get("options") or {}
+    return (bool(messages) and isinstance(messages[-1], dict)
+            and messages[-1].get("role") == "assistant" and options.get("num_predict") == 1)
 
 
 def connection_thread_name(port: int) -> str:
@@ -819,7 +833,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(error.status, {"error": error.message})
         except (_ClientGone, OSError):
             self.close_connection = True
-            if not self.server.stopping.is_set():
+            if not self.server.stopping.is_set() and not is_warm_up(payload):
                 self.fake._note_disconnect()
 
     # -- plain answers ------------------------------------------------------------------
@@ -988,7 +1002,7 @@ class _Handler(BaseHTTPRequestHandler):
         think = _thinks(body, model)
         options = body.get("options") or {}
         _check_options(options)
-        script = fake._next_script() if has_input else _Script()
+        script = fake._next_script() if has_input and not is_warm_up(body) else _Script()
         with fake._busy():
             load_ns = self._load(model, options, keep_alive, script)
             try:
@@ -1037,7 +1051,8 @@ class _Handler(BaseHTTPRequestHandler):
         model = self.fake._find(given)
         prompt, prompt_tokens = self._fitted_prompt(model, body, chat)
         self.fake.last_prompt = prompt
-        uncached = self.fake._read_prompt(model.name if model else given, prompt_tokens)
+        uncached = self.fake._read_prompt(model.name if model else given, prompt_tokens,
+                                          is_warm_up(body))
         started = time.monotonic_ns()
         if not self._play(pieces, script, delay, stream):
             return
