@@ -184,3 +184,29 @@ def test_on_0_24_nothing_is_warmed(fake_ollama, roomy):
             assert count - cached <= 10 + 8
     assert roomy.server.services.cache_warm.idle(10)
     assert len(fake_ollama.prompts) == 3
+
+
+def test_a_refusal_that_is_not_about_the_context_is_not_retried(fake_ollama, user):
+    frames = user.socket().chat("hello", model="gemma3:270m", think=True)
+    assert frames[-1]["type"] == "error" and "does not support thinking" in frames[-1]["message"]
+    assert not [f for f in frames if f["type"] == "notice"]
+    assert len(chats(fake_ollama)) == 1
+
+
+def test_a_second_refusal_is_said_plainly(fake_ollama, roomy):
+    """Trimmed once and still refused (a rate far off twice over): a clear error, and the
+    question stays, failed, for Retry. (0.32 says the prompt's size, so its one retry is
+    exact: this takes 0.24, which does not.)"""
+    fake_ollama.release = RELEASES["0.24.0"]
+    ws = roomy.socket()
+    options = {"num_ctx": 300, "num_predict": 20}
+    for n in range(2):
+        assert ws.chat(question(n, words=60), options=options)[-1]["type"] == "done"
+    with roomy.server.services.sessions.db.transaction() as conn:
+        conn.execute("UPDATE token_rates SET chars = tokens * 1000")
+        conn.execute("UPDATE message_tokens SET tokens = 1")
+    frames = ws.chat(question(9, words=240), options=options)
+    assert frames[-1]["type"] == "error", frames[-1]
+    assert "longer than the model's context" in frames[-1]["message"]
+    assert len(chats(fake_ollama)) == 2 + 2  # sent, refused, trimmed, refused: no more
+    assert roomy.history()["messages"][-1]["status"] == "failed"

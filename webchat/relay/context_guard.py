@@ -24,6 +24,7 @@ from ..store.context_fit import (
     MessageTooLong,
     estimate_tokens,
     fit_window,
+    is_overflow,
     overflow_sizes,
     reply_reserve,
     too_long_text,
@@ -114,7 +115,8 @@ class Prepared:
         """After Ollama's 400 for a prompt longer than its context: the window trimmed once
         more (at least one exchange fewer) and a notice for the user; None when nothing
         is left to trim or it was tried already (the 400 is then the reply's error)."""
-        if self.retried or self.counted is None or self.budget is None:
+        if self.retried or self.counted is None or self.budget is None \
+                or not is_overflow(error):
             return None
         real, context = overflow_sizes(error)
         budget = self.budget
@@ -163,9 +165,8 @@ def prepare(sessions: SessionManager, cid: int, request: dict[str, Any],
     """The payload for the next reply of `cid`: the count rule's window narrowed to
     `budget`. Raises MessageTooLong when even the newest exchange does not fit."""
     tail, plan = sessions.history.context_plan(cid)
-    prepared = Prepared(sessions, cid, request, sessions.conversations.system_prompt(cid),
-                        tail, plan,
-                        budget, image_data)
+    system = sessions.conversations.system_prompt(cid)
+    prepared = Prepared(sessions, cid, request, system, tail, plan, budget, image_data)
     indexes = list(plan.sent)
     if budget is not None and indexes:
         prepared.counted = fit_plan(sessions.db, cid, prepared.key, prepared.system, tail,

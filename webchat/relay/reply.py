@@ -24,6 +24,7 @@ from ..ollama.cancellation import Cancellation
 from ..ollama.client import OllamaClient
 from ..ollama.errors import Cancelled, OllamaError, OllamaRejected, StreamTimeout
 from ..ollama.stream import StreamEvent
+from ..store.context_fit import overflow_text
 from ..store.manager import SessionManager
 from .payload import ENDPOINTS, redact_images
 from .pump import BURST_EVENTS, FRAME_BUDGET
@@ -279,12 +280,15 @@ class Reply:
             retry = self.refit(str(exc)) if self.refit is not None and not self._tokens \
                 else None
             if retry is None:
-                raise
+                raise OllamaRejected(overflow_text(str(exc)), 400) from exc
         self.payload, notice = retry
         if self._reply_id:
             self.sessions.exchanges.update_request(self._reply_id, redact_images(self.payload))
         self._relay({"type": "notice", "code": "context_trimmed", "message": notice})
-        yield from self.client.stream_batches(path, self.payload, self.cancel)
+        try:
+            yield from self.client.stream_batches(path, self.payload, self.cancel)
+        except OllamaRejected as exc:  # refused once more: said plainly, not retried
+            raise OllamaRejected(overflow_text(str(exc)), 400) from exc
 
     def _run(self) -> None:
         content, thinking = self._content, self._thinking

@@ -218,6 +218,16 @@ def is_overflow(message: str) -> bool:
     return any(marker in message for marker in _OVERFLOW)
 
 
+def overflow_text(message: str) -> str:
+    """Ollama's refusal, said plainly (0.32's is llama-server's JSON inside a string)."""
+    if not is_overflow(message):
+        return message
+    prompt, context = overflow_sizes(message)
+    sizes = f" ({prompt:,} tokens; the context is {context:,})" if prompt and context else ""
+    return (f"Ollama found the prompt longer than the model's context{sizes}, even with "
+            "older messages left out. Raise num_ctx or shorten the last message.")
+
+
 def overflow_sizes(message: str) -> tuple[int | None, int | None]:
     """The prompt's real size and the context length, when Ollama said them (0.32)."""
     text = message
