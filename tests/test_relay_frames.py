@@ -14,6 +14,7 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
 from wsproto.extensions import PerMessageDeflate
 
+from webchat.guard.roles import GUEST
 from webchat.ollama.chunked import ChunkedLines
 from webchat.ollama.stream import parse_line, plain_token
 from webchat.relay.frames import FrameWriter
@@ -85,8 +86,8 @@ def test_a_browser_that_stops_reading_is_dropped_with_frames_written_directly():
     ours, browser = socket.socketpair()
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * MAX_UNSENT)
     ours.settimeout(5)  # without the limit a send would wait this long, then fail
-    connection = ChatConnection(_socket(server, ours), "sid",
-                                types.SimpleNamespace(config={}))  # type: ignore[arg-type]
+    connection = ChatConnection(_socket(server, ours), "sid", types.SimpleNamespace(config={}),
+                                GUEST)  # type: ignore[arg-type]
     assert connection._writer is not None
     frame = {"type": "chunk", "text": "x" * 4000}
     sent = 0
