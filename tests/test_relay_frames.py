@@ -167,7 +167,7 @@ def test_a_reader_that_never_waits_says_when_nothing_came():
 
 
 def test_a_chunk_frame_built_as_text_is_what_json_dumps_writes():
-    from webchat.relay.reply import Reply
+    from webchat.relay.reply import Reply, ReplyRequest
 
     class Tab:
         def __init__(self) -> None:
@@ -178,9 +178,9 @@ def test_a_chunk_frame_built_as_text_is_what_json_dumps_writes():
             return True
 
     tab = Tab()
-    reply = Reply(sid="s" * 32, user_id=1, model="m", endpoint="chat", payload={},
-                  sessions=None, client=None, active=None,  # type: ignore[arg-type]
-                  listeners=[tab], conversation_id=7)
+    host = types.SimpleNamespace(client=None)  # no Ollama: only the frames are built
+    request = ReplyRequest("s" * 32, 7, 1, "m", "chat", {}, host)  # type: ignore[arg-type]
+    reply = Reply(request, None, None, [tab])  # type: ignore[arg-type]
     for kind, pieces in (("content", ['a"b', "\\ é 😀\n\t", "\x01"]), ("thinking", ["hm"])):
         reply._relay_held([kind, *pieces])
     assert tab.texts == [

@@ -35,6 +35,11 @@ class Cancellation:
             if self.cancelled:
                 _shutdown(sock)
 
+    @property
+    def socket(self) -> socket.socket | None:
+        """The socket of the request being read now (None before it was sent, after)."""
+        return self._sock
+
     def detach(self) -> None:
         """Forget the socket so a later cancel cannot cut a pooled connection."""
         with self._lock:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from ..guard.peers import PeerLimits
 from ..relay.payload import build_payload
-from ..relay.reply import Reply
+from ..relay.reply import Reply, ReplyRequest
 from ..services import Services
 from ..validation import InvalidInput
 from .fields import FrameFields
@@ -130,27 +130,27 @@ class ReplyFrames:
                                     services.last_host.get(cid), services.busy_hosts())
         tabs = [self.tab] + [c for c in list(services.connections)
                              if c is not self.tab and c.sid == self.sid and c.following]
-        reply = Reply(sid=self.sid, user_id=0, model=request["model"],
-                      endpoint=request["endpoint"], payload={}, sessions=sessions,
-                      client=host.client, active=active, listeners=tabs,
-                      conversation_id=cid, on_end=services.loaded_watch.poke, host=host,
-                      name_host=services.hosts.several)
-        if not active.claim(self.sid, reply):
+        if not active.claim(self.sid):
             self.error("A reply is still being generated: wait for it or press Stop.", "busy")
             return
         try:
-            reply.user_id = store_user_message()
+            user_id = store_user_message()
             window = sessions.history.context_window(cid)
-            reply.payload = build_payload(
+            payload = build_payload(
                 request["endpoint"], request["model"], sessions.conversations.system_prompt(cid),
                 window, request["options"], request["keep_alive"], request["think"],
                 self._image_data(window))
         except BaseException:
-            active.release(self.sid, reply)
+            active.release(self.sid, None)
             raise
+        reply = Reply(ReplyRequest(self.sid, cid, user_id, request["model"],
+                                   request["endpoint"], payload, host,
+                                   name_host=services.hosts.several),
+                      sessions.exchanges, active, tabs, on_end=services.loaded_watch.poke)
+        active.begin(self.sid, reply)
         services.last_host[cid] = host.label
         services.usage.used(self.sid, request["model"], host.label)
-        reply.announce({"type": "start", "message_id": reply.user_id, "model": reply.model,
+        reply.announce({"type": "start", "message_id": user_id, "model": reply.model,
                         "host": host.label})
         reply.start()
 
