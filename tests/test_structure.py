@@ -123,6 +123,38 @@ def broken_rules(package: Path = PACKAGE) -> list[str]:
     return sorted(broken)
 
 
+# The rows of docs/architecture.md: a family imports only from the rows below its own.
+ROWS = {"api": 5, "ws": 5, "pages": 5, "compression": 5, "services": 4, "refusals": 4,
+        "relay": 3, "models": 3, "store": 2, "guard": 1, "config": 0, "validation": 0,
+        "ollama": -1}
+
+
+def test_each_family_imports_only_from_the_rows_below_it():
+    upward = sorted(f"{module} imports {target}" for module, targets in import_graph().items()
+                    for target in targets if family(module) in ROWS and family(target) in ROWS
+                    and family(module) != family(target)
+                    and ROWS[family(target)] >= ROWS[family(module)])
+    assert upward == []
+    top = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
+    assert ({f.name for f in family_folders()} | top) - {"serve"} == set(ROWS)  # serve: above
+
+
+def test_the_readme_names_every_module_under_its_family():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## How it works", 1)[1].split("\n## ", 1)[0]
+    bullets = {bullet.split("`", 2)[1]: bullet for bullet in section.split("\n- ")[1:]
+               if bullet.startswith("`")}
+    missing = []
+    for folder in family_folders():
+        bullet = bullets.get(f"webchat/{folder.name}/", "")
+        missing += [f"{folder.name}/{p.name}" for p in folder.glob("*.py")
+                    if p.name != "__init__.py" and f"`{p.name}`" not in bullet]
+    at_top = next((b for b in section.split("\n- ") if b.startswith("At the top")), "")
+    missing += [p.name for p in PACKAGE.glob("*.py")
+                if p.name != "__init__.py" and f"`{p.name}`" not in at_top]
+    assert missing == []
+
+
 def test_no_family_imports_what_its_docstring_says_it_never_imports():
     assert broken_rules() == []
 
