@@ -1,8 +1,10 @@
 """Where the real Ollama is, and small helpers for the tests that talk to it.
 
-scripts/test.sh starts the real Ollama beside the repo (../shared/real-ollama) and sets
-WEBCHAT_TEST_OLLAMA_URL; when it cannot, it says why in WEBCHAT_TEST_REAL_OLLAMA_SKIP, so
-the skip reason in pytest's summary is the true one.
+scripts/test.sh starts the real Ollama beside the repo (../shared/real-ollama, 0.32.15) and
+sets WEBCHAT_TEST_OLLAMA_URL; when it cannot, it says why in WEBCHAT_TEST_REAL_OLLAMA_SKIP, so
+the skip reason in pytest's summary is the true one. For the contract scenarios it also
+starts the older release (0.24.0) and sets WEBCHAT_TEST_OLLAMA_URL_0_24 (or, when it cannot,
+WEBCHAT_TEST_REAL_OLLAMA_0_24_SKIP).
 
 The models (Gemma 3 270M, a base model) write poor text by design: tests check behaviour
 (statuses, frames, counts, what reached Ollama), never wording.
@@ -29,12 +31,30 @@ needs_real_ollama = [
     pytest.mark.real_ollama,
     pytest.mark.skipif(REAL_URL is None, reason=SKIP_REASON),
 ]
+OLDER_URL: str | None = os.environ.get("WEBCHAT_TEST_OLLAMA_URL_0_24") or None
+OLDER_SKIP_REASON = "no real Ollama 0.24: " + (
+    os.environ.get("WEBCHAT_TEST_REAL_OLLAMA_0_24_SKIP")
+    or "WEBCHAT_TEST_OLLAMA_URL_0_24 is not set (scripts/test.sh sets it when "
+       "../shared/real-ollama is beside the repo)")
+needs_older_ollama = [
+    pytest.mark.real_ollama,
+    pytest.mark.skipif(OLDER_URL is None, reason=OLDER_SKIP_REASON),
+]
 
 GEMMA = "gemma3:270m"  # Gemma 3's own template, default context
 TINY = "tiny-assistant:latest"  # same weights, another blob, a SYSTEM prompt, num_ctx 2048
 REPLY_TIMEOUT = 120.0  # seconds for a short reply on 2 busy cores (45 tokens/s when idle)
 # A prompt this base model answers at length (it repeats itself up to num_predict).
 LONG_ANSWER = "Count from 1 to 500, one number per line."
+# What each release's log says when a model starts loading, and when a load a client left
+# was given up (seen in run-PORT/serve.log of ../shared/real-ollama/start). 0.24 loads in its
+# own `ollama runner` process; 0.32 in llama.cpp's `llama-server`, and names the hang-up.
+LOAD_STARTED = {"0.24.0": 'msg="starting runner"', "0.32.15": 'msg="starting llama-server"'}
+LOAD_ABANDONED = {
+    "0.24.0": ('msg="Load failed"',),
+    "0.32.15": ('msg="client connection closed before llama-server finished loading, '
+                'aborting load"', 'msg="Load failed"'),
+}
 _GIN = re.compile(r'^\[GIN\] .*?\|\s*(\d{3})\s*\|\s*(\S+)\s*\|.*\|\s*(\w+)\s+"([^"]+)"')
 
 
@@ -50,6 +70,11 @@ def load(model: str) -> dict[str, Any]:
     response = ollama("POST", "/api/generate", {"model": model})
     response.raise_for_status()
     return response.json()
+
+
+def version() -> str:
+    """The release the real Ollama says it is."""
+    return ollama("GET", "/api/version").json()["version"]
 
 
 def loaded_names() -> list[str]:

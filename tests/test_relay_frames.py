@@ -127,7 +127,7 @@ def test_a_token_line_reads_as_json_loads_reads_it(content):
 def test_a_real_ollamas_token_lines_take_the_quick_read():
     """The quick read is worth having only if a real Ollama's lines match its shape:
     every token line of the captured streams (tests/captures/, refreshed from a real
-    Ollama 0.24.0 by scripts/refresh_captures.py) does, and reads as json.loads reads it."""
+    Ollama 0.32.15 by scripts/refresh_captures.py) does, and reads as json.loads reads it."""
     lines = (CAPTURES / "chat-stream-200.ndjson").read_bytes().splitlines()
     tokens = [line for line in lines if not json.loads(line)["done"]]
     assert len(tokens) == 200
