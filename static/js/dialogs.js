@@ -110,6 +110,9 @@ export function initTheme(button) {
   const apply = () => {
     if (theme === "system") delete document.documentElement.dataset.theme;
     else document.documentElement.dataset.theme = theme;
+    // The dark palette is written once (css/dark.css): its link applies it.
+    $("dark-palette").media = { system: "(prefers-color-scheme: dark)", light: "not all",
+      dark: "all" }[theme];
     const label = theme === "system" ? "follows the system" : theme;
     button.setAttribute("aria-label", `Theme: ${label} (click to change)`);
     button.title = `Theme: ${label}`;
