@@ -21,15 +21,17 @@ export class ChatView {
    *          onInspect: (message: object) => void,
    *          onVersion: (id: number, which: "prev"|"next") => void}} handlers
    * @param {HTMLButtonElement|null} jump the "to the latest message" button
+   * @param {() => boolean} showHosts several Ollama hosts: a reply's stats say which
+   *   answered
    */
-  constructor(container, handlers, jump = null) {
+  constructor(container, handlers, jump = null, showHosts = () => false) {
     this.container = container;
     this.scroll = new PaneScroll(container, jump);
     this.draw = new MessageView(handlers, {
       watch: (article) => this.lazy.observe(article),
       laterThan: (id) => [...this.messages.keys()].filter((other) => other > id).length,
     });
-    this.showHosts = false; // several Ollama hosts: a reply's stats say which answered
+    this.showHosts = showHosts;
     this.messages = new Map(); // id -> the stored message, for the inspector
     this.notes = []; // {afterId: number|null, kind, text}: the page's own, not stored
     this.maxId = 0;
@@ -65,8 +67,37 @@ export class ChatView {
     this.scroll.toLatest();
   }
 
+  /** A reply runs here: the actions that would change the conversation step aside. */
+  setReplying(replying) {
+    this.container.classList.toggle("replying", replying);
+  }
+
+  /** Whether stored message `id` is in view. */
+  has(id) {
+    return this.messages.has(id);
+  }
+
+  hasMessages() {
+    return this.messages.size > 0 || Boolean(this.container.querySelector(".message"));
+  }
+
+  /** The text of the newest reply as shown (markdown rendered), for reading out. */
+  lastReplyText() {
+    const shown = [...this.container.querySelectorAll(".message.assistant .message-content")]
+      .pop();
+    return shown?.textContent || "";
+  }
+
+  /** After a version switch: the keyboard stays on the switcher of message `id`. */
+  focusVersion(id, which) {
+    const group = this.container.querySelector(`.message[data-id="${Number(id)}"] .versions`);
+    const button = group?.querySelector(`.version-${which}:not(:disabled)`)
+      || group?.querySelector(".version-button:not(:disabled)");
+    button?.focus();
+  }
+
   messageElement(m, isLast, eager = true) {
-    return this.draw.element(m, isLast, eager, this.showHosts);
+    return this.draw.element(m, isLast, eager, this.showHosts());
   }
 
   // -- whole list ---------------------------------------------------------------
@@ -256,7 +287,7 @@ export class ChatView {
     const stream = this.stream;
     if (!stream) return;
     this.stream = null;
-    stream.end(stats, error, cutStatus, this.showHosts);
+    stream.end(stats, error, cutStatus, this.showHosts());
     this.grew();
   }
 
