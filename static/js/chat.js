@@ -5,6 +5,7 @@
 
 import { renderMarkdown } from "./markdown.js";
 import { el } from "./dom.js";
+import { settleInPlace, signature } from "./finish.js";
 import { copyFeedback, MessageView } from "./message.js";
 import { PaneScroll } from "./scroll.js";
 import { StreamTarget } from "./stream.js";
@@ -36,6 +37,8 @@ export class ChatView {
     this.notes = []; // {afterId: number|null, kind, text}: the page's own, not stored
     this.maxId = 0;
     this.stream = null;
+    this.ended = null; // {article, text}: the reply that ended here, until it is settled
+    this.drawnAs = new WeakMap(); // element -> signature of the message it shows
     this.generation = 0; // counts renders, so slices of an older one stop
     // Older replies of a long chat are drawn as markdown only when scrolled near: parsing
     // and sanitizing 500 replies at once blocked the page for 400 ms (bench/long_chat.py).
@@ -97,7 +100,9 @@ export class ChatView {
   }
 
   messageElement(m, isLast, eager = true) {
-    return this.draw.element(m, isLast, eager, this.showHosts());
+    const article = this.draw.element(m, isLast, eager, this.showHosts());
+    this.drawnAs.set(article, signature(m, isLast));
+    return article;
   }
 
   // -- whole list ---------------------------------------------------------------
@@ -118,6 +123,7 @@ export class ChatView {
     }
     this.maxId = newMax;
     this.stream = null;
+    this.ended = null;
     this.messages = new Map(messages.map((m) => [m.id, m]));
     const last = messages[messages.length - 1];
     const eagerFrom = messages.length - EAGER_MARKDOWN;
@@ -187,6 +193,7 @@ export class ChatView {
     this.notes = [];
     this.maxId = 0;
     this.stream = null;
+    this.ended = null;
     this.messages = new Map();
     this.container.replaceChildren();
     this.showEmptyState();
@@ -238,6 +245,7 @@ export class ChatView {
     const article = this.container.querySelector(`.message.user[data-id="${id}"]`);
     article?.querySelector(".message-actions")?.remove();
     article?.querySelector(".failure")?.remove();
+    this.drawnAs.delete(article); // no longer as drawn: the stored copy settles it
   }
 
   /** Coming back to a conversation whose reply still streams: show it live again. */
@@ -257,6 +265,7 @@ export class ChatView {
     article.querySelector(".failure")?.remove();
     article.className = "message user status-pending";
     article.dataset.status = "pending";
+    this.drawnAs.delete(article);
   }
 
   // -- the streamed reply -------------------------------------------------------
@@ -288,7 +297,29 @@ export class ChatView {
     if (!stream) return;
     this.stream = null;
     stream.end(stats, error, cutStatus, this.showHosts());
+    this.ended = { article: stream.article, text: stream.full };
     this.grew();
+  }
+
+  /** The history after a reply that ended here: the reply takes its stored place (its
+   * id, stats, actions) in the element it streamed into, and the list is updated in
+   * place (finish.js); false when the history is not that list (then `render`). */
+  settle(history) {
+    const ended = this.ended;
+    this.ended = null;
+    const messages = history.messages || [];
+    if (!ended?.article.isConnected || this.scroll.drawing || !settleInPlace(this.container,
+      messages, ended, this.drawnAs, (m, isLast) => this.messageElement(m, isLast))) {
+      return false;
+    }
+    const newMax = messages.reduce((max, m) => Math.max(max, m.id), 0);
+    for (const note of this.notes) {
+      if (note.afterId === null) note.afterId = newMax;
+    }
+    this.maxId = newMax;
+    this.messages = new Map(messages.map((m) => [m.id, m]));
+    this.scroll.follow(); // the actions bar came: still at the end for one who was
+    return true;
   }
 
   // -- the page's own notes -----------------------------------------------------

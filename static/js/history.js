@@ -66,9 +66,11 @@ export class History {
     this.toolbar.showTitle(history.title);
   }
 
-  /** The history, then a reply streaming here live at its end. */
+  /** The history (a reply that just ended here settles in place), then a reply
+   * streaming here live at its end. */
   #draw(history) {
-    this.view.render(history, this.conversation.takeReveal());
+    const reveal = this.conversation.takeReveal();
+    if (reveal !== null || !this.view.settle(history)) this.view.render(history, reveal);
     const running = this.reply.running;
     if (this.reply.runsIn(this.conversation.current)) {
       this.view.resumeReply(running.model, running.text, running.thinking);
