@@ -124,7 +124,5 @@ def pulls() -> Any:
 
 def _model_body() -> tuple[dict[str, Any], str]:
     """The JSON body of an unload or load, and its checked model name."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput('Send a JSON object such as {"model": "gemma3:270m"}')
+    body = json_object(' such as {"model": "gemma3:270m"}')
     return body, validate_model_name(body.get("model"))
