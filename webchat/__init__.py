@@ -24,6 +24,7 @@ from .sessions import SessionManager
 from .storage import Pruner
 from .storage import install as install_storage
 from .usage import ModelUsage
+from .ws_inbound import PartialBudget, budget_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +53,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SOCK_SERVER_OPTIONS={"ping_interval": 25,
                              "max_message_size": app.config["MAX_FRAME_BYTES"]},
     )
+    app.extensions["webchat_partial_budget"] = PartialBudget(
+        budget_for(app.config["MAX_FRAME_BYTES"]))
     app.config["ALLOWED_ORIGINS"] = _origins(app.config["ALLOWED_ORIGINS"])
     # Listening beyond loopback means anyone on the network can connect: ask for a token.
     app.config["AUTH_REQUIRED"] = not app.config["NO_AUTH"] and not is_loopback(

@@ -2,7 +2,8 @@
 
 The contract (see docs/protocol.md) is fixed: extend it, never rename it. Every bad
 frame gets an `error` frame and the socket stays open; only a frame larger than
-MAX_FRAME_BYTES closes it (simple-websocket refuses to buffer it).
+MAX_FRAME_BYTES (in bytes) closes it with 1009, and one the shared budget for unread
+messages cannot hold with 1013 (webchat/ws_inbound.py).
 
 Here: the route, sending, receiving and the frames that manage the browser's things. The
 frames that start or stop a reply are webchat/reply_frames.py, the checks of a frame's
@@ -17,7 +18,6 @@ import threading
 from typing import Any
 
 from flask import current_app, session
-from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 from wsproto.utilities import LocalProtocolError
 
@@ -32,9 +32,10 @@ from .services import Services
 from .tcp import MAX_UNSENT, UNSENT_SLACK, no_delay, unsent
 from .validation import InvalidInput, field_of, validate_model_name
 from .ws_frames import FrameWriter
+from .ws_inbound import GuardedSock
 
 log = logging.getLogger(__name__)
-sock = Sock()
+sock = GuardedSock()  # receives in bytes, within one budget (ws_inbound.py)
 
 FRAME_TYPES = ("chat", "stop", "clear", "system", "retry", "regenerate", "edit",
                "delete_last", "pull", "pull_cancel", "watch")

@@ -15,6 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_OLLAMA_PORT = 11434
+# The `Server` header on both servers and the socket's 101: a name, never versions
+# (Werkzeug's default told an attacker `Werkzeug/3.1.8 Python/3.11.7`).
+SERVER_HEADER = "ollama-webchat"
 
 
 def ollama_url_from_host(value: str | None) -> str:
