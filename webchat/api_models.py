@@ -63,10 +63,12 @@ def show() -> Any:
 @models_bp.post("/unload")
 def unload() -> Any:
     body, name = _model_body()
-    if not may_manage_models(role()) and app_services().usage.others_using(session["sid"], name):
+    host = _host_arg(body.get("host"))
+    if not may_manage_models(role()) and app_services().usage.others_using(
+            session["sid"], name, host.label if host is not None else ""):
         raise Forbidden(f"Another browser is using {name}: only the admin may unload it "
                         f"now.")
-    result = app_services().unload(name, _host_arg(body.get("host")))
+    result = app_services().unload(name, host)
     return {"unloaded": result["model"], "gone": result["unloaded"],
             "deferred": result["deferred"], "was_loaded": result["was_loaded"],
             "message": result["text"], "host": result["host"], "hosts": result["hosts"]}

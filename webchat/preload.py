@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cancellation import Cancellation
+from .model_names import same_model
 from .ollama import OllamaClient
 from .ollama_errors import Cancelled
 
@@ -36,7 +37,7 @@ class Preloads:
 
     def running(self, model: str | None = None) -> list[Preload]:
         with self._lock:
-            return [p for p in self._running if model is None or p.model == model]
+            return [p for p in self._running if model is None or same_model(p.model, model)]
 
     def load(self, sid: str, model: str, keep_alive: Any = None,
              client: OllamaClient | None = None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from .active_replies import ActiveReplies
 from .limits import RateLimiter, SocketCounter
 from .loaded import LoadedWatch, describe_loaded
+from .model_names import same_model
 from .ollama import OllamaClient
 from .ollama_hosts import Host, Hosts
 from .preload import Preloads
@@ -78,7 +79,8 @@ class Services:
                 pass  # already gone
 
     def replying_with(self, model: str, host: Host | None = None) -> bool:
-        return any(reply.model == model and not reply.ending
+        """A reply is streaming from `model` (any spelling of it) on `host`."""
+        return any(same_model(reply.model, model) and not reply.ending
                    and (host is None or reply.host is host) for reply in self.active.all())
 
     def preload(self, sid: str, name: str, keep_alive: Any = None,
