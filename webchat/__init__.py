@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -50,6 +51,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         PERMANENT_SESSION_LIFETIME=timedelta(days=400),
+        # The cookie is sent only when it changes (a new id, a token, the daily
+        # renewal below): a response to an older request can then never bring back a
+        # cookie the admin link replaced (webchat/auth.py).
+        SESSION_REFRESH_EACH_REQUEST=False,
         SOCK_SERVER_OPTIONS={"ping_interval": 25,
                              "max_message_size": app.config["MAX_FRAME_BYTES"]},
     )
@@ -119,8 +124,15 @@ def _origins(value: Any) -> list[str]:
     return [origin.strip().rstrip("/") for origin in value or () if origin.strip()]
 
 
+COOKIE_RENEWAL = 86400  # seconds: the page renews its 400-day cookie once a day
+
+
 def _ensure_session_id() -> Any:
-    """Give each browser its id on an ordinary request: a WebSocket cannot set cookies."""
+    """Give each browser its id on an ordinary request: a WebSocket cannot set cookies.
+    Opening the page renews the cookie's 400 days once a day."""
+    if "sid" in session and request.path == "/" and \
+            session.get("renewed", 0) < time.time() - COOKIE_RENEWAL:
+        session["renewed"] = int(time.time())
     if "sid" in session or request.path == "/ws" or request.path.startswith("/static/"):
         return
     # No row yet: one is written when the browser first stores something, so a
@@ -130,6 +142,7 @@ def _ensure_session_id() -> Any:
         return _too_many(f"Too many new browsers from this address; try again in "
                          f"{int(wait) + 1} s.")
     session["sid"] = str(uuid.uuid4())
+    session["renewed"] = int(time.time())
     session.permanent = True
     current_app.extensions["webchat_pruner"].maybe_prune()
     return None

@@ -72,13 +72,11 @@ class ModelUsage:
                        for other, claims in self._models.items())
 
     def rename(self, old: str, new: str) -> None:
-        """The browser's id was renewed (webchat/auth.py): its claims and open sockets
-        go with it."""
+        """The browser's id was renewed (webchat/auth.py): its claims go with it. Its
+        open sockets stay counted under the old id, which they close as."""
         with self._lock:
             if old in self._models:
                 self._models[new] |= self._models.pop(old)
-            if old in self._open:
-                self._open[new] += self._open.pop(old)
 
     def forget_claim(self, sid: str, model: str, host: str = "") -> None:
         """Drop a claim on a model Ollama does not have (a load of a name that does not
