@@ -16,6 +16,7 @@ from .api_conversations import conversations_bp
 from .api_models import models_bp
 from .api_uploads import uploads_bp
 from .conversations import ConversationLimit, ConversationNotFound
+from .limits import RateLimited
 from .ollama_errors import OllamaError
 from .roles import Forbidden
 from .validation import InvalidInput, field_of
@@ -34,6 +35,14 @@ def ollama_error(exc: OllamaError) -> Any:
 @bp.errorhandler(Forbidden)
 def forbidden(exc: Forbidden) -> Any:
     return jsonify(error=str(exc), code="forbidden"), 403
+
+
+@bp.errorhandler(RateLimited)
+def rate_limited(exc: RateLimited) -> Any:
+    response = jsonify(error=str(exc), code="rate_limited",
+                       retry_after=int(exc.retry_after) + 1)
+    response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
+    return response, 429
 
 
 @bp.errorhandler(InvalidInput)

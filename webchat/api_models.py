@@ -11,6 +11,7 @@ from flask import Blueprint, jsonify, request, session
 from .api_helpers import app_services, json_object
 from .modelinfo import describe_show
 from .ollama_hosts import Host, UnknownHost
+from .peers import client_address, peer_limits
 from .roles import (
     ADMIN,
     FORBIDDEN,
@@ -52,9 +53,15 @@ def _host_arg(value: Any) -> Host | None:
         raise InvalidInput(str(exc)) from None
 
 
+def _model_op() -> None:
+    """Count a model operation against this browser and its address (429 past them)."""
+    app_services().model_op(session["sid"], peer_limits(), client_address())
+
+
 @models_bp.get("/show")
 def show() -> Any:
     name = validate_model_name(request.args.get("model"))
+    _model_op()
     hosts = app_services().hosts
     host = hosts.route(name, _host_arg(request.args.get("host")))
     return {**describe_show(name, host.client.show_model(name)), "host": host.label}
@@ -63,6 +70,7 @@ def show() -> Any:
 @models_bp.post("/unload")
 def unload() -> Any:
     body, name = _model_body()
+    _model_op()
     host = _host_arg(body.get("host"))
     if not may_manage_models(role()) and app_services().usage.others_using(
             session["sid"], name, host.label if host is not None else ""):
@@ -78,6 +86,7 @@ def unload() -> Any:
 def load() -> Any:
     """Load a model now, before the first message (the page calls it on a pick)."""
     body, name = _model_body()
+    _model_op()
     services = app_services()
     if services.config["NO_PRELOAD"]:
         return jsonify(error="Preloading is turned off on this server (--no-preload)"), 409
@@ -95,6 +104,7 @@ def delete_model() -> Any:
     require_model_rights(role())
     body = json_object()
     name = validate_model_name(body.get("model"))
+    _model_op()
     services = app_services()
     host = _host_arg(body.get("host"))
     if host is None:

@@ -22,6 +22,7 @@ from simple_websocket import ConnectionClosed
 from wsproto.utilities import LocalProtocolError
 
 from .conversations import ConversationLimit, ConversationNotFound
+from .limits import RateLimited
 from .ollama_errors import OllamaError
 from .peers import PeerLimits, client_address
 from .reply_frames import ReplyFrames
@@ -178,6 +179,8 @@ class ChatConnection(ReplyFrames):
             self.error(str(exc), "limit")
         except Forbidden as exc:
             self.error(str(exc), "forbidden")
+        except RateLimited as exc:
+            self.error(str(exc), "rate_limited", retry_after=int(exc.retry_after) + 1)
         except OllamaError as exc:
             self.error(str(exc), "ollama")
         except Exception:
@@ -209,6 +212,7 @@ class ChatConnection(ReplyFrames):
     def on_pull(self, frame: dict[str, Any]) -> None:
         """Errors say `pull: true`, so the page shows them by the download field."""
         require_model_rights(self.role)
+        self.services.model_op(self.sid, self.peers, self.address)
         try:
             name = validate_model_name(frame.get("model"))
             check_pull_source(name)

@@ -52,6 +52,7 @@ def _models(conn: ChatConnection) -> None:
 
 def _unload(conn: ChatConnection, model: Any) -> None:
     name = validate_model_name(model)
+    conn.services.model_op(conn.sid, conn.peers, conn.address)
     if not may_manage_models(conn.role) and conn.services.usage.others_using(conn.sid, name):
         raise Forbidden(f"Another browser is using {name}: only the admin may unload it now.")
     result = conn.services.unload(name)

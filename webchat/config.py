@@ -138,6 +138,13 @@ SETTINGS: tuple[Setting, ...] = (
             lambda: 60, int,
             "chat messages one network address may send per minute, all its browsers "
             "together (loopback exempt)"),
+    Setting("MODEL_OPS_PER_MINUTE", "WEBCHAT_MODEL_OPS_PER_MINUTE", "--model-ops-per-minute",
+            lambda: 60, int, "model operations (load, unload, show, pull, delete) one "
+            "browser may ask for per minute"),
+    Setting("MODEL_OPS_PER_ADDRESS", "WEBCHAT_MODEL_OPS_PER_ADDRESS",
+            "--model-ops-per-address", lambda: 120, int,
+            "model operations one network address may ask for per minute, all its "
+            "browsers together (loopback exempt)"),
     Setting("CONNECTIONS_PER_ADDRESS", "WEBCHAT_CONNECTIONS_PER_ADDRESS",
             "--connections-per-address", lambda: 64, int,
             "--production: open connections one network address may hold (0 = no cap; "

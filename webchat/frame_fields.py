@@ -12,6 +12,7 @@ from typing import Any
 
 from .ids import is_id
 from .ollama_hosts import Host, UnknownHost
+from .peers import PeerLimits
 from .roles import cap_keep_alive
 from .services import Services
 from .validation import (
@@ -32,6 +33,8 @@ class FrameFields:
     services: Services
     config: Any
     role: str
+    peers: PeerLimits
+    address: str
 
     def _text(self, frame: dict[str, Any], allow_empty: bool = False) -> str:
         text = frame.get("text")
@@ -72,6 +75,7 @@ class FrameFields:
         for upload_id in images:
             if self.services.sessions.upload(self.sid, upload_id) is None:
                 raise InvalidInput("images: an attached image is gone; attach it again")
+        self.services.model_op(self.sid, self.peers, self.address)  # a show, to Ollama
         host = self.services.hosts.route(model, pinned)
         capabilities = host.client.show_model(model).get("capabilities") or []
         if "vision" not in capabilities:

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .active_replies import ActiveReplies
-from .limits import RateLimiter, SocketCounter
+from .limits import RateLimited, RateLimiter, SocketCounter
 from .loaded import LoadedWatch, describe_loaded
 from .model_names import same_model
 from .ollama import OllamaClient
+from .ollama_errors import ModelNotFound
 from .ollama_hosts import Host, Hosts
+from .peers import PeerLimits
 from .preload import Preloads
 from .pulls import Pulls
 from .sessions import SessionManager
@@ -31,8 +33,10 @@ class Services:
     pulls: Pulls = field(init=False)  # model downloads
     preloads: Preloads = field(init=False)  # models loading because they were picked
     last_host: dict[int, str] = field(default_factory=dict)  # conversation -> host label
+    model_rate: RateLimiter = field(init=False)  # model operations per browser
 
     def __post_init__(self) -> None:
+        self.model_rate = RateLimiter(self.config.get("MODEL_OPS_PER_MINUTE", 60), 60.0)
         self.loaded_watch = LoadedWatch(self.loaded_state, self.broadcast,
                                         lambda: len(self.watchers()))
         self.pulls = Pulls(self.hosts, self.broadcast, self.loaded_watch.poke)
@@ -83,6 +87,23 @@ class Services:
         return any(same_model(reply.model, model) and not reply.ending
                    and (host is None or reply.host is host) for reply in self.active.all())
 
+    def model_op(self, sid: str, peers: PeerLimits, address: str) -> None:
+        """Count one model operation (load, unload, show, pull, delete) for this browser
+        and its address, or raise RateLimited. Each is a request to Ollama: 20,000 loads
+        of names that do not exist were 20,000 requests, and each left a claim that
+        SIGTERM then unloaded one by one (23 s)."""
+        wait = self.model_rate.hit(sid)
+        if wait:
+            limit = self.config.get("MODEL_OPS_PER_MINUTE", 60)
+            raise RateLimited(f"Too many model operations: at most {limit} a minute. Try "
+                              f"again in {int(wait) + 1} s.", wait)
+        wait = peers.model_op(address)
+        if wait:
+            limit = self.config.get("MODEL_OPS_PER_ADDRESS", 120)
+            raise RateLimited(f"Too many model operations from this address: at most "
+                              f"{limit} a minute for all its browsers. Try again in "
+                              f"{int(wait) + 1} s.", wait)
+
     def preload(self, sid: str, name: str, keep_alive: Any = None,
                 host: Host | None = None) -> dict[str, Any]:
         """Load a picked model now, on `host` or where a chat with it would go; the
@@ -93,6 +114,9 @@ class Services:
         try:
             result = self.preloads.load(sid, name, keep_alive, target.client)
             return {**result, **({"host": target.label} if self.hosts.several else {})}
+        except ModelNotFound:
+            self.usage.forget_claim(sid, name, target.label)  # nothing to unload later
+            raise
         finally:
             target.forget("ps")
             self.loaded_watch.poke()
