@@ -16,7 +16,7 @@ import requests
 from webchat import compression
 from webchat.ws_inbound import MIN_BUDGET_BYTES
 
-from .live import BrowserClient, start_run_py
+from .live import BrowserClient, start_run_py, wait_until
 from .test_hardening import peak_memory_mb, raw_get
 
 TEXT, CONTINUATION = 0x1, 0x0
@@ -116,7 +116,7 @@ def test_unfinished_messages_share_one_budget(user, live_server):
     finally:
         for conn in held:
             conn.close()
-    assert wait_for(lambda: budget.held == 0)
+    assert wait_until(lambda: budget.held == 0, timeout=10)
     ws = user.socket()
     assert ws.chat("room again")[-1]["type"] == "done"
 
@@ -155,15 +155,6 @@ def browser_cookie(url: str) -> str:
     http = requests.Session()
     http.get(url + "/", timeout=5).raise_for_status()
     return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return bool(predicate())
 
 
 ODD_SPELLINGS = ["/static/js/./app.js", "/static/js/../js/app.js", "/static/js/app.js/",
