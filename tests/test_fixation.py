@@ -82,3 +82,16 @@ def test_an_older_response_cannot_bring_back_the_old_cookie(shared):
     browser = guest(shared).http
     assert "Set-Cookie" not in browser.get(shared.url + "/api/history", timeout=5).headers
     assert "Set-Cookie" not in browser.get(shared.url + "/api/models", timeout=5).headers
+
+
+def test_the_admin_token_on_a_socket_moves_nothing(shared):
+    """A socket's answer cannot set a cookie: renewing the id there would leave the
+    browser on its old id with its conversations moved away."""
+    browser = guest(shared).http
+    browser.post(shared.url + "/api/conversations", json={"title": "mine"}, timeout=5)
+    ws = ChatSocket(f"{shared.ws_url}?token={shared.app.config['ADMIN_TOKEN']}",
+                    cookie_of(browser))
+    ws.send({"type": "clear"})
+    assert ws.recv()["type"] == "cleared"
+    ws.close()
+    assert titles(shared, browser) == ["mine"]

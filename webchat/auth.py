@@ -121,9 +121,11 @@ def _make_admin() -> None:
 
 def _renew_browser_id() -> None:
     """A fresh id for this browser, everything of the old one moved to it; the old id
-    keeps nothing (no role, no rows). A browser without an id yet gets one as usual."""
+    keeps nothing (no role, no rows). A browser without an id yet gets one as usual,
+    and a socket keeps its id: its answer cannot set a cookie, so the browser would
+    keep the old id and find its conversations gone."""
     old = session.get("sid")
-    if not old:
+    if not old or request.path == "/ws":
         return
     new = str(uuid.uuid4())
     services = current_app.extensions["webchat"]
