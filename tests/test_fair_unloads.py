@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from webchat.model_names import canonical
+from webchat.ollama.names import canonical
 
 from .fake_ollama import FakeOllama
 from .live import BrowserClient, LiveServer

@@ -11,7 +11,7 @@ import pytest
 import requests
 import simple_websocket
 
-from webchat.auth import GUESS_DELAY
+from webchat.guard.auth import GUESS_DELAY
 
 from .live import BrowserClient, ChatSocket, LiveServer, reply_text, start_run_py, wait_until
 

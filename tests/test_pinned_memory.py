@@ -14,7 +14,7 @@ import time
 import requests
 
 from webchat import compression
-from webchat.ws_inbound import MIN_BUDGET_BYTES
+from webchat.ws.inbound import MIN_BUDGET_BYTES
 
 from .live import BrowserClient, start_run_py, wait_until
 from .test_hardening import peak_memory_mb, raw_get
@@ -107,7 +107,7 @@ def test_unfinished_messages_share_one_budget(user, live_server):
             held.append(conn)
         for conn in held:
             codes.append(close_code(conn, timeout=1.0))
-        budget = live_server.app.extensions["webchat_partial_budget"]
+        budget = live_server.services.partial_budget
         assert budget.held <= budget.limit
         assert codes.count(1013) >= 3, codes
         assert codes[:10] == [None] * 10  # the first ones were within it

@@ -14,10 +14,10 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
 from wsproto.extensions import PerMessageDeflate
 
-from webchat.chat_socket import MAX_UNSENT, ChatConnection
-from webchat.stream_events import parse_line, plain_token
-from webchat.stream_reader import ChunkedLines
-from webchat.ws_frames import FrameWriter
+from webchat.ollama.chunked import ChunkedLines
+from webchat.ollama.stream import parse_line, plain_token
+from webchat.relay.frames import FrameWriter
+from webchat.ws.chat_socket import MAX_UNSENT, ChatConnection
 
 from .fake_ollama import CAPTURES
 
@@ -126,7 +126,7 @@ def test_a_token_line_reads_as_json_loads_reads_it(content):
 def test_a_real_ollamas_token_lines_take_the_quick_read():
     """The quick read is worth having only if a real Ollama's lines match its shape:
     every token line of the captured streams (tests/captures/, refreshed from a real
-    Ollama 0.24.0 by scripts/refresh_captures.py) does, and reads as json.loads reads it."""
+    Ollama 0.32.15 by scripts/refresh_captures.py) does, and reads as json.loads reads it."""
     lines = (CAPTURES / "chat-stream-200.ndjson").read_bytes().splitlines()
     tokens = [line for line in lines if not json.loads(line)["done"]]
     assert len(tokens) == 200
@@ -166,7 +166,7 @@ def test_a_reader_that_never_waits_says_when_nothing_came():
 
 
 def test_a_chunk_frame_built_as_text_is_what_json_dumps_writes():
-    from webchat.replies import Reply
+    from webchat.relay.reply import Reply
 
     class Tab:
         def __init__(self) -> None:

@@ -1,0 +1,4 @@
+"""Serving the app in production: gunicorn behind `run.py --production`, with the worker
+slow clients cannot starve.
+
+Never imports a family; only the app factory and shutdown from the package's top."""
