@@ -57,7 +57,8 @@ SETTINGS: tuple[Setting, ...] = (
             lambda: 32 * 1024, int, "largest chat message accepted, in UTF-8 bytes"),
     Setting("MAX_FRAME_BYTES", "WEBCHAT_MAX_FRAME_BYTES", "--max-frame-bytes",
             lambda: 1024 * 1024, int,
-            "largest WebSocket frame accepted; a bigger one closes the socket"),
+            "largest WebSocket message accepted, in bytes as it arrives (fragments "
+            "included); a bigger one closes the socket"),
     Setting("CONNECT_TIMEOUT", "WEBCHAT_CONNECT_TIMEOUT", "--connect-timeout",
             lambda: 5.0, float, "seconds to wait for a connection to Ollama"),
     Setting("READ_TIMEOUT", "WEBCHAT_READ_TIMEOUT", "--read-timeout", lambda: 300.0, float,
