@@ -4,8 +4,13 @@ numbers past what Ollama's Go types hold, odd JSON types, malformed or over-cap 
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 
+import pytest
+import requests
+
+from .live import start_run_py
 from .test_hardening import read_answer
 
 HUGE = "1" + "0" * 400  # an int Python's float() cannot take: OverflowError
@@ -102,3 +107,21 @@ def test_an_over_cap_chunked_body_is_413_on_every_route(user, live_server):
     assert small.startswith("HTTP/1.1 200") and '"title":"' + "x" * 100 in small
     listed = user.http.get(live_server.url + "/api/conversations", timeout=5).json()
     assert len(listed["conversations"]) == 1  # the 2 MB POST made none
+
+
+def test_an_over_cap_chunked_body_is_413_under_gunicorn_too(tmp_path, fake_ollama):
+    pytest.importorskip("gunicorn")
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url, "--production")
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
+        http = requests.Session()
+        http.get(url + "/", timeout=5).raise_for_status()
+        cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+        port = int(url.rsplit(":", 1)[1])
+        for path in ("/api/conversations", "/api/unload"):
+            answer = chunked_post(port, path, cookie, 2 * 1024 * 1024)
+            assert answer.startswith("HTTP/1.1 413"), (path, answer[:120])
+        assert http.get(url + "/api/conversations", timeout=5).json()["conversations"] == []
+    finally:
+        process.kill()
+        process.wait(timeout=10)
