@@ -2,7 +2,8 @@
 
 The contract (see docs/protocol.md) is fixed: extend it, never rename it. Every bad
 frame gets an `error` frame and the socket stays open; only a frame larger than
-MAX_FRAME_BYTES closes it (simple-websocket refuses to buffer it).
+MAX_FRAME_BYTES (in bytes) closes it with 1009, and one the shared budget for unread
+messages cannot hold with 1013 (webchat/ws/inbound.py).
 
 Here: the route, sending, receiving and the frames that manage the browser's things. The
 frames that start or stop a reply are webchat/ws/reply_frames.py, the checks of a frame's
@@ -18,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, session
-from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 from wsproto.utilities import LocalProtocolError
 
@@ -33,10 +33,11 @@ from ..services import Services
 from ..validation import InvalidInput, validate_model_name
 from . import commands
 from .fields import FrameFields
+from .inbound import GuardedSock
 from .reply_frames import ReplyFrames
 
 log = logging.getLogger(__name__)
-sock = Sock()
+sock = GuardedSock()  # receives in bytes, within one budget (webchat/ws/inbound.py)
 
 
 @sock.route("/ws")
@@ -65,7 +66,7 @@ class ChatConnection:
         self._unsent_bound = MAX_UNSENT  # unread bytes at most (see send_text): unknown
         self.watching = False  # asked for pushes (loaded models, downloads) with `watch`
         self.following = False  # asked for every reply of this browser (`watch` + replies)
-        self.fields = FrameFields(self.sid, role, services)
+        self.fields = FrameFields(self.sid, role, services, address)
         self.replies = ReplyFrames(self, self.fields, services, self.peers, address)
         self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "chat": self.on_chat, "stop": self.replies.on_stop, "clear": self.on_clear,
@@ -189,8 +190,8 @@ class ChatConnection:
         """A command typed in the chat input (webchat/ws/commands.py), else a message."""
         text = self.fields.text(frame)
         if commands.is_command(text):
-            commands.run(commands.Caller(self.sid, self.role, self.services, self.send,
-                                         self.error, self.on_clear), text, frame)
+            commands.run(commands.Caller(self.sid, self.role, self.address, self.services,
+                                         self.send, self.error, self.on_clear), text, frame)
             return
         self.replies.on_chat(frame, text)
 
@@ -217,6 +218,7 @@ class ChatConnection:
     def on_pull(self, frame: dict[str, Any]) -> None:
         """Errors say `pull: true`, so the page shows them by the download field."""
         require_model_rights(self.role)
+        self.services.model_op(self.sid, self.address)
         try:
             name = validate_model_name(frame.get("model"))
             check_pull_source(name)

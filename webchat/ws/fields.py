@@ -29,10 +29,11 @@ _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 class FrameFields:
     """Reads the fields of one browser tab's frames (webchat/ws/chat_socket.py)."""
 
-    def __init__(self, sid: str, role: str, services: Services) -> None:
+    def __init__(self, sid: str, role: str, services: Services, address: str = "") -> None:
         self.sid = sid
         self.role = role
         self.services = services
+        self.address = address  # its network address (the per-address limits)
 
     def text(self, frame: dict[str, Any], allow_empty: bool = False) -> str:
         text = frame.get("text")
@@ -73,6 +74,7 @@ class FrameFields:
         for upload_id in images:
             if self.services.sessions.uploads.upload(self.sid, upload_id) is None:
                 raise InvalidInput("images: an attached image is gone; attach it again")
+        self.services.model_op(self.sid, self.address)  # a show, to Ollama
         host = self.services.hosts.route(model, pinned)
         capabilities = host.client.show_model(model).get("capabilities") or []
         if "vision" not in capabilities:
