@@ -15,7 +15,8 @@ from ..guard.ids import is_id, parse_id
 from ..guard.safejson import parse as parse_json
 from ..store.conversations import ConversationNotFound
 from ..store.exports import check_import, content_disposition, to_markdown
-from ..store.search import MAX_QUERY_CHARS, search_messages
+from ..store.search import MAX_QUERY_CHARS
+from ..store.search import search as search_store
 from ..store.transfer import export_data, import_data
 from ..validation import InvalidInput, validate_settings
 from .helpers import app_services, json_object, running_in
@@ -99,10 +100,11 @@ def message(cid: int, message_id: int) -> Any:
 
 @conversations_bp.get("/search")
 def search() -> Any:
-    """This browser's messages that hold every word of `?q=` (see webchat/store/search.py)."""
+    """This browser's messages that hold every word of `?q=` (see webchat/store/search.py);
+    `cut` is true when the search's bounded work left matches out."""
     text = request.args.get("q", "")[:MAX_QUERY_CHARS]
-    return {"query": text,
-            "hits": search_messages(app_services().sessions.db, session["sid"], text)}
+    found = search_store(app_services().sessions.db, session["sid"], text)
+    return {"query": text, "hits": found.hits, "cut": found.cut}
 
 
 def _conversation_arg() -> int | None:

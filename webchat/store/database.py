@@ -232,7 +232,8 @@ class Database:
             try:
                 yield conn
             finally:
-                conn.execute("ROLLBACK")  # nothing to keep: it only read
+                if conn.in_transaction:  # (an interrupted read has already ended it)
+                    conn.execute("ROLLBACK")  # nothing to keep: it only read
 
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         own = getattr(self._writing, "conn", None)
