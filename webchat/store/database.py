@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -151,7 +151,48 @@ INSERT INTO message_search (rowid, content)
     SELECT id, content FROM messages WHERE status != 'streaming';
 """
 
-MIGRATIONS = {2: MIGRATE_TO_2, 3: MIGRATE_TO_3, 4: MIGRATE_TO_4, 5: MIGRATE_TO_5}
+# Version 6: what each browser keeps stored, in bytes (webchat/store/quotas.py): its
+# messages' text, thinking and stored requests, and its images. Triggers keep the sum,
+# cascades included; like the search index it counts a reply once it stops streaming,
+# so the four partial saves a second of every stream (relay/reply.py) cost nothing here.
+_MESSAGE_BYTES = ("(length(CAST({row}.content AS BLOB)) + length(CAST({row}.thinking AS BLOB))"
+                  " + coalesce(length(CAST({row}.request AS BLOB)), 0))")
+MIGRATE_TO_6 = f"""
+ALTER TABLE sessions ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER stored_bytes_message_insert AFTER INSERT ON messages
+WHEN new.status != 'streaming' BEGIN
+    UPDATE sessions SET stored_bytes = stored_bytes + {_MESSAGE_BYTES.format(row='new')}
+    WHERE id = new.session_id;
+END;
+CREATE TRIGGER stored_bytes_message_delete AFTER DELETE ON messages
+WHEN old.status != 'streaming' BEGIN
+    UPDATE sessions SET stored_bytes = stored_bytes - {_MESSAGE_BYTES.format(row='old')}
+    WHERE id = old.session_id;
+END;
+CREATE TRIGGER stored_bytes_message_update AFTER UPDATE OF content, thinking, request, status
+ON messages WHEN old.status != 'streaming' OR new.status != 'streaming' BEGIN
+    UPDATE sessions SET stored_bytes = stored_bytes
+        - CASE WHEN old.status != 'streaming' THEN {_MESSAGE_BYTES.format(row='old')} ELSE 0 END
+        + CASE WHEN new.status != 'streaming' THEN {_MESSAGE_BYTES.format(row='new')} ELSE 0 END
+    WHERE id = new.session_id;
+END;
+CREATE TRIGGER stored_bytes_upload_insert AFTER INSERT ON uploads BEGIN
+    UPDATE sessions SET stored_bytes = stored_bytes + length(new.data)
+    WHERE id = new.session_id;
+END;
+CREATE TRIGGER stored_bytes_upload_delete AFTER DELETE ON uploads BEGIN
+    UPDATE sessions SET stored_bytes = stored_bytes - length(old.data)
+    WHERE id = old.session_id;
+END;
+UPDATE sessions SET stored_bytes =
+    (SELECT coalesce(sum({_MESSAGE_BYTES.format(row='m')}), 0) FROM messages AS m
+     WHERE m.session_id = sessions.id AND m.status != 'streaming')
+    + (SELECT coalesce(sum(length(u.data)), 0) FROM uploads AS u
+       WHERE u.session_id = sessions.id);
+"""
+
+MIGRATIONS = {2: MIGRATE_TO_2, 3: MIGRATE_TO_3, 4: MIGRATE_TO_4, 5: MIGRATE_TO_5,
+              6: MIGRATE_TO_6}
 
 
 MAX_READERS = 16  # read connections open at once; a read beyond waits for one
