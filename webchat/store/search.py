@@ -109,7 +109,7 @@ def search(db: Database, sid: str, text: str, limit: int = MAX_HITS) -> Found:
                 for row in conn.execute(_MATCHES, (query, sid, sid, RANKED_MATCHES + 1)):
                     scores.append((row["score"], -row["id"]))
         except sqlite3.OperationalError as exc:
-            if "interrupted" not in str(exc):
+            if not _interrupted(exc):
                 raise
             cut = True
         if len(scores) > RANKED_MATCHES:
@@ -137,12 +137,18 @@ def _hits(conn: sqlite3.Connection, query: str, ids: list[int]) -> list[dict[str
                 f"m.id = message_search.rowid {joined} AND message_search MATCH ? AND "
                 "message_search.rowid BETWEEN ? AND ?", (query, min(ids), max(ids))).fetchall()
     except sqlite3.OperationalError as exc:
-        if "interrupted" not in str(exc):
+        if not _interrupted(exc):
             raise
         rows = conn.execute(f"SELECT {columns}, substr(m.content, 1, {SNIPPET_TOKENS * 8}) "
                             f"AS snippet FROM messages AS m {joined}").fetchall()
     found = {row["id"]: row for row in rows}
     return [_hit(found[i]) for i in ids if i in found]
+
+
+def _interrupted(exc: sqlite3.OperationalError) -> bool:
+    """Whether the time limit stopped it: an interrupt that comes while FTS5 opens its
+    table on a fresh connection reads "vtable constructor failed"."""
+    return any(sign in str(exc) for sign in ("interrupted", "vtable constructor failed"))
 
 
 @contextmanager

@@ -8,7 +8,8 @@ transaction a 32 MB import held the writer 4–20 s (bench/search_load.py). Unti
 transaction the conversation is hidden (`deleted_at` IMPORTING): no list, search or
 count of what is shown sees half of it, and one cut short by a crash is removed at the
 next start (store/pruning.py). Every transaction checks the browser's quotas
-(store/quotas.py) for what is still to come, so no other write can slip past them."""
+(store/quotas.py) for what it writes: a write of the browser's that comes in between
+is counted, never passed over."""
 
 from __future__ import annotations
 
@@ -66,14 +67,13 @@ def import_data(sessions: SessionManager, sid: str, limit: int, title: str,
     ConversationLimit or quotas.QuotaExceeded before anything is shown."""
     limits = limits or Quotas.unlimited()
     rows = [_row(m) for m in messages]
-    text_left = sum(size for size, _ in rows)
-    images_left = sum(len(data) for m in messages for _, data in m.get("images") or [])
     now = time.time()
     with sessions.db.transaction() as conn:
         conn.execute("INSERT OR IGNORE INTO sessions (id, created_at) VALUES (?, ?)",
                      (sid, now))
         check_conversation_limit(conn, sid, limit)
-        quotas.check(conn, sid, limits, text_left, images_left)
+        quotas.check(conn, sid, limits, sum(size for size, _ in rows),
+                     sum(_image_bytes(m) for m in messages))
         cid = int(conn.execute(
             "INSERT INTO conversations (session_id, title, system_prompt, settings, "
             "created_at, updated_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -85,15 +85,10 @@ def import_data(sessions: SessionManager, sid: str, limit: int, title: str,
         while start < len(messages):
             end, batch_bytes = start, 0
             while end < len(messages) and (end == start or batch_bytes < IMPORT_BATCH_BYTES):
-                batch_bytes += rows[end][0] + sum(
-                    len(data) for _, data in messages[end].get("images") or [])
+                batch_bytes += rows[end][0] + _image_bytes(messages[end])
                 end += 1
-            with sessions.db.transaction() as conn:
-                quotas.check(conn, sid, limits, text_left, images_left)
-                for m, (size, values) in zip(messages[start:end], rows[start:end], strict=True):
-                    new_ids.append(_insert(conn, sid, cid, m, values, new_ids, now))
-                    text_left -= size
-                    images_left -= sum(len(data) for _, data in m.get("images") or [])
+            _write_batch(sessions.db, sid, cid, messages[start:end], rows[start:end],
+                         new_ids, limits, now)
             start = end
         with sessions.db.transaction() as conn:
             if new_ids:
@@ -104,6 +99,22 @@ def import_data(sessions: SessionManager, sid: str, limit: int, title: str,
             conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
         raise
     return sessions.conversation(sid, cid)
+
+
+def _write_batch(db: Any, sid: str, cid: int, messages: list[dict[str, Any]],
+                 rows: list[tuple[int, tuple[Any, ...]]], new_ids: list[int], limits: Quotas,
+                 now: float) -> None:
+    """One transaction of an import; the quotas are checked for what it writes (what
+    came before is in `stored_bytes` already)."""
+    with db.transaction() as conn:
+        quotas.check(conn, sid, limits, sum(size for size, _ in rows),
+                     sum(_image_bytes(m) for m in messages))
+        for m, (_, values) in zip(messages, rows, strict=True):
+            new_ids.append(_insert(conn, sid, cid, m, values, new_ids, now))
+
+
+def _image_bytes(m: dict[str, Any]) -> int:
+    return sum(len(data) for _, data in m.get("images") or [])
 
 
 def _row(m: dict[str, Any]) -> tuple[int, tuple[Any, ...]]:
