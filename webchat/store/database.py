@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -195,6 +196,34 @@ MIGRATIONS = {2: MIGRATE_TO_2, 3: MIGRATE_TO_3, 4: MIGRATE_TO_4, 5: MIGRATE_TO_5
               6: MIGRATE_TO_6}
 
 
+class FairLock:
+    """A lock handed to its waiters in the order they came. A plain Lock lets the thread
+    that releases it take it straight back: an import writing batch after batch kept
+    another browser's one-row write waiting for several of them."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by the holder before us: the lock is ours now
+
+    def __exit__(self, *exc: object) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # handed over, still held
+            else:
+                self._held = False
+
+
 MAX_READERS = 16  # read connections open at once; a read beyond waits for one
 IDLE_READERS = 4  # kept open between requests (opening one costs about 0.2 ms)
 
@@ -208,7 +237,7 @@ class Database:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        self._write_lock = threading.Lock()
+        self._write_lock = FairLock()
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._writer.execute("PRAGMA synchronous=NORMAL")
@@ -246,6 +275,8 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """The writer, for one all-or-nothing change; other writers wait their turn."""
+        if getattr(self._writing, "conn", None) is not None:  # would wait on itself
+            raise RuntimeError("A transaction cannot start inside another")
         with self._write_lock:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")

@@ -25,7 +25,7 @@ from .quotas import Quotas
 from .uploads import insert_upload
 
 IMPORTING = -1.0  # `deleted_at` of a conversation whose import is still being written
-IMPORT_BATCH_BYTES = 512 * 1024  # about 50 ms of the writer's time per transaction
+IMPORT_BATCH_BYTES = 128 * 1024  # about 15 ms of the writer's time per transaction
 
 _KEYS = ("id", "parent_id", "role", "content", "thinking", "status", "error", "model",
          "endpoint", "stats", "request", "created_at")
