@@ -196,32 +196,40 @@ MIGRATIONS = {2: MIGRATE_TO_2, 3: MIGRATE_TO_3, 4: MIGRATE_TO_4, 5: MIGRATE_TO_5
               6: MIGRATE_TO_6}
 
 
-class FairLock:
-    """A lock handed to its waiters in the order they came. A plain Lock lets the thread
-    that releases it take it straight back: an import writing batch after batch kept
-    another browser's one-row write waiting for several of them."""
+class WriterTurns:
+    """Who writes next: waiters in the order they came, a bulk writer (an import's next
+    batch) only when no one else waits. A plain Lock lets the thread that releases it
+    take it straight back: an import writing batch after batch kept another browser's
+    one-row write waiting for several of them, and a chat makes four such writes."""
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()
         self._waiters: deque[threading.Lock] = deque()
+        self._bulk: deque[threading.Lock] = deque()
         self._held = False
 
-    def __enter__(self) -> None:
+    @contextmanager
+    def turn(self, bulk: bool = False) -> Iterator[None]:
         with self._mutex:
-            if not self._held:
-                self._held = True
-                return
-            turn = threading.Lock()
-            turn.acquire()
-            self._waiters.append(turn)
-        turn.acquire()  # released by the holder before us: the lock is ours now
-
-    def __exit__(self, *exc: object) -> None:
-        with self._mutex:
-            if self._waiters:
-                self._waiters.popleft().release()  # handed over, still held
+            if self._held:
+                mine = threading.Lock()
+                mine.acquire()
+                (self._bulk if bulk else self._waiters).append(mine)
             else:
-                self._held = False
+                self._held = True
+                mine = None
+        if mine is not None:
+            mine.acquire()  # released by the writer before us: the turn is ours now
+        try:
+            yield
+        finally:
+            with self._mutex:
+                if self._waiters:
+                    self._waiters.popleft().release()  # handed over, still held
+                elif self._bulk:
+                    self._bulk.popleft().release()
+                else:
+                    self._held = False
 
 
 MAX_READERS = 16  # read connections open at once; a read beyond waits for one
@@ -237,7 +245,7 @@ class Database:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        self._write_lock = FairLock()
+        self._turns = WriterTurns()
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._writer.execute("PRAGMA synchronous=NORMAL")
@@ -273,11 +281,12 @@ class Database:
                 raise
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """The writer, for one all-or-nothing change; other writers wait their turn."""
+    def transaction(self, bulk: bool = False) -> Iterator[sqlite3.Connection]:
+        """The writer, for one all-or-nothing change; other writers wait their turn.
+        `bulk`: one of many (an import's batches), which lets every other writer go first."""
         if getattr(self._writing, "conn", None) is not None:  # would wait on itself
             raise RuntimeError("A transaction cannot start inside another")
-        with self._write_lock:
+        with self._turns.turn(bulk):
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             self._writing.conn = conn
@@ -342,5 +351,5 @@ class Database:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
-        with self._write_lock:
+        with self._turns.turn():
             self._writer.close()

@@ -3,9 +3,9 @@ message with its pictures, so importing a JSON export gives the whole conversati
 (store/exports.py writes that data as Markdown or JSON and checks a file before an import.)
 
 An import is written in transactions of about IMPORT_BATCH_BYTES, so other browsers'
-writes (a chat's question, its reply) take their turn on the writer in between: in one
-transaction a 32 MB import held the writer 4–20 s (bench/search_load.py). Until its last
-transaction the conversation is hidden (`deleted_at` IMPORTING): no list, search or
+writes (a chat's question, its reply) take the writer in between, before the next batch
+(store/database.py's WriterTurns): in one transaction a 32 MB import held the writer
+4–20 s (bench/search_load.py). Until its last transaction the conversation is hidden (`deleted_at` IMPORTING): no list, search or
 count of what is shown sees half of it, and one cut short by a crash is removed at the
 next start (store/pruning.py). Every transaction checks the browser's quotas
 (store/quotas.py) for what it writes: a write of the browser's that comes in between
@@ -25,7 +25,7 @@ from .quotas import Quotas
 from .uploads import insert_upload
 
 IMPORTING = -1.0  # `deleted_at` of a conversation whose import is still being written
-IMPORT_BATCH_BYTES = 128 * 1024  # about 15 ms of the writer's time per transaction
+IMPORT_BATCH_BYTES = 64 * 1024  # about 10 ms of the writer's time per transaction
 
 _KEYS = ("id", "parent_id", "role", "content", "thinking", "status", "error", "model",
          "endpoint", "stats", "request", "created_at")
@@ -106,7 +106,7 @@ def _write_batch(db: Any, sid: str, cid: int, messages: list[dict[str, Any]],
                  now: float) -> None:
     """One transaction of an import; the quotas are checked for what it writes (what
     came before is in `stored_bytes` already)."""
-    with db.transaction() as conn:
+    with db.transaction(bulk=True) as conn:
         quotas.check(conn, sid, limits, sum(size for size, _ in rows),
                      sum(_image_bytes(m) for m in messages))
         for m, (_, values) in zip(messages, rows, strict=True):
