@@ -5,11 +5,11 @@ message with its pictures, so importing a JSON export gives the whole conversati
 An import is written in transactions of about IMPORT_BATCH_BYTES, so other browsers'
 writes (a chat's question, its reply) take the writer in between, before the next batch
 (store/database.py's WriterTurns): in one transaction a 32 MB import held the writer
-4–20 s (bench/search_load.py). Until its last transaction the conversation is hidden (`deleted_at` IMPORTING): no list, search or
-count of what is shown sees half of it, and one cut short by a crash is removed at the
-next start (store/pruning.py). Every transaction checks the browser's quotas
-(store/quotas.py) for what it writes: a write of the browser's that comes in between
-is counted, never passed over."""
+4–20 s (bench/search_load.py). Until its last transaction the conversation is hidden
+(`deleted_at` IMPORTING): no list, search or count of what is shown sees half of it, and
+one cut short by a crash is removed at the next start (store/pruning.py). Every
+transaction checks the browser's quotas (store/quotas.py) for what it writes: a write of
+the browser's that comes in between is counted, never passed over."""
 
 from __future__ import annotations
 
