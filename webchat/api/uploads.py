@@ -41,7 +41,7 @@ def upload() -> Any:
 
 @uploads_bp.get("/uploads/<upload_id>")
 def uploaded(upload_id: str) -> Any:
-    found = app_services().sessions.upload(session["sid"], upload_id)
+    found = app_services().sessions.uploads.upload(session["sid"], upload_id)
     if found is None:
         return jsonify(error="No such image in this browser"), 404
     mime, data = found

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..guard.ids import is_id
 from . import branches
@@ -83,12 +83,11 @@ def check_conversation_limit(conn: Any, sid: str, limit: int) -> None:
 
 
 class Conversations:
-    """The conversation half of `SessionManager` (webchat/store/manager.py)."""
+    """A browser's conversations, each with its system prompt and settings (a part of
+    `SessionManager`, webchat/store/manager.py)."""
 
-    db: Database
-
-    if TYPE_CHECKING:
-        def create(self, session_id: str | None = None) -> str: ...
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def conversations(self, sid: str) -> list[dict[str, Any]]:
         """This browser's conversations, the most recently active first."""
@@ -102,7 +101,7 @@ class Conversations:
     def new_conversation(self, sid: str, limit: int, title: str = "",
                          system: str | None = None,
                          settings: dict[str, Any] | None = None) -> Conversation:
-        self.create(sid)
+        self.db.add_session(sid)
         with self.db.transaction() as conn:
             check_conversation_limit(conn, sid, limit)
             now = time.time()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -344,6 +345,12 @@ class Database:
                         self._idle.append(conn)
                 if not keep:
                     conn.close()
+
+    def add_session(self, sid: str) -> None:
+        """A browser's row, written when it first stores something; twice is fine."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO sessions (id, created_at) VALUES (?, ?)",
+                         (sid, time.time()))
 
     def close(self) -> None:
         with self._pool_lock:

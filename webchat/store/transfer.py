@@ -36,15 +36,15 @@ def export_data(sessions: SessionManager, sid: str, cid: int,
     """With `every_version` (JSON) every message of the tree, oldest first, each naming
     its `parent_id`, and `leaf_id` the one in view; without (Markdown) the path in view,
     each message with its `versions`."""
-    conversation = sessions.conversation(sid, cid)
+    conversation = sessions.conversations.conversation(sid, cid)
     with sessions.db.reading() as conn:
         leaf = branches.leaf(conn, cid)
-    found = sessions.all_messages(cid) if every_version else sessions.messages(cid)
+    found = sessions.history.all_messages(cid) if every_version else sessions.history.messages(cid)
     keys = _KEYS if every_version else (*_KEYS, "versions")
     messages = []
     for m in found:
         item = {key: value for key, value in m.to_json().items() if key in keys}
-        images = [image for image in (sessions.upload(sid, i) for i in m.images) if image]
+        images = [image for image in (sessions.uploads.upload(sid, i) for i in m.images) if image]
         if images:
             item["images"] = export_images(images)
         messages.append(item)
@@ -98,7 +98,7 @@ def import_data(sessions: SessionManager, sid: str, limit: int, title: str,
         with sessions.db.transaction() as conn:  # its messages and pictures go with it
             conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
         raise
-    return sessions.conversation(sid, cid)
+    return sessions.conversations.conversation(sid, cid)
 
 
 def _write_batch(db: Any, sid: str, cid: int, messages: list[dict[str, Any]],

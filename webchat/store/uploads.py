@@ -45,7 +45,8 @@ def insert_upload(conn: Any, sid: str, mime: str, data: bytes, now: float) -> st
 class Uploads:
     """The pictures part of `SessionManager` (webchat/store/manager.py)."""
 
-    db: Database
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def add_upload(self, sid: str, mime: str, data: bytes,
                    limits: Quotas | None = None) -> str:
