@@ -143,5 +143,5 @@ def _store(body: Any) -> Any:
     conversation = import_data(services.sessions, session["sid"],
                                services.config["MAX_CONVERSATIONS"], **checked,
                                limits=Quotas.from_config(services.config))
-    current_app.extensions["webchat_pruner"].maybe_prune()  # a write: purge on a timer
+    services.pruner.maybe_prune()  # a write: purge on a timer
     return conversation.to_json(), 201
