@@ -124,6 +124,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOADS_TOTAL_BYTES", "WEBCHAT_UPLOADS_TOTAL_BYTES", "--uploads-total-bytes",
             lambda: 2 * 1024 * 1024 * 1024, int,
             "image bytes the whole server keeps stored"),
+    Setting("STORAGE_QUOTA_BYTES", "WEBCHAT_STORAGE_QUOTA_BYTES", "--storage-quota-bytes",
+            lambda: 256 * 1024 * 1024, int,
+            "bytes one browser may keep stored, its messages (text, thinking, the requests "
+            "kept for the inspector) and images together; an import or upload past it is "
+            "refused (0 = no limit)"),
     Setting("SOCKETS_TOTAL", "WEBCHAT_SOCKETS_TOTAL", "--sockets-total", lambda: 256, int,
             "open sockets the whole server accepts"),
     Setting("UNLOAD_GRACE", "WEBCHAT_UNLOAD_GRACE", "--unload-grace", lambda: 60.0, float,
