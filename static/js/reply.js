@@ -249,8 +249,11 @@ export function onOpen() {
   state.everConnected = true;
 }
 
-export function onClose() {
+/** `reason`: why the server closed the socket, when it said (a tab that fell too far
+ * behind its frames is dropped with one); kept on the page after reconnecting. */
+export function onClose(reason = "") {
   const wasConnected = state.connected;
+  if (reason) view.addNote(`The server closed the connection: ${reason}`, "error");
   state.connected = false;
   refusePending();
   if (state.running) {
