@@ -5,7 +5,6 @@ must give exactly what the long way gives."""
 from __future__ import annotations
 
 import json
-import select
 import socket
 import time
 import types

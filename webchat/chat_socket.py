@@ -23,6 +23,7 @@ from wsproto.utilities import LocalProtocolError
 
 from .conversations import ConversationLimit, ConversationNotFound
 from .ollama_errors import OllamaError
+from .outbox import queue_writes
 from .peers import PeerLimits, client_address
 from .reply_frames import ReplyFrames
 from .roles import ADMIN, Forbidden, check_pull_source, require_model_rights, role
@@ -31,7 +32,6 @@ from .safejson import parse as parse_json
 from .services import Services
 from .tcp import MAX_UNSENT, UNSENT_SLACK, no_delay, unsent
 from .validation import InvalidInput, field_of, validate_model_name
-from .outbox import queue_writes
 from .ws_frames import FrameWriter
 
 log = logging.getLogger(__name__)
