@@ -7,6 +7,7 @@ import re
 import select
 import signal
 import socket
+import subprocess
 import threading
 import time
 
@@ -127,5 +128,150 @@ def test_trickling_clients_do_not_starve_gunicorn(tmp_path, fake_ollama):
             for conn in tricklers:
                 conn.close()
     finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _cut(conn: socket.socket, timeout: float) -> bool:
+    """Whether the server ends this connection within `timeout` s (EOF, a reset, or
+    an error status it sends before closing)."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        conn.settimeout(left)
+        try:
+            data = conn.recv(65536)
+        except TimeoutError:
+            return False
+        except ConnectionError:
+            return True
+        if not data:
+            return True
+    return False
+
+
+def _closed_within(conns: list[socket.socket], seconds: float) -> int:
+    """How many of these connections the server ended (or answered) within `seconds`."""
+    closed: set[socket.socket] = set()
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([c for c in conns if c not in closed], [], [], left)
+        closed.update(readable)
+    return len(closed)
+
+
+def _gunicorn(tmp_path, fake_ollama, *flags: str) -> tuple[subprocess.Popen, str, int]:
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url, "--production",
+                                  "--sockets-total", "8", *flags)  # 24 threads
+    url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
+    return process, url, int(url.rsplit(":", 1)[1])
+
+
+def test_bodies_that_trickle_hold_no_thread(tmp_path, fake_ollama):
+    """40 requests send their header, then trickle a body (more than the 24 threads).
+    A page still loads and a whole POST is answered; the tricklers are cut at the body
+    deadline; and connections waiting for their body count toward the per-address cap."""
+    process, url, port = _gunicorn(tmp_path, fake_ollama, "--body-timeout", "8",
+                                   "--connections-per-address", "45", "--limit-loopback")
+    head = (f"POST /api/conversations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{").encode()
+    tricklers: list[socket.socket] = []
+    stop = threading.Event()
+    try:
+        for _ in range(40):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                            source_address=("127.0.0.2", 0))
+            conn.sendall(head)
+            tricklers.append(conn)
+
+        def trickle() -> None:
+            while not stop.wait(0.3):
+                for conn in tricklers:
+                    with contextlib.suppress(OSError):
+                        conn.sendall(b" ")
+
+        threading.Thread(target=trickle, daemon=True).start()
+        http = requests.Session()
+        assert http.get(url + "/", timeout=10).status_code == 200  # starved: a timeout
+        created = http.post(url + "/api/conversations", json={"title": "whole"}, timeout=10)
+        assert created.status_code == 201
+        extra = [socket.create_connection(("127.0.0.1", port), timeout=10,
+                                          source_address=("127.0.0.2", 0))
+                 for _ in range(10)]  # 40 waiting for a body + 10: past the cap of 45
+        for conn in extra:
+            conn.sendall(head)
+        assert _closed_within(extra, 3.0) == 5  # at once, well before the body deadline
+        for conn in extra:
+            conn.close()
+        assert all(_cut(conn, 20) for conn in tricklers)  # the 8 s body deadline
+    finally:
+        stop.set()
+        for conn in tricklers:
+            conn.close()
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_closes_never_wait_on_clients_that_stay_open(tmp_path, fake_ollama):
+    """`Connection: close` requests whose clients never hang up: gunicorn's own close
+    waits up to 2 s for each on the event loop (12 of them froze it ~24 s). Each is
+    answered, its end comes at once, and a probe meanwhile is answered at once."""
+    process, url, port = _gunicorn(tmp_path, fake_ollama)
+    clients: list[socket.socket] = []
+    try:
+        for _ in range(12):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+            conn.sendall(f"GET /api/pulls HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            clients.append(conn)  # read nothing, close nothing, for now
+        for conn in clients:
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                piece = conn.recv(65536)
+                assert piece, "closed before an answer"
+                answer += piece
+            assert answer.startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        assert requests.get(url + "/api/pulls", timeout=10).status_code == 200
+        assert time.monotonic() - started < 3  # the loop was not waiting on anyone
+        assert all(_cut(conn, 5) for conn in clients)  # our side closed at once
+    finally:
+        for conn in clients:
+            conn.close()
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_idle_keepalive_connections_make_room_for_new_ones(tmp_path, fake_ollama):
+    """The worker is full: 36 idle kept-alive connections (as many as --connections-total
+    60 leaves past the 24 threads) and 24 that have sent nothing yet. A new client is
+    still answered, well before any idle timeout (30 s here): the oldest idle
+    connection is closed to make room, and the ones sending a header are left alone."""
+    process, url, port = _gunicorn(tmp_path, fake_ollama, "--connections-total", "60",
+                                   "--keepalive-timeout", "30", "--header-timeout", "30")
+    idle: list[socket.socket] = []
+    silent: list[socket.socket] = []
+    try:
+        for _ in range(36):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+            conn.sendall(f"GET /api/pulls HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+                         .encode())
+            answer = b""
+            while not answer.endswith(b"}\n"):  # the JSON answer, whole
+                piece = conn.recv(65536)
+                assert piece, "a kept-alive connection was closed"
+                answer += piece
+            assert answer.startswith(b"HTTP/1.1 200") and b"Connection: keep-alive" in answer
+            idle.append(conn)
+        silent = [socket.create_connection(("127.0.0.1", port), timeout=10)
+                  for _ in range(24)]
+        time.sleep(0.5)  # let the worker take them all in (then it is full)
+        started = time.monotonic()
+        assert requests.get(url + "/api/pulls", timeout=15).status_code == 200
+        assert time.monotonic() - started < 10  # without room: the 30 s idle timeout
+        assert _cut(idle[0], 5)  # the oldest idle one made the room
+        assert not any(_cut(conn, 0.2) for conn in silent[:5])  # still waiting for theirs
+    finally:
+        for conn in idle + silent:
+            conn.close()
         process.kill()
         process.wait(timeout=10)

@@ -24,13 +24,18 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(RequestEntityTooLarge, _too_large)
 
 
+def body_limit(path: str, image_limit: int) -> int:
+    """The most bytes of body a route takes (also used by the --production worker,
+    which collects bodies before the app sees them: slow_clients.py)."""
+    if path == "/api/conversations/import":
+        return MAX_IMPORT_BYTES
+    if path == "/api/uploads":
+        return image_limit
+    return SMALL_BODY_BYTES
+
+
 def _cap_body() -> None:
-    if request.path == "/api/conversations/import":
-        limit = MAX_IMPORT_BYTES
-    elif request.path == "/api/uploads":
-        limit = current_app.config["MAX_IMAGE_BYTES"]
-    else:
-        limit = SMALL_BODY_BYTES
+    limit = body_limit(request.path, current_app.config["MAX_IMAGE_BYTES"])
     request.max_content_length = limit
     if (request.content_length or 0) > limit:
         raise RequestEntityTooLarge()  # declared too long: refuse before any handler
