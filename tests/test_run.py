@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import requests
 
-from .live import start_run_py
+from .live import start_run_py, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,4 +72,59 @@ def test_dev_server_closes_a_silent_connection_and_still_serves(tmp_path, fake_o
         assert requests.get(url + "/", timeout=5).status_code == 200
     finally:
         process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+
+
+def _threads(pid: int) -> int:
+    status = open(f"/proc/{pid}/status").read()
+    return int(re.search(r"Threads:\s+(\d+)", status).group(1))
+
+
+def test_dev_server_cuts_a_header_that_trickles_past_its_deadline(tmp_path, fake_ollama):
+    """`--header-timeout` on the development server: 30 requests that send a header line
+    every 0.3 s (never silent, so --idle-timeout never fires) each held a thread for as
+    long as they trickled. They are closed at the deadline and their threads end, while
+    a page loads meanwhile."""
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url, "--header-timeout", "2")
+    tricklers: list[socket.socket] = []
+    stop = threading.Event()
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
+        port = int(url.rsplit(":", 1)[1])
+        assert requests.get(url + "/", timeout=10).status_code == 200
+        before = _threads(process.pid)
+        for _ in range(30):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+            conn.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode())
+            tricklers.append(conn)
+
+        def trickle() -> None:
+            while not stop.wait(0.3):
+                for conn in tricklers:
+                    with contextlib.suppress(OSError):
+                        conn.sendall(b"X-Slow: 1\r\n")
+
+        threading.Thread(target=trickle, daemon=True).start()
+        assert requests.get(url + "/", timeout=10).status_code == 200
+        deadline = time.monotonic() + 30  # generous: the limit is 2 s
+        cut = 0
+        for conn in tricklers:
+            while time.monotonic() < deadline:
+                conn.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    if conn.recv(65536) == b"":
+                        cut += 1
+                        break
+                except TimeoutError:
+                    break  # still open at the deadline
+                except ConnectionError:
+                    cut += 1  # reset: closed with our trickle unread
+                    break
+        assert cut == len(tricklers)
+        assert wait_until(lambda: _threads(process.pid) <= before + 2, timeout=10)
+    finally:
+        stop.set()
+        for conn in tricklers:
+            conn.close()
+        process.kill()
         process.wait(timeout=10)
