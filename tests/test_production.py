@@ -275,3 +275,68 @@ def test_idle_keepalive_connections_make_room_for_new_ones(tmp_path, fake_ollama
             conn.close()
         process.kill()
         process.wait(timeout=10)
+
+
+def _answer(conn: socket.socket) -> bytes:
+    """One whole answer with a Content-Length (its header and body)."""
+    answer = b""
+    while (end := answer.find(b"\r\n\r\n")) < 0 or len(answer) < end + 4 + int(
+            re.search(rb"Content-Length: (\d+)", answer[:end]).group(1)):
+        piece = conn.recv(65536)
+        assert piece, f"closed before a whole answer: {answer[:200]!r}"
+        answer += piece
+    return answer
+
+
+def test_requests_of_every_framing_arrive_whole(tmp_path, fake_ollama):
+    """What the worker collects before a thread sees it reaches the app intact: a body
+    larger than it keeps in memory, a chunked one sent a few bytes at a time, one sent
+    after `100 Continue`, two requests in one write; and a chunked body past its cap
+    is answered without waiting for the rest."""
+    process, url, port = _gunicorn(tmp_path, fake_ollama)
+    try:
+        http = requests.Session()
+        http.get(url + "/", timeout=10)
+        cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+        text = "walrus " * 140_000
+        big = {"format": "ollama-webchat/1", "title": "big", "messages": [  # past IN_MEMORY
+            {"role": role, "content": text} for role in ("user", "assistant", "user")]}
+        imported = http.post(url + "/api/conversations/import", json=big, timeout=30)
+        assert imported.status_code == 201, imported.text
+        history = http.get(f"{url}/api/history?conversation={imported.json()['id']}",
+                           timeout=10).json()
+        assert [m["content"] for m in history["messages"]] == [text] * 3
+
+        head = (f"POST /api/conversations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Cookie: {cookie}\r\nContent-Type: application/json\r\n")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall((head + "Transfer-Encoding: chunked\r\n\r\n").encode())
+            body = b'{"title": "chunked"}'
+            for at in range(0, len(body), 3):
+                piece = body[at:at + 3]
+                conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+                time.sleep(0.05)
+            conn.sendall(b"0\r\n\r\n")
+            assert b'"title":"chunked"' in _answer(conn).replace(b" ", b"")
+            conn.sendall((head + "Content-Length: 19\r\nExpect: 100-continue\r\n\r\n")
+                         .encode())
+            assert conn.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"  # once only
+            conn.sendall(b'{"title": "asked"} ')
+            assert b'"title":"asked"' in _answer(conn).replace(b" ", b"")
+            two = (head + "Content-Length: 16\r\n\r\n").encode()
+            conn.sendall(two + b'{"title": "one"}' + two + b'{"title": "two"}')
+            first = _answer(conn)
+            second = first[first.index(b"}\n") + 2:] or _answer(conn)
+            assert b'"title":"one"' in first.replace(b" ", b"")
+            assert b'"title":"two"' in second.replace(b" ", b"")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall((head + "Transfer-Encoding: chunked\r\n\r\n").encode())
+            chunk = b"%x\r\n" % 65536 + b" " * 65536 + b"\r\n"
+            for _ in range(17):  # past the 1 MB cap; the rest never comes
+                conn.sendall(chunk)
+            # Answered without waiting for the rest (the app's answer to an over-cap
+            # chunked body is issue 18's item 13; it must never be a 500)
+            assert re.match(rb"HTTP/1\.1 [234]\d\d ", _answer(conn))
+    finally:
+        process.kill()
+        process.wait(timeout=10)
