@@ -299,18 +299,28 @@ class GuardedWorker(ThreadWorker):
     def linger(self, sock: socket.socket) -> None:
         """Close as RFC 9112 asks (our side first, then what the client still sends is
         read, so the kernel does not reset the connection under our last response),
-        without waiting: the loop drains it as it comes, for LINGER seconds at most."""
+        without waiting: the loop drains it as it comes, for LINGER seconds at most.
+
+        It drains a duplicate of the socket: a WebSocket's reader thread may still
+        close the original, and a number the poller holds must not be reused meanwhile."""
         try:
             sock.shutdown(socket.SHUT_WR)
-            sock.setblocking(False)
-            self.poller.register(sock, selectors.EVENT_READ, self._drain)
-        except (OSError, ValueError, KeyError):
-            try:
-                sock.close()
-            except OSError:
-                pass
+            own = sock.dup()
+        except OSError:
+            own = None
+        try:
+            sock.close()
+        except OSError:
+            pass
+        if own is None:
             return
-        self.lingering[sock] = time.monotonic() + LINGER
+        try:
+            own.setblocking(False)
+            self.poller.register(own, selectors.EVENT_READ, self._drain)
+        except (OSError, ValueError, KeyError):
+            own.close()
+            return
+        self.lingering[own] = time.monotonic() + LINGER
 
     def _drain(self, sock: socket.socket) -> None:
         try:
