@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 import select
 import signal
@@ -14,7 +13,7 @@ import time
 import pytest
 import requests
 
-from .live import ChatSocket, reply_text, start_run_py
+from .live import ChatSocket, ended_by_server, reply_text, start_run_py, trickle
 
 pytest.importorskip("gunicorn")
 
@@ -89,15 +88,7 @@ def test_trickling_clients_do_not_starve_gunicorn(tmp_path, fake_ollama):
             conn = socket.create_connection(("127.0.0.1", port), timeout=10)
             conn.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode())
             tricklers.append(conn)
-        stop = threading.Event()
-
-        def trickle() -> None:
-            while not stop.wait(0.2):
-                for conn in tricklers:
-                    with contextlib.suppress(OSError):
-                        conn.sendall(b"X-Slow: 1\r\n")
-
-        threading.Thread(target=trickle, daemon=True).start()
+        stop = trickle(tricklers, b"X-Slow: 1\r\n", 0.2)
         try:
             page = requests.get(url + "/", timeout=10)  # would time out when starved
             assert page.status_code == 200
@@ -105,15 +96,10 @@ def test_trickling_clients_do_not_starve_gunicorn(tmp_path, fake_ollama):
                                               source_address=("127.0.0.2", 0))
                      for _ in range(80)]  # past the cap of 70
             # Those past the cap are closed at once; the others wait for a header.
-            closed: set[socket.socket] = set()
-            deadline = time.monotonic() + 3.0  # well before the header deadline
-            while (left := deadline - time.monotonic()) > 0:
-                readable, _, _ = select.select([c for c in extra if c not in closed], [],
-                                               [], left)
-                closed.update(readable)
+            closed = _closed_within(extra, 3.0)  # well before the header deadline
             for conn in extra:
                 conn.close()
-            assert len(closed) == 10
+            assert closed == 10
             cut = 0
             for conn in tricklers:  # the header deadline closes them
                 try:
@@ -130,23 +116,6 @@ def test_trickling_clients_do_not_starve_gunicorn(tmp_path, fake_ollama):
     finally:
         process.kill()
         process.wait(timeout=10)
-
-
-def _cut(conn: socket.socket, timeout: float) -> bool:
-    """Whether the server ends this connection within `timeout` s (EOF, a reset, or
-    an error status it sends before closing)."""
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        conn.settimeout(left)
-        try:
-            data = conn.recv(65536)
-        except TimeoutError:
-            return False
-        except ConnectionError:
-            return True
-        if not data:
-            return True
-    return False
 
 
 def _closed_within(conns: list[socket.socket], seconds: float) -> int:
@@ -175,21 +144,14 @@ def test_bodies_that_trickle_hold_no_thread(tmp_path, fake_ollama):
     head = (f"POST /api/conversations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{").encode()
     tricklers: list[socket.socket] = []
-    stop = threading.Event()
+    stop = threading.Event()  # (until the trickle starts)
     try:
         for _ in range(40):
             conn = socket.create_connection(("127.0.0.1", port), timeout=10,
                                             source_address=("127.0.0.2", 0))
             conn.sendall(head)
             tricklers.append(conn)
-
-        def trickle() -> None:
-            while not stop.wait(0.3):
-                for conn in tricklers:
-                    with contextlib.suppress(OSError):
-                        conn.sendall(b" ")
-
-        threading.Thread(target=trickle, daemon=True).start()
+        stop = trickle(tricklers, b" ", 0.3)
         http = requests.Session()
         assert http.get(url + "/", timeout=10).status_code == 200  # starved: a timeout
         created = http.post(url + "/api/conversations", json={"title": "whole"}, timeout=10)
@@ -202,7 +164,7 @@ def test_bodies_that_trickle_hold_no_thread(tmp_path, fake_ollama):
         assert _closed_within(extra, 3.0) == 5  # at once, well before the body deadline
         for conn in extra:
             conn.close()
-        assert all(_cut(conn, 20) for conn in tricklers)  # the 8 s body deadline
+        assert all(ended_by_server(conn, 20) for conn in tricklers)  # the 8 s body deadline
     finally:
         stop.set()
         for conn in tricklers:
@@ -233,7 +195,7 @@ def test_closes_never_wait_on_clients_that_stay_open(tmp_path, fake_ollama):
         started = time.monotonic()
         assert requests.get(url + "/api/pulls", timeout=10).status_code == 200
         assert time.monotonic() - started < 3  # the loop was not waiting on anyone
-        assert all(_cut(conn, 5) for conn in clients)  # our side closed at once
+        assert all(ended_by_server(conn, 5) for conn in clients)  # our side closed at once
     finally:
         for conn in clients:
             conn.close()
@@ -268,8 +230,8 @@ def test_idle_keepalive_connections_make_room_for_new_ones(tmp_path, fake_ollama
         started = time.monotonic()
         assert requests.get(url + "/api/pulls", timeout=15).status_code == 200
         assert time.monotonic() - started < 10  # without room: the 30 s idle timeout
-        assert _cut(idle[0], 5)  # the oldest idle one made the room
-        assert not any(_cut(conn, 0.2) for conn in silent[:5])  # still waiting for theirs
+        assert ended_by_server(idle[0], 5)  # the oldest idle one made the room
+        assert not any(ended_by_server(conn, 0.2) for conn in silent[:5])  # still open
     finally:
         for conn in idle + silent:
             conn.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from .live import start_run_py, wait_until
+from .live import ended_by_server, start_run_py, trickle, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,7 +86,7 @@ def test_dev_server_cuts_a_header_that_trickles_past_its_deadline(tmp_path, fake
     a page loads meanwhile."""
     process, lines = start_run_py(tmp_path / "data", fake_ollama.url, "--header-timeout", "2")
     tricklers: list[socket.socket] = []
-    stop = threading.Event()
+    stop = threading.Event()  # (until the trickle starts)
     try:
         url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
         port = int(url.rsplit(":", 1)[1])
@@ -97,29 +96,11 @@ def test_dev_server_cuts_a_header_that_trickles_past_its_deadline(tmp_path, fake
             conn = socket.create_connection(("127.0.0.1", port), timeout=10)
             conn.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode())
             tricklers.append(conn)
-
-        def trickle() -> None:
-            while not stop.wait(0.3):
-                for conn in tricklers:
-                    with contextlib.suppress(OSError):
-                        conn.sendall(b"X-Slow: 1\r\n")
-
-        threading.Thread(target=trickle, daemon=True).start()
+        stop = trickle(tricklers, b"X-Slow: 1\r\n", 0.3)
         assert requests.get(url + "/", timeout=10).status_code == 200
         deadline = time.monotonic() + 30  # generous: the limit is 2 s
-        cut = 0
-        for conn in tricklers:
-            while time.monotonic() < deadline:
-                conn.settimeout(max(0.01, deadline - time.monotonic()))
-                try:
-                    if conn.recv(65536) == b"":
-                        cut += 1
-                        break
-                except TimeoutError:
-                    break  # still open at the deadline
-                except ConnectionError:
-                    cut += 1  # reset: closed with our trickle unread
-                    break
+        cut = sum(ended_by_server(conn, max(0.01, deadline - time.monotonic()))
+                  for conn in tricklers)
         assert cut == len(tricklers)
         assert wait_until(lambda: _threads(process.pid) <= before + 2, timeout=10)
     finally:
