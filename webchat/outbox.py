@@ -39,6 +39,7 @@ DROP_LINGER = 15.0  # seconds a dropped browser has to take its close frame (its
 CLOSE_POLICY = 1008  # WebSocket close code: policy violation
 DROP_REASON = "Too far behind: over 256 KB unread. Reconnecting reloads the chat."
 _ARMED = select.EPOLLOUT | select.EPOLLONESHOT
+_NOW = socket.MSG_DONTWAIT  # send what the kernel takes at once, never wait
 
 
 def close_frame(code: int, reason: str) -> bytes:
@@ -54,6 +55,7 @@ class Outbox:
     def __init__(self, sock: socket.socket, limit: int = MAX_QUEUED,
                  linger: float = DROP_LINGER) -> None:
         self._sock = socket.socket(fileno=os.dup(sock.fileno()))  # no timeout: never waits
+        self._send = self._sock.send
         self.fd = self._sock.fileno()
         self.limit = limit
         self.linger = linger
@@ -83,7 +85,7 @@ class Outbox:
                 self._queued += len(data)
                 return True
             try:
-                sent = self._sock.send(data, socket.MSG_DONTWAIT)
+                sent = self._send(data, _NOW)
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError:
@@ -121,7 +123,7 @@ class Outbox:
             while self._queue:
                 head = self._queue[0]
                 try:
-                    sent = self._sock.send(head, socket.MSG_DONTWAIT)
+                    sent = self._send(head, _NOW)
                 except (BlockingIOError, InterruptedError):
                     FLUSHER.arm(self)
                     return
