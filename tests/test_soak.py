@@ -111,10 +111,12 @@ def test_soak(tmp_path, fake_ollama):
             if rss_midway is None and time.monotonic() > stop_at - SECONDS / 2:
                 rss_midway = _rss_mb()
         assert problems == []  # every reply whole, none later than recv_until allows
-        closed = close_after_reading(conn, ws)  # reading at last, it learns why it went
+        assert wait_until(lambda: any(c.dropped for c in list(server.services.connections)),
+                          timeout=30)  # the long reply got far enough ahead of it
+        closed, seen = close_after_reading(conn, ws)  # reading at last: it learns why
         conn.close()
         stalled.close()
-        assert closed is not None and closed.code == 1008, closed
+        assert closed is not None and closed.code == 1008, (closed, seen[-5:])
         assert wait_until(lambda: len(_threads(fake_ollama.port)[0]) <= len(threads) + 1,
                           timeout=10), (threads, _threads(fake_ollama.port))
         pooled = _threads(fake_ollama.port)[1]

@@ -114,6 +114,11 @@ class ChatConnection(ReplyFrames):
             self._unsent_bound += written
             return True
 
+    @property
+    def dropped(self) -> bool:
+        """This tab fell too far behind its frames and was dropped (outbox.py)."""
+        return self._outbox is not None and self._outbox.dropped
+
     def error(self, message: str, code: str, **extra: Any) -> None:
         self.send({"type": "error", "code": code, "message": message, **extra})
 

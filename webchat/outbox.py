@@ -34,8 +34,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MAX_QUEUED = 256 * 1024  # bytes a browser may leave queued behind the frame being written
-DROP_LINGER = 15.0  # seconds a dropped browser has to take its close frame (its
-# handler thread ends then: the socket counts against its browser's caps until it does)
+DROP_LINGER = 30.0  # seconds a dropped browser has to take its close frame (its
+# handler thread ends then: until it does the socket counts against its browser's caps,
+# as it would have had it stayed open)
 CLOSE_POLICY = 1008  # WebSocket close code: policy violation
 DROP_REASON = "Too far behind: over 256 KB unread. Reconnecting reloads the chat."
 _ARMED = select.EPOLLOUT | select.EPOLLONESHOT
