@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
-from .fake_ollama import FakeOllama
+from .fake_ollama import DEFAULT_RELEASE, FakeOllama
 from .live import BrowserClient, LiveServer
-from .real import REAL_URL, REPLY_TIMEOUT, SKIP_REASON
+from .real import OLDER_SKIP_REASON, OLDER_URL, REAL_URL, REPLY_TIMEOUT, SKIP_REASON
 
 try:
     from playwright.sync_api import sync_playwright
@@ -20,9 +21,19 @@ except ImportError:  # the browser modules skip themselves without it
 CHROMIUM = shutil.which("chromium")
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    """Say up front whether this run sees a real Ollama."""
-    return f"real Ollama: {REAL_URL}" if REAL_URL else f"real Ollama: none ({SKIP_REASON})"
+def _version_at(url: str) -> str:
+    try:
+        return "Ollama " + requests.get(url + "/api/version", timeout=10).json()["version"]
+    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        return f"no version: {type(exc).__name__}"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say up front which real Ollama releases this run tests (each asked /api/version)."""
+    return [f"real Ollama: {REAL_URL} ({_version_at(REAL_URL)})" if REAL_URL
+            else f"real Ollama: none ({SKIP_REASON})",
+            f"real Ollama for the contract: {OLDER_URL} ({_version_at(OLDER_URL)})"
+            if OLDER_URL else f"real Ollama for the contract: none ({OLDER_SKIP_REASON})"]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -35,9 +46,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture
-def fake_ollama() -> Iterator[FakeOllama]:
-    """Start a stand-in Ollama on a free loopback port."""
-    fake = FakeOllama().start()
+def fake_ollama(request: pytest.FixtureRequest) -> Iterator[FakeOllama]:
+    """Start a stand-in Ollama on a free loopback port, answering as the release the test
+    asks for (`@pytest.mark.parametrize("fake_ollama", ["0.24.0"], indirect=True)`), else
+    as today's (DEFAULT_RELEASE)."""
+    fake = FakeOllama(release=getattr(request, "param", DEFAULT_RELEASE)).start()
     yield fake
     fake.stop()
 

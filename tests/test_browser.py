@@ -371,7 +371,7 @@ def test_thinking_toggle_and_collapsible_thinking(page, live_server, fake_ollama
 
 
 def test_a_close_reason_from_the_server_stays_on_the_page(page, live_server):
-    """A tab the server drops (it fell too far behind its frames: webchat/outbox.py) is
+    """A tab the server drops (it fell too far behind its frames: webchat/relay/outbox.py) is
     closed with a reason; the page shows it, and keeps it after reconnecting."""
     sockets = []
 

@@ -17,7 +17,7 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
 
 from webchat import create_app, shutdown
-from webchat.netinfo import lan_addresses
+from webchat.guard.netinfo import lan_addresses
 
 from .fake_ollama import FakeOllama
 from .live import ChatSocket, LiveServer, reply_text, start_run_py, wait_until
