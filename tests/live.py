@@ -210,3 +210,12 @@ def ended_by_server(conn: socket.socket, timeout: float) -> bool:
         if not data:
             return True
     return False
+
+
+def close_all(process: subprocess.Popen[str], conns: list[socket.socket]) -> None:
+    """The end of a test that held raw connections to a server it started: close them,
+    then stop the server."""
+    for conn in conns:
+        conn.close()
+    process.kill()
+    process.wait(timeout=10)

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from .live import ChatSocket, ended_by_server, reply_text, start_run_py, trickle
+from .live import ChatSocket, close_all, ended_by_server, reply_text, start_run_py, trickle
 
 pytest.importorskip("gunicorn")
 
@@ -167,10 +167,7 @@ def test_bodies_that_trickle_hold_no_thread(tmp_path, fake_ollama):
         assert all(ended_by_server(conn, 20) for conn in tricklers)  # the 8 s body deadline
     finally:
         stop.set()
-        for conn in tricklers:
-            conn.close()
-        process.kill()
-        process.wait(timeout=10)
+        close_all(process, tricklers)
 
 
 def test_closes_never_wait_on_clients_that_stay_open(tmp_path, fake_ollama):
@@ -197,10 +194,7 @@ def test_closes_never_wait_on_clients_that_stay_open(tmp_path, fake_ollama):
         assert time.monotonic() - started < 3  # the loop was not waiting on anyone
         assert all(ended_by_server(conn, 5) for conn in clients)  # our side closed at once
     finally:
-        for conn in clients:
-            conn.close()
-        process.kill()
-        process.wait(timeout=10)
+        close_all(process, clients)
 
 
 def test_idle_keepalive_connections_make_room_for_new_ones(tmp_path, fake_ollama):
@@ -233,10 +227,7 @@ def test_idle_keepalive_connections_make_room_for_new_ones(tmp_path, fake_ollama
         assert ended_by_server(idle[0], 5)  # the oldest idle one made the room
         assert not any(ended_by_server(conn, 0.2) for conn in silent[:5])  # still open
     finally:
-        for conn in idle + silent:
-            conn.close()
-        process.kill()
-        process.wait(timeout=10)
+        close_all(process, idle + silent)
 
 
 def _answer(conn: socket.socket) -> bytes:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from .live import ended_by_server, start_run_py, trickle, wait_until
+from .live import close_all, ended_by_server, start_run_py, trickle, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,7 +105,4 @@ def test_dev_server_cuts_a_header_that_trickles_past_its_deadline(tmp_path, fake
         assert wait_until(lambda: _threads(process.pid) <= before + 2, timeout=10)
     finally:
         stop.set()
-        for conn in tricklers:
-            conn.close()
-        process.kill()
-        process.wait(timeout=10)
+        close_all(process, tricklers)
