@@ -360,14 +360,39 @@ def test_thinking_toggle_and_collapsible_thinking(page, live_server, fake_ollama
     expect(stored.locator(".thinking-text")).to_have_text(
         "".join(f" step{i}" for i in range(12)))
 
-    toggle.uncheck()
+    toggle.uncheck()  # off is said: a thinking model thinks when `think` is left out
     send(page, "Again, quickly")
     expect(stored_reply(page).locator(".message-content")).to_have_text(
         "You said: Again, quickly")
-    assert "think" not in fake_ollama.last_payload("/api/chat")
+    assert fake_ollama.last_payload("/api/chat")["think"] is False
+    expect(stored_reply(page).locator("details.thinking")).to_have_count(0)
     page.select_option("#model-select", MODEL)
     expect(toggle).to_be_disabled()
     expect(toggle).not_to_be_checked()
+    send(page, "And now?")
+    expect(stored_reply(page).locator(".message-content")).to_have_text("You said: And now?")
+    assert "think" not in fake_ollama.last_payload("/api/chat")  # true would be a 400
+
+
+def test_a_model_that_thinks_in_levels_offers_the_levels(page, live_server, fake_ollama):
+    fake_ollama.add_model("gpt-oss:20b", family="gptoss", capabilities=(
+        "completion", "thinking"), template="<|start|>{{ .ThinkLevel }}<|end|>")
+    open_chat(page, live_server.url)
+    level = page.locator("#think-level")
+    expect(level).to_be_hidden()
+    page.select_option("#model-select", "gpt-oss:20b")
+    expect(level).to_be_visible()
+    expect(page.locator("#think-toggle")).to_be_hidden()  # it cannot be turned off
+    expect(level).to_have_value("low")  # off reads as the least it does
+    level.select_option("high")
+    send(page, "Think hard")
+    expect(stored_reply(page).locator(".message-content")).to_have_text("You said: Think hard")
+    assert fake_ollama.last_payload("/api/chat")["think"] == "high"
+    page.reload()  # saved with the conversation
+    expect(level).to_have_value("high")
+    page.select_option("#model-select", "thinker:latest")
+    expect(level).to_be_hidden()
+    expect(page.locator("#think-toggle")).to_be_checked()  # a level reads as on
 
 
 def test_lost_socket_shows_reconnecting_then_comes_back(page, live_server, fake_ollama):

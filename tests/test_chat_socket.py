@@ -395,6 +395,56 @@ def test_thinking_is_streamed_separately(fake_ollama, user):
     assert user.history()["messages"][1]["thinking"] == "Let me think"
 
 
+# gpt-oss's template (abridged): harmony's tags are what make Ollama take think levels.
+HARMONY = "<|start|>system<|message|>Reasoning: {{ .ThinkLevel }}<|end|>{{ .Prompt }}"
+
+
+@pytest.mark.parametrize(("asked", "sent", "thinks"), [
+    (False, False, False), (None, False, False), (True, True, True)])
+def test_think_off_is_sent_as_false_to_a_thinking_model(fake_ollama, user, asked, sent,
+                                                         thinks):
+    """Ollama makes a thinking model think when `think` is left out: off (and a frame
+    that says nothing) must reach it as false, or the model thinks anyway."""
+    fields = {} if asked is None else {"think": asked}
+    frames = user.socket().chat("hi", model="thinker:latest", **fields)
+    assert fake_ollama.last_payload("/api/chat")["think"] is sent
+    assert any(f["type"] == "thinking" for f in frames) is thinks
+    assert frames[-1]["type"] == "done"
+    history = user.history()
+    url = (f"{user.server.url}/api/conversations/{history['conversation']}"
+           f"/messages/{history['messages'][-1]['id']}")
+    assert user.http.get(url).json()["request"]["think"] is sent  # the inspector's JSON
+
+
+@pytest.mark.parametrize("asked", [True, False, "high"])
+def test_think_never_reaches_a_model_that_cannot_think(fake_ollama, user, asked):
+    frames = user.socket().chat("hi", think=asked)  # gemma3:270m: true would be a 400
+    assert frames[-1]["type"] == "done"
+    assert "think" not in fake_ollama.last_payload("/api/chat")
+
+
+@pytest.mark.parametrize(("asked", "sent"), [
+    ("low", "low"), ("high", "high"), (True, "medium"), (None, "low"), (False, "low")])
+def test_a_level_model_gets_a_level(fake_ollama, user, asked, sent):
+    """gpt-oss ignores true and false (it thinks at medium): it is sent a level."""
+    fake_ollama.add_model("gpt-oss:20b", family="gptoss", template=HARMONY,
+                          capabilities=("completion", "thinking", "tools"))
+    fields = {} if asked is None else {"think": asked}
+    frames = user.socket().chat("hi", model="gpt-oss:20b", **fields)
+    assert frames[-1]["type"] == "done"
+    assert fake_ollama.last_payload("/api/chat")["think"] == sent
+    info = user.http.get(user.server.url + "/api/show", params={"model": "gpt-oss:20b"})
+    assert info.json()["think_levels"] == ["low", "medium", "high"]
+
+
+@pytest.mark.parametrize("asked", ["extreme", 1, [], "max"])
+def test_a_bad_think_is_refused_before_anything_is_sent(fake_ollama, user, asked):
+    frames = user.socket().chat("hi", model="thinker:latest", think=asked)
+    assert frames[-1]["type"] == "error" and frames[-1]["code"] == "invalid"
+    assert frames[-1]["message"] == "think: must be true, false or one of low, medium, high"
+    assert fake_ollama.last_payload("/api/chat") is None
+
+
 def test_no_session_cookie_gets_an_error(live_server):
     from .live import ChatSocket
     ws = ChatSocket(live_server.ws_url, "")

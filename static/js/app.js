@@ -35,6 +35,7 @@ import { $, els, state } from "./store.js";
 els.modelSelect.addEventListener("change", () => pickModel(els.modelSelect.value));
 els.endpointSelect.addEventListener("change", chooseEndpoint);
 els.thinkToggle.addEventListener("change", chooseThink);
+els.thinkLevel.addEventListener("change", chooseThink);
 els.systemInput.addEventListener("input", systemEdited);
 els.systemSave.addEventListener("click", saveSystem);
 els.refreshLoaded.addEventListener("click", () => {

@@ -30,10 +30,19 @@ async function loadModelInfo(name) {
 
 function renderCapabilities() {
   const thinking = capable(state.model, "thinking");
+  // A model that takes levels (gpt-oss) cannot be turned off: it gets a level instead,
+  // the one the server sends (webchat/ollama/modelinfo.py think_to_send).
+  const levels = state.info.get(state.model)?.think_levels || [];
+  els.thinkField.hidden = levels.length > 0;
+  els.thinkLevelField.hidden = !levels.length;
+  if (levels.length) {
+    els.thinkLevel.value = levels.includes(state.think) ? state.think
+      : state.think ? "medium" : levels[0];
+  }
   els.thinkToggle.disabled = !thinking;
-  els.thinkToggle.checked = thinking && state.think;
-  els.thinkToggle.closest("label").title = thinking
-    ? "Ask the model to show its reasoning (think: true)"
+  els.thinkToggle.checked = thinking && Boolean(state.think);
+  els.thinkField.title = thinking
+    ? "Show the model's reasoning (think: true); off sends think: false, or it thinks anyway"
     : `${state.model || "This model"} does not think out loud`;
   const known = state.info.has(state.model);
   const vision = capable(state.model, "vision");

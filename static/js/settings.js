@@ -18,8 +18,9 @@ export function chatFields() {
   };
   if (part.keep_alive !== null) fields.keep_alive = part.keep_alive;
   if (state.host) fields.host = state.host; // pinned in the picker ("… on gpu")
-  // `think` only goes to a model that says it can: others answer it with a 400.
-  if (state.think && capable(state.model, "thinking")) fields.think = true;
+  // `think` only goes to a model that says it can (others answer it with a 400), off too:
+  // a thinking model thinks when it is left out. The server sends what fits the model.
+  if (capable(state.model, "thinking")) fields.think = state.think;
   return fields;
 }
 
@@ -28,8 +29,9 @@ export function chooseEndpoint() {
   saveSettings({ endpoint: state.endpoint });
 }
 
-export function chooseThink() {
-  state.think = els.thinkToggle.checked;
+export function chooseThink(event) {
+  state.think = event?.target === els.thinkLevel ? els.thinkLevel.value
+    : els.thinkToggle.checked;
   saveSettings({ think: state.think });
 }
 
@@ -122,7 +124,8 @@ export function applySettings(settings, conversation = state.current) {
   const wanted = state.settings.model;
   if (wanted && (names.includes(wanted) || !names.length)) state.model = wanted;
   state.endpoint = state.settings.endpoint === "generate" ? "generate" : "chat";
-  state.think = Boolean(state.settings.think);
+  const think = state.settings.think; // on, off, or a level (low, medium, high)
+  state.think = typeof think === "string" ? think : Boolean(think);
   els.endpointSelect.value = state.endpoint;
   if (state.model && names.includes(state.model)) els.modelSelect.value = pickerValue();
   sidebar.markSelected(state.model);

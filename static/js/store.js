@@ -35,6 +35,9 @@ export const els = {
   systemBadge: $("system-badge"),
   refreshLoaded: $("refresh-loaded"),
   thinkToggle: $("think-toggle"),
+  thinkField: $("think-field"),
+  thinkLevel: $("think-level"),
+  thinkLevelField: $("think-level-field"),
   conversationError: $("conversation-error"),
   contextBox: $("context-box"),
   contextMeter: $("context-meter"),
@@ -62,7 +65,7 @@ export const state = {
   host: "", // the host the model picker pins ("" = wherever the server routes it)
   model: readStored(STORE.model), // the current conversation's model
   endpoint: "chat",
-  think: false,
+  think: false, // the Think control: true, false, or a level ("low", "medium", "high")
   settings: {}, // the current conversation's saved settings
   settingsFor: null, // the conversation `settings` came from: never save them into another
   conversations: [],

@@ -12,7 +12,9 @@ from typing import Any
 
 from ..guard.ids import is_id
 from ..guard.roles import cap_keep_alive
+from ..ollama.errors import OllamaError
 from ..ollama.hosts import Host, UnknownHost
+from ..ollama.modelinfo import think_to_send
 from ..services import Services
 from ..validation import (
     MAX_IMAGES,
@@ -20,6 +22,7 @@ from ..validation import (
     validate_keep_alive,
     validate_model_name,
     validate_options,
+    validate_think,
 )
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -85,6 +88,16 @@ class FrameFields:
         except UnknownHost as exc:
             raise InvalidInput(str(exc)) from None
 
+    def _think(self, request: dict[str, Any], host: Host) -> bool | str | None:
+        """The `think` this reply sends to the model on `host`: what the Think control says
+        (webchat/ollama/modelinfo.think_to_send reads the model's /api/show). When /api/show
+        fails, none: the chat request then gets Ollama's own answer (not found, down)."""
+        try:
+            show = host.client.show_model(request["model"])
+        except OllamaError:
+            return None
+        return think_to_send(request["think"], show)
+
     def _reply_settings(self, frame: dict[str, Any]) -> dict[str, Any]:
         options = frame.get("options")
         keep_alive = frame.get("keep_alive")
@@ -94,9 +107,7 @@ class FrameFields:
         endpoint = frame.get("endpoint", "chat")
         if endpoint not in ("chat", "generate"):
             raise InvalidInput('endpoint: must be "chat" or "generate"')
-        think = frame.get("think")
-        if think is not None and not isinstance(think, bool):
-            raise InvalidInput("think: must be true or false")
+        think = validate_think(frame.get("think"))
         return {
             "host": self._host(frame),
             "model": validate_model_name(frame.get("model")),

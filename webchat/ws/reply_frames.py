@@ -116,6 +116,7 @@ class ReplyFrames(FrameFields):
         sessions, active = services.sessions, services.active
         host = services.hosts.route(request["model"], request["host"],
                                     services.last_host.get(cid), services.busy_hosts())
+        think = self._think(request, host)
         tabs = [self] + [c for c in list(services.connections)
                          if c is not self and c.sid == self.sid and c.following]
         reply = Reply(sid=self.sid, user_id=0, model=request["model"],
@@ -131,7 +132,7 @@ class ReplyFrames(FrameFields):
             window = sessions.context_window(cid)
             reply.payload = build_payload(
                 request["endpoint"], request["model"], sessions.system_prompt(cid),
-                window, request["options"], request["keep_alive"], request["think"],
+                window, request["options"], request["keep_alive"], think,
                 self._image_data(window))
         except BaseException:
             active.release(self.sid, reply)
