@@ -104,10 +104,18 @@ class _Model:
     trained_context: int = 32768
     embedding_length: int = 640
     template: str = "{{ .Prompt }}"
+    remote_host: str = ""  # a cloud model: Ollama hands its requests to ollama.com
+    remote_model: str = ""
+
+    def remote(self) -> dict[str, str]:
+        """api.ListModelResponse/ShowResponse's omitempty remote_model and remote_host."""
+        return ({"remote_model": self.remote_model, "remote_host": self.remote_host}
+                if self.remote_host else {})
 
     def tag(self, release: Release) -> dict[str, Any]:
-        entry = {"name": self.name, "model": self.name, "modified_at": self.modified_at,
-                 "size": self.size, "digest": self.digest, "details": self.details}
+        entry = {"name": self.name, "model": self.name, **self.remote(),
+                 "modified_at": self.modified_at, "size": self.size, "digest": self.digest,
+                 "details": self.details}
         if release.tags_capabilities:
             entry["details"] = self.details | {"context_length": self.trained_context,
                                                "embedding_length": self.embedding_length}
@@ -520,13 +528,18 @@ class FakeOllama:
     def add_model(self, name: str, *, size: int = 500_000_000, context_length: int = 4096,
                   capabilities: Sequence[str] = ("completion",), family: str = "llama",
                   parameter_size: str = "1B", loaded_size: int | None = None,
-                  template: str = "{{ .Prompt }}") -> None:
+                  template: str = "{{ .Prompt }}", remote_host: str = "",
+                  remote_model: str = "") -> None:
         """Install a model as if pulled now, so it comes first in /api/tags. `template`
-        is what /api/show says (gpt-oss's harmony tags make Ollama take think levels)."""
+        is what /api/show says (gpt-oss's harmony tags make Ollama take think levels);
+        `remote_host` (e.g. "https://ollama.com:443") makes it a cloud model, listed as
+        Ollama lists one (a few hundred bytes, `remote_model` and `remote_host`)."""
         name = _full_name(name)
         model = _Model(name, size, _digest(name), _details(family, parameter_size), _now(),
                        context_length, loaded_size or int(size * 1.85), list(capabilities),
-                       max(32768, context_length), template=template)
+                       max(32768, context_length), template=template,
+                       remote_host=remote_host,
+                       remote_model=remote_model or name.removesuffix("-cloud"))
         with self._lock:
             self._models.pop(name, None)
             self._models[name] = model
@@ -1053,6 +1066,7 @@ class _Handler(BaseHTTPRequestHandler):
             "parameters": parameters,
             "template": template,
             "details": model.details,
+            **model.remote(),
             "model_info": {"general.architecture": family,
                            f"{family}.context_length": model.trained_context},
             "tensors": [],

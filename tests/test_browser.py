@@ -840,3 +840,16 @@ def test_lan_token_page_then_chat(page, tmp_path, fake_ollama):
             "You said: over the network")
     finally:
         server.stop()
+
+
+def test_a_cloud_model_is_marked_in_the_picker_and_the_sidebar(page, live_server, fake_ollama):
+    fake_ollama.add_model("gpt-oss:120b-cloud", size=384, remote_host="https://ollama.com:443")
+    open_chat(page, live_server.url)
+    option = page.locator("#model-select option[value='gpt-oss:120b-cloud']")
+    expect(option).to_have_text("gpt-oss:120b-cloud (cloud: ollama.com)")
+    expect(page.locator(f"#model-select option[value='{MODEL}']")).to_have_text(MODEL)
+    item = page.locator("li.installed-item[data-model='gpt-oss:120b-cloud']")
+    expect(item.locator(".model-facts")).to_contain_text("cloud: runs on ollama.com")
+    expect(item.locator(".model-pick")).to_have_attribute("title", re.compile("leaves this"))
+    local = page.locator(f"li.installed-item[data-model='{MODEL}'] .model-facts")
+    expect(local).not_to_contain_text("cloud")

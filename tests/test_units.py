@@ -10,7 +10,7 @@ from webchat.models.loaded import describe_loaded, processor_split
 from webchat.ollama.address import ollama_url_from_host
 from webchat.ollama.client import OllamaClient
 from webchat.ollama.errors import OllamaUnreachable, StreamFailed
-from webchat.ollama.modelinfo import think_levels, think_to_send
+from webchat.ollama.modelinfo import is_cloud, think_levels, think_to_send
 from webchat.ollama.stream import iter_ndjson, reply_stats
 from webchat.pages import module_graph
 from webchat.relay.payload import build_payload, flatten_prompt
@@ -229,3 +229,14 @@ def test_think_to_send_says_off_to_a_thinking_model(wanted, capabilities, sent):
     (False, "low"), (None, "low")])
 def test_think_to_send_gives_a_level_model_a_level(wanted, sent):
     assert think_to_send(wanted, HARMONY_SHOW) == sent
+
+
+@pytest.mark.parametrize(("name", "entry", "cloud"), [
+    ("gpt-oss:120b-cloud", {}, True), ("kimi-k2:cloud", {}, True), ("Qwen3:CLOUD", {}, True),
+    ("gpt-oss:120b", {"remote_host": "https://ollama.com:443"}, True),
+    ("gpt-oss:120b", {"remote_model": "gpt-oss:120b"}, True),
+    ("gemma3:270m", {}, False), ("cloud", {}, False), ("my-cloud", {}, False),
+    ("registry.example:5000/cloud", {}, False), ("cloud-model:latest", {}, False),
+])
+def test_is_cloud_reads_ollamas_remote_fields_and_source_suffix(name, entry, cloud):
+    assert is_cloud(name, entry) is cloud

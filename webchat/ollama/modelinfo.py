@@ -6,8 +6,8 @@ from typing import Any
 
 
 def describe_show(name: str, show: dict[str, Any]) -> dict[str, Any]:
-    """Family, size, quantization, trained context length, capabilities, and the think
-    levels the Think control offers (think_levels).
+    """Family, size, quantization, trained context length, capabilities, the think
+    levels the Think control offers (think_levels), and whether it runs on ollama.com.
 
     The context length is `model_info["<architecture>.context_length"]`; Ollama names
     the key after the architecture, which is usually but not always the family.
@@ -36,6 +36,7 @@ def describe_show(name: str, show: dict[str, Any]) -> dict[str, Any]:
         "capabilities": [c for c in capabilities if isinstance(c, str)]
         if isinstance(capabilities, list) else ["completion"],
         "think_levels": think_levels(show),
+        "cloud": is_cloud(name, show),
         "parameters": show.get("parameters") or "",
         "modified_at": show.get("modified_at") or "",
     }
@@ -83,3 +84,19 @@ def think_to_send(wanted: bool | str | None, show: dict[str, Any]) -> bool | str
             return wanted
         return levels[0] if not wanted else "medium"
     return bool(wanted)
+
+
+def is_cloud(name: str, entry: dict[str, Any]) -> bool:
+    """Does Ollama serve this model from ollama.com, sending it the whole conversation?
+
+    Such a model has `remote_host`/`remote_model` in /api/tags and /api/show, and its name
+    usually says so: Ollama reads a last `:cloud` tag, or a tag ending in `-cloud`
+    ("gpt-oss:120b-cloud"), as "run it in the cloud" (internal/modelref, 0.32.15).
+    """
+    if entry.get("remote_host") or entry.get("remote_model"):
+        return True
+    tag = name.rsplit("/", 1)[-1]
+    if ":" not in tag:
+        return False
+    suffix = tag.rsplit(":", 1)[1].strip().lower()
+    return suffix == "cloud" or suffix.endswith("-cloud")

@@ -11,10 +11,10 @@ import re
 from typing import Any
 
 from ..guard.ids import is_id
-from ..guard.roles import cap_keep_alive
+from ..guard.roles import ADMIN, Forbidden, cap_keep_alive
 from ..ollama.errors import OllamaError
 from ..ollama.hosts import Host, UnknownHost
-from ..ollama.modelinfo import think_to_send
+from ..ollama.modelinfo import is_cloud, think_to_send
 from ..services import Services
 from ..validation import (
     MAX_IMAGES,
@@ -91,12 +91,24 @@ class FrameFields:
     def _think(self, request: dict[str, Any], host: Host) -> bool | str | None:
         """The `think` this reply sends to the model on `host`: what the Think control says
         (webchat/ollama/modelinfo.think_to_send reads the model's /api/show). When /api/show
-        fails, none: the chat request then gets Ollama's own answer (not found, down)."""
+        fails, none: the chat request then gets Ollama's own answer (not found, down).
+        A cloud model is refused here first to a guest the server does not let use one."""
         try:
-            show = host.client.show_model(request["model"])
+            show: dict[str, Any] | None = host.client.show_model(request["model"])
         except OllamaError:
-            return None
-        return think_to_send(request["think"], show)
+            show = None
+        self._check_cloud(request["model"], show or {})
+        return None if show is None else think_to_send(request["think"], show)
+
+    def _check_cloud(self, model: str, show: dict[str, Any]) -> None:
+        """A model Ollama runs on ollama.com gets the whole conversation: on a shared
+        server only the admin, or guests with --allow-cloud-models, may send it one."""
+        if (self.role == ADMIN or self.config.get("ALLOW_CLOUD_MODELS")
+                or not is_cloud(model, show)):
+            return
+        raise Forbidden(f"{model} runs on ollama.com, so the whole conversation would "
+                        "leave this machine: on this shared server only the admin may chat "
+                        "with cloud models (or start it with --allow-cloud-models).")
 
     def _reply_settings(self, frame: dict[str, Any]) -> dict[str, Any]:
         options = frame.get("options")
