@@ -43,22 +43,22 @@ def test_chunked_lines_say_when_the_body_breaks():
 def test_partial_saves_are_searchable_only_once_the_reply_ends(tmp_path):
     sessions = SessionManager(Database(tmp_path / "db.sqlite3"), 10)
     sid = sessions.create()
-    cid = sessions.resolve(sid, None, 0)
-    user = sessions.add_user(sid, cid, "tell me about walruses", "m", [])
-    reply = sessions.begin_reply(sid, cid, "m", "chat", {})
+    cid = sessions.conversations.resolve(sid, None, 0)
+    user = sessions.exchanges.add_user(sid, cid, "tell me about walruses", "m", [])
+    reply = sessions.exchanges.begin_reply(sid, cid, "m", "chat", {})
 
     def found(word: str) -> list[int]:
         return [row[0] for row in sessions.db.query(
             "SELECT rowid FROM message_search WHERE message_search MATCH ?", (word,))]
 
-    sessions.save_partials([(reply, "Walruses are large", "")])
+    sessions.exchanges.save_partials([(reply, "Walruses are large", "")])
     assert found("walruses") == [user]  # the streaming reply is not indexed yet
-    sessions.finish_reply(user, reply, "Walruses are large flippered mammals", "", "ok",
+    sessions.exchanges.finish_reply(user, reply, "Walruses are large flippered mammals", "", "ok",
                           None, None)
     assert sorted(found("walruses")) == [user, reply] and found("flippered") == [reply]
-    cut = sessions.begin_reply(sid, cid, "m", "chat", {})
-    sessions.save_partials([(cut, "Narwhals too", "")])
-    sessions.recover_interrupted()  # a server killed mid-reply: the text so far is kept
+    cut = sessions.exchanges.begin_reply(sid, cid, "m", "chat", {})
+    sessions.exchanges.save_partials([(cut, "Narwhals too", "")])
+    sessions.exchanges.recover_interrupted()  # a server killed mid-reply: the text so far is kept
     assert found("narwhals") == [cut]
     sessions.db.query("INSERT INTO message_search (message_search) VALUES ('integrity-check')")
 

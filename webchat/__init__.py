@@ -69,18 +69,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                       app.config["READ_TIMEOUT"])
     db = Database(data_dir / "webchat.sqlite3")
     sessions = SessionManager(db, app.config["MAX_HISTORY"], app.config["WINDOW_STEP"])
-    sessions.recover_interrupted()
+    sessions.exchanges.recover_interrupted()
     make_private(data_dir)  # after SQLite made its files
     install_storage(db)
-    app.extensions["webchat_peers"] = PeerLimits(app.config)
-    app.extensions["webchat_pruner"] = Pruner(db)
     usage = ModelUsage(ollama_hosts.release, app.config["UNLOAD_GRACE"],
                        unload_on_leave=not app.config["KEEP_MODELS_ON_LEAVE"])
-    replies = ActiveReplies(sessions.save_partials, app.config["REPLY_GRACE"],
+    replies = ActiveReplies(sessions.exchanges.save_partials, app.config["REPLY_GRACE"],
                             app.config["SILENCE_NOTICE"])
     app.extensions["webchat"] = Services(
-        app.config, ollama_hosts, sessions, replies, usage, SocketCounter(),
-        RateLimiter(app.config["MESSAGES_PER_MINUTE"], 60.0))
+        config=app.config, hosts=ollama_hosts, sessions=sessions, active=replies, usage=usage,
+        sockets=SocketCounter(),
+        message_rate=RateLimiter(app.config["MESSAGES_PER_MINUTE"], 60.0),
+        peers=PeerLimits(app.config), pruner=Pruner(db),
+        own_names=own_names.own_names(app.config),
+        auth_failures=RateLimiter(auth.FAILED_ATTEMPTS, auth.FAILED_WINDOW))
 
     own_names.init_app(app)  # first: a foreign Host gets 421 before anything else
     auth.init_app(app)
@@ -125,13 +127,13 @@ def _ensure_session_id() -> Any:
         return
     # No row yet: one is written when the browser first stores something, so a
     # client making cookies leaves nothing behind; an address may not make many.
-    wait = current_app.extensions["webchat_peers"].new_session(client_address())
+    wait = current_app.extensions["webchat"].peers.new_session(client_address())
     if wait:
         return _too_many(f"Too many new browsers from this address; try again in "
                          f"{int(wait) + 1} s.")
     session["sid"] = str(uuid.uuid4())
     session.permanent = True
-    current_app.extensions["webchat_pruner"].maybe_prune()
+    current_app.extensions["webchat"].pruner.maybe_prune()
     return None
 
 

@@ -12,10 +12,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..guard.roles import Forbidden
-from ..ollama.errors import OllamaError
-from ..store.conversations import ConversationLimit, ConversationNotFound
-from ..validation import InvalidInput, field_of
+from ..refusals import REFUSALS, details, http_status, refusal_for
 from .conversations import conversations_bp
 from .models import models_bp
 from .uploads import uploads_bp
@@ -26,33 +23,18 @@ bp.register_blueprint(conversations_bp)
 bp.register_blueprint(uploads_bp)
 
 
-@bp.errorhandler(OllamaError)
-def ollama_error(exc: OllamaError) -> Any:
-    return jsonify(error=str(exc)), exc.status
+def refused(exc: Exception) -> Any:
+    """Every exception of the table in webchat/refusals.py, as `{"error": ...}`."""
+    refusal = refusal_for(exc)
+    assert refusal is not None  # registered for the table's exceptions only
+    body: dict[str, Any] = {"error": str(exc), **details(exc)}
+    if refusal.code_in_json:
+        body["code"] = refusal.code
+    return jsonify(body), http_status(exc, refusal)
 
 
-@bp.errorhandler(Forbidden)
-def forbidden(exc: Forbidden) -> Any:
-    return jsonify(error=str(exc), code="forbidden"), 403
-
-
-@bp.errorhandler(InvalidInput)
-def invalid_input(exc: InvalidInput) -> Any:
-    field = field_of(str(exc))
-    extra: dict[str, Any] = {"field": field} if field else {}
-    if exc.fields:  # every bad field of a form, each with its own message
-        extra["fields"] = exc.fields
-    return jsonify(error=str(exc), **extra), 400
-
-
-@bp.errorhandler(ConversationNotFound)
-def conversation_not_found(exc: ConversationNotFound) -> Any:
-    return jsonify(error=str(exc)), 404
-
-
-@bp.errorhandler(ConversationLimit)
-def conversation_limit(exc: ConversationLimit) -> Any:
-    return jsonify(error=str(exc)), 409
+for _kind in REFUSALS:
+    bp.register_error_handler(_kind, refused)
 
 
 @bp.app_errorhandler(HTTPException)

@@ -30,8 +30,8 @@ def history() -> Any:
     services = app_services()
     sid = session["sid"]
     wanted = _conversation_arg()
-    cid = services.sessions.latest(sid) if wanted is None else \
-        services.sessions.resolve(sid, wanted)
+    cid = services.sessions.conversations.latest(sid) if wanted is None else \
+        services.sessions.conversations.resolve(sid, wanted)
     return _history(sid, cid) if cid is not None else _no_history(sid)
 
 
@@ -55,7 +55,7 @@ def _no_history(sid: str) -> dict[str, Any]:
 
 def _history(sid: str, cid: int) -> dict[str, Any]:
     services = app_services()
-    conversation = services.sessions.conversation(sid, cid)
+    conversation = services.sessions.conversations.conversation(sid, cid)
     running = running_in(sid)
     return {
         "conversation": cid,
@@ -66,7 +66,8 @@ def _history(sid: str, cid: int) -> dict[str, Any]:
         "window_step": services.sessions.window_step,
         "generating": running == cid,
         "generating_in": running,
-        "messages": [m.to_json() for m in services.sessions.messages(cid, with_requests=False)],
+        "messages": [m.to_json() for m in
+                     services.sessions.history.messages(cid, with_requests=False)],
     }
 
 
@@ -75,14 +76,14 @@ def switch_branch(cid: int) -> Any:
     """Show another version of a message: `{"message": id}` → the history now in view."""
     sid = session["sid"]
     services = app_services()
-    services.sessions.conversation(sid, cid)  # 404 unless it is this browser's
+    services.sessions.conversations.conversation(sid, cid)  # 404 unless it is this browser's
     message_id = json_object().get("message")
     if not is_id(message_id):
         raise InvalidInput("message: must be the id of a message")
     if running_in(sid) == cid:
         raise InvalidInput("A reply is being generated in this conversation: wait for it "
                            "or stop it first")
-    services.sessions.switch(cid, message_id)
+    services.sessions.history.switch(cid, message_id)
     return _history(sid, cid)
 
 
@@ -90,8 +91,9 @@ def switch_branch(cid: int) -> Any:
 def message(cid: int, message_id: int) -> Any:
     """One message whole, with the exact request sent to Ollama (the prompt inspector)."""
     services = app_services()
-    services.sessions.conversation(session["sid"], cid)  # 404 unless it is this browser's
-    found = services.sessions.get(cid, message_id)
+    # 404 unless it is this browser's
+    services.sessions.conversations.conversation(session["sid"], cid)
+    found = services.sessions.history.get(cid, message_id)
     if found is None:
         return jsonify(error="No such message in this conversation"), 404
     return found.to_json()
@@ -120,7 +122,7 @@ def conversations() -> Any:
     services = app_services()
     sid = session["sid"]
     running = running_in(sid)
-    items = services.sessions.conversations(sid)
+    items = services.sessions.conversations.conversations(sid)
     for item in items:
         item["generating"] = item["id"] == running
     return {"conversations": items, "limit": services.config["MAX_CONVERSATIONS"]}
@@ -153,7 +155,7 @@ def new_conversation() -> Any:
         raise InvalidInput("Send a JSON object")
     fields = _conversation_fields(body)
     services = app_services()
-    conversation = services.sessions.new_conversation(
+    conversation = services.sessions.conversations.new_conversation(
         session["sid"], services.config["MAX_CONVERSATIONS"], fields.get("title", ""),
         fields.get("system"), fields.get("settings"))
     return conversation.to_json(), 201
@@ -161,29 +163,30 @@ def new_conversation() -> Any:
 
 @conversations_bp.get("/conversations/<int:cid>")
 def get_conversation(cid: int) -> Any:
-    return app_services().sessions.conversation(session["sid"], cid).to_json()
+    return app_services().sessions.conversations.conversation(session["sid"], cid).to_json()
 
 
 @conversations_bp.patch("/conversations/<int:cid>")
 def update_conversation(cid: int) -> Any:
     fields = _conversation_fields(json_object())
-    return app_services().sessions.update_conversation(session["sid"], cid, **fields).to_json()
+    conversations = app_services().sessions.conversations
+    return conversations.update_conversation(session["sid"], cid, **fields).to_json()
 
 
 @conversations_bp.delete("/conversations/<int:cid>")
 def delete_conversation(cid: int) -> Any:
     services = app_services()
     sid = session["sid"]
-    services.sessions.conversation(sid, cid)
+    services.sessions.conversations.conversation(sid, cid)
     if running_in(sid) == cid:
         raise InvalidInput("A reply is being generated in this conversation: stop it first")
-    services.sessions.delete_conversation(sid, cid)
+    services.sessions.conversations.delete_conversation(sid, cid)
     return {"deleted": cid, "undo_seconds": 600}
 
 
 @conversations_bp.post("/conversations/<int:cid>/restore")
 def restore_conversation(cid: int) -> Any:
-    return app_services().sessions.restore_conversation(session["sid"], cid).to_json()
+    return app_services().sessions.conversations.restore_conversation(session["sid"], cid).to_json()
 
 
 @conversations_bp.get("/conversations/<int:cid>/export")

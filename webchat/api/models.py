@@ -17,6 +17,7 @@ from ..guard.roles import (
     require_model_rights,
     role,
 )
+from ..models.loaded import loaded_state
 from ..ollama.hosts import Host, UnknownHost
 from ..ollama.modelinfo import describe_show, is_cloud
 from ..validation import InvalidInput, validate_model_name
@@ -39,7 +40,7 @@ def models() -> Any:
 
 @models_bp.get("/loaded")
 def loaded() -> Any:
-    return app_services().loaded_state()
+    return loaded_state(app_services().hosts)
 
 
 @models_bp.get("/hosts")
@@ -69,7 +70,7 @@ def unload() -> Any:
     if not may_manage_models(role()) and app_services().usage.others_using(session["sid"], name):
         raise Forbidden(f"Another browser is using {name}: only the admin may unload it "
                         f"now.")
-    result = app_services().unload(name, _host_arg(body.get("host")))
+    result = app_services().models.unload(name, _host_arg(body.get("host")))
     return {"unloaded": result["model"], "gone": result["unloaded"],
             "deferred": result["deferred"], "was_loaded": result["was_loaded"],
             "message": result["text"], "host": result["host"], "hosts": result["hosts"]}
@@ -85,9 +86,10 @@ def load() -> Any:
     keep_alive = None
     if body.get("conversation") is not None:
         sid = session["sid"]
-        cid = services.sessions.resolve(sid, body["conversation"])
-        keep_alive = services.sessions.conversation(sid, cid).settings.get("keep_alive")
-    return services.preload(session["sid"], name, cap_keep_alive(keep_alive, role()),
+        cid = services.sessions.conversations.resolve(sid, body["conversation"])
+        settings = services.sessions.conversations.conversation(sid, cid).settings
+        keep_alive = settings.get("keep_alive")
+    return services.models.preload(session["sid"], name, cap_keep_alive(keep_alive, role()),
                             _host_arg(body.get("host")))
 
 

@@ -33,7 +33,7 @@ def upload() -> Any:
     quota = upload_quota(len(data))
     if quota:
         return jsonify(error=quota), 413
-    upload_id = services.sessions.add_upload(session["sid"], mime, data)
+    upload_id = services.sessions.uploads.add_upload(session["sid"], mime, data)
     return {"id": upload_id, "mime": mime, "size": len(data)}, 201
 
 
@@ -47,7 +47,7 @@ def upload_quota(size: int) -> str | None:
 
 @uploads_bp.get("/uploads/<upload_id>")
 def uploaded(upload_id: str) -> Any:
-    found = app_services().sessions.upload(session["sid"], upload_id)
+    found = app_services().sessions.uploads.upload(session["sid"], upload_id)
     if found is None:
         return jsonify(error="No such image in this browser"), 404
     mime, data = found

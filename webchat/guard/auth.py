@@ -43,8 +43,6 @@ LOGIN_PAGE = """<!doctype html>
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["webchat_auth_failures"] = RateLimiter(FAILED_ATTEMPTS, FAILED_WINDOW)
-    app.extensions["webchat_admin_sids"] = set()
     app.before_request(_require_token)
 
 
@@ -87,7 +85,7 @@ def _role_from_cookie() -> str:
     admin: str = current_app.config.get("ADMIN_TOKEN") or ""
     if admin and hmac.compare_digest(session.get("admin", ""), token_proof(admin)):
         return ADMIN
-    if session.get("sid") in current_app.extensions["webchat_admin_sids"]:
+    if session.get("sid") in current_app.extensions["webchat"].admin_sids:
         return ADMIN
     return GUEST
 
@@ -98,7 +96,7 @@ def _make_admin() -> None:
     still bring back its older cookie (Flask re-sends a permanent session every time)."""
     session["admin"] = token_proof(current_app.config["ADMIN_TOKEN"])
     if "sid" in session:
-        current_app.extensions["webchat_admin_sids"].add(session["sid"])
+        current_app.extensions["webchat"].admin_sids.add(session["sid"])
     g.role = ADMIN
 
 
@@ -110,7 +108,7 @@ def _require_token() -> Any:
     if request.path in PUBLIC_PATHS:
         return None
     token: str = config["ACCESS_TOKEN"]
-    failures: RateLimiter = current_app.extensions["webchat_auth_failures"]
+    failures: RateLimiter = current_app.extensions["webchat"].auth_failures
     offered = _offered_token()
     if offered is None:
         if "role" not in g:

@@ -115,7 +115,7 @@ def _server_port() -> int:
 
 
 def host_allowed(host_header: str) -> bool:
-    names: OwnNames = current_app.extensions["webchat_hosts"]
+    names: OwnNames = current_app.extensions["webchat"].own_names
     default = 443 if request.scheme == "https" else 80
     parsed = split_host(host_header, default)
     if parsed is None:
@@ -129,7 +129,7 @@ def host_allowed(host_header: str) -> bool:
 def origin_allowed(origin: str) -> bool:
     """Same scheme and name as the app's own, or an origin named with --allowed-origin,
     or (behind a proxy) either scheme on an --allowed-host name."""
-    names: OwnNames = current_app.extensions["webchat_hosts"]
+    names: OwnNames = current_app.extensions["webchat"].own_names
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return False
@@ -146,7 +146,6 @@ def origin_allowed(origin: str) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["webchat_hosts"] = own_names(app.config)
     app.before_request(_check_host)
 
 

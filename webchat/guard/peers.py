@@ -64,7 +64,7 @@ class PeerLimits:
 
 
 def peer_limits() -> PeerLimits:
-    return current_app.extensions["webchat_peers"]
+    return current_app.extensions["webchat"].peers
 
 
 def client_address() -> str:

@@ -6,7 +6,10 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..ollama.hosts import Hosts
 
 # keep_alive -1 gives an expiry centuries ahead ("2319-03-07T..."): that means never.
 _NEVER_AFTER_YEAR = 2200
@@ -132,3 +135,15 @@ class LoadedWatch:
             if force or key != self._last:
                 self._last = key
                 self._broadcast(frame)
+
+
+def loaded_state(hosts: Hosts) -> dict[str, Any]:
+    """What every host holds in memory, each entry naming its host, and with several
+    hosts which are up (`/api/loaded`, the `loaded` push). Raises when no host
+    answered."""
+    loaded, answers = hosts.loaded()
+    state: dict[str, Any] = {"models": [{**describe_loaded(m), "host": host.label}
+                                        for host, m in loaded]}
+    if hosts.several:
+        state["hosts"] = hosts.summary(answers)
+    return state

@@ -267,8 +267,9 @@ class Reply:
         self._last_token = started
         held = self._held  # [kind, text, text, ...] already read, not yet relayed
         try:
-            reply_id = self.sessions.begin_reply(self.sid, self.conversation_id, self.model,
-                                                 self.endpoint, redact_images(self.payload))
+            reply_id = self.sessions.exchanges.begin_reply(
+                self.sid, self.conversation_id, self.model, self.endpoint,
+                redact_images(self.payload))
             self._reply_id = reply_id
             batches = self.client.stream_batches(ENDPOINTS[self.endpoint], self.payload,
                                                  self.cancel)
@@ -318,8 +319,8 @@ class Reply:
             error = "Stopped by the user"
         try:
             if reply_id:
-                self.sessions.finish_reply(self.user_id, reply_id, text, "".join(thinking),
-                                           status, stats, error)
+                self.sessions.exchanges.finish_reply(self.user_id, reply_id, text,
+                                                     "".join(thinking), status, stats, error)
         except Exception:
             log.exception("could not save the reply")
             status, error = "error", "The reply could not be saved"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..guard.ids import is_id
 from . import branches
@@ -60,12 +60,11 @@ class Conversation:
 
 
 class Conversations:
-    """The conversation half of `SessionManager` (webchat/store/manager.py)."""
+    """A browser's conversations, each with its system prompt and settings (a part of
+    `SessionManager`, webchat/store/manager.py)."""
 
-    db: Database
-
-    if TYPE_CHECKING:
-        def create(self, session_id: str | None = None) -> str: ...
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def conversations(self, sid: str) -> list[dict[str, Any]]:
         """This browser's conversations, the most recently active first."""
@@ -82,7 +81,7 @@ class Conversations:
     def new_conversation(self, sid: str, limit: int, title: str = "",
                          system: str | None = None,
                          settings: dict[str, Any] | None = None) -> Conversation:
-        self.create(sid)
+        self.db.add_session(sid)
         with self.db.transaction() as conn:
             count = conn.execute("SELECT count(*) FROM conversations WHERE session_id = ? "
                                  "AND deleted_at IS NULL", (sid,)).fetchone()[0]

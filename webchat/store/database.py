@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -197,6 +198,12 @@ class Database:
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
+
+    def add_session(self, sid: str) -> None:
+        """A browser's row, written when it first stores something; twice is fine."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO sessions (id, created_at) VALUES (?, ?)",
+                         (sid, time.time()))
 
     def close(self) -> None:
         with self._lock:

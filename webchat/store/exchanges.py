@@ -15,12 +15,17 @@ from typing import Any
 
 from . import branches
 from .conversations import make_title
+from .database import Database
 from .history import HistoryReader
 
 
-class ExchangeWriter(HistoryReader):
-    """The writing half of `SessionManager` (webchat/store/manager.py); it reads the path
-    in view to know where a new message goes."""
+class ExchangeWriter:
+    """The writing part of `SessionManager` (webchat/store/manager.py); it reads the path
+    in view (`history`) to know where a new message goes."""
+
+    def __init__(self, db: Database, history: HistoryReader) -> None:
+        self.db = db
+        self.history = history
 
     def add_user(self, sid: str, cid: int, text: str, model: str,
                  images: list[str] | None = None) -> int:
@@ -39,7 +44,7 @@ class ExchangeWriter(HistoryReader):
 
     def retry_user(self, cid: int, message_id: int) -> bool:
         """Put a failed last message back in flight; anything else cannot be retried."""
-        last = self.last_message(cid)
+        last = self.history.last_message(cid)
         if last is None or last.id != message_id or last.role != "user" \
                 or last.status != "failed":
             return False
@@ -67,7 +72,7 @@ class ExchangeWriter(HistoryReader):
     def edit_user(self, cid: int, message_id: int, text: str) -> int:
         """Send a new version of one of your messages; returns its id. The old version
         and the replies under it are kept, as versions the page can switch back to."""
-        message = self.get(cid, message_id)
+        message = self.history.get(cid, message_id)
         if message is None or message.role != "user":
             raise ValueError("id: only your own messages in this conversation can be edited")
         with self.db.transaction() as conn:

@@ -76,11 +76,12 @@ class _NextQuestion:
 
 
 class HistoryReader:
-    """The reading half of `SessionManager` (webchat/store/manager.py)."""
+    """The reading part of `SessionManager` (webchat/store/manager.py)."""
 
-    db: Database
-    max_history: int
-    window_step: int
+    def __init__(self, db: Database, max_history: int, window_step: int) -> None:
+        self.db = db
+        self.max_history = max(0, max_history)
+        self.window_step = max(0, window_step)
 
     def trim_policy(self, cid: int) -> str:
         """How this conversation's window moves: "steps" (default) or "sliding"."""

@@ -12,30 +12,38 @@ refuses an id that belongs to another browser exactly as it refuses one that nev
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from .conversations import Conversations
 from .database import Database
 from .exchanges import ExchangeWriter
+from .history import HistoryReader
 from .uploads import Uploads
 
 
-class SessionManager(Conversations, ExchangeWriter, Uploads):
-    """Every browser's chats, put together from one part per job: the browser's row
-    (here), its conversations (webchat/store/conversations.py), their history read
-    (webchat/store/history.py) and written (webchat/store/exchanges.py), and its pictures
-    (webchat/store/uploads.py)."""
+class SessionManager:
+    """Every browser's chats, one part per job, all on one database: its conversations
+    (webchat/store/conversations.py), their history read (`history`,
+    webchat/store/history.py) and written (`exchanges`, webchat/store/exchanges.py), and
+    its pictures (`uploads`, webchat/store/uploads.py)."""
 
     def __init__(self, db: Database, max_history: int = 10, window_step: int = 0) -> None:
         self.db = db
-        self.max_history = max(0, max_history)
-        self.window_step = max(0, window_step)
+        self.conversations = Conversations(db)
+        self.history = HistoryReader(db, max_history, window_step)
+        self.exchanges = ExchangeWriter(db, self.history)
+        self.uploads = Uploads(db)
+
+    @property
+    def max_history(self) -> int:
+        return self.history.max_history
+
+    @property
+    def window_step(self) -> int:
+        return self.history.window_step
 
     def create(self, session_id: str | None = None) -> str:
         """The browser's row (a new uuid4 when none is given); creating it twice is fine."""
         sid = session_id or str(uuid.uuid4())
-        with self.db.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO sessions (id, created_at) VALUES (?, ?)",
-                         (sid, time.time()))
+        self.db.add_session(sid)
         return sid

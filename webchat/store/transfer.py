@@ -23,15 +23,15 @@ def export_data(sessions: SessionManager, sid: str, cid: int,
     """With `every_version` (JSON) every message of the tree, oldest first, each naming
     its `parent_id`, and `leaf_id` the one in view; without (Markdown) the path in view,
     each message with its `versions`."""
-    conversation = sessions.conversation(sid, cid)
+    conversation = sessions.conversations.conversation(sid, cid)
     with sessions.db.reading() as conn:
         leaf = branches.leaf(conn, cid)
-    found = sessions.all_messages(cid) if every_version else sessions.messages(cid)
+    found = sessions.history.all_messages(cid) if every_version else sessions.history.messages(cid)
     keys = _KEYS if every_version else (*_KEYS, "versions")
     messages = []
     for m in found:
         item = {key: value for key, value in m.to_json().items() if key in keys}
-        images = [image for image in (sessions.upload(sid, i) for i in m.images) if image]
+        images = [image for image in (sessions.uploads.upload(sid, i) for i in m.images) if image]
         if images:
             item["images"] = export_images(images)
         messages.append(item)
@@ -51,7 +51,7 @@ def import_data(sessions: SessionManager, sid: str, limit: int, title: str,
                 leaf: int | None = None) -> Conversation:
     """Store an already checked export (exports.check_import) as a new conversation.
     Each message's `parent`, and `leaf`, are positions in `messages`."""
-    conversation = sessions.new_conversation(sid, limit, title, system, settings)
+    conversation = sessions.conversations.new_conversation(sid, limit, title, system, settings)
     now = time.time()
     new_ids: list[int] = []
     with sessions.db.transaction() as conn:

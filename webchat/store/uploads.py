@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .database import Database
 
@@ -24,13 +24,11 @@ def insert_upload(conn: Any, sid: str, mime: str, data: bytes, now: float) -> st
 class Uploads:
     """The pictures part of `SessionManager` (webchat/store/manager.py)."""
 
-    db: Database
-
-    if TYPE_CHECKING:
-        def create(self, session_id: str | None = None) -> str: ...
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def add_upload(self, sid: str, mime: str, data: bytes) -> str:
-        self.create(sid)  # a browser's row is written when it first stores something
+        self.db.add_session(sid)  # a browser's row is written when it first stores something
         with self.db.transaction() as conn:
             # Pictures picked but never sent are forgotten after a day.
             conn.execute("DELETE FROM uploads WHERE session_id = ? AND created_at < ? AND NOT "

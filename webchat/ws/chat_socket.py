@@ -22,15 +22,14 @@ from simple_websocket import ConnectionClosed
 from wsproto.utilities import LocalProtocolError
 
 from ..guard.peers import PeerLimits, client_address
-from ..guard.roles import ADMIN, Forbidden, check_pull_source, require_model_rights, role
+from ..guard.roles import ADMIN, check_pull_source, require_model_rights, role
 from ..guard.safejson import UnsafeJson
 from ..guard.safejson import parse as parse_json
-from ..ollama.errors import OllamaError
+from ..refusals import details, refusal_for
 from ..relay.frames import FrameWriter
 from ..relay.tcp import MAX_UNSENT, UNSENT_SLACK, no_delay, unsent
 from ..services import Services
-from ..store.conversations import ConversationLimit, ConversationNotFound
-from ..validation import InvalidInput, field_of, validate_model_name
+from ..validation import InvalidInput, validate_model_name
 from .reply_frames import ReplyFrames
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ FRAME_TYPES = ("chat", "stop", "clear", "system", "retry", "regenerate", "edit",
 @sock.route("/ws")
 def chat_socket(ws: Any) -> None:
     connection = ChatConnection(ws, session.get("sid"), current_app.extensions["webchat"])
-    connection.peers = current_app.extensions["webchat_peers"]
+    connection.peers = connection.services.peers
     connection.address = client_address()
     connection.role = role()
     connection.serve()
@@ -167,21 +166,14 @@ class ChatConnection(ReplyFrames):
         where = {"conversation": named} if isinstance(named, int) else {}
         try:
             handler(frame)
-        except InvalidInput as exc:
-            field = field_of(str(exc))
-            self.error(str(exc), "invalid", **where, **({"field": field} if field else {}),
-                       **({"fields": exc.fields} if exc.fields else {}))
-        except ConversationNotFound as exc:
-            self.error(str(exc), "not_found", **where)
-        except ConversationLimit as exc:
-            self.error(str(exc), "limit")
-        except Forbidden as exc:
-            self.error(str(exc), "forbidden")
-        except OllamaError as exc:
-            self.error(str(exc), "ollama")
-        except Exception:
-            log.exception("frame handler failed")
-            self.error("The server hit an internal error; see its log.", "internal")
+        except Exception as exc:  # the table in webchat/refusals.py, else a bug
+            refusal = refusal_for(exc)
+            if refusal is None:
+                log.exception("frame handler failed")
+                self.error("The server hit an internal error; see its log.", "internal")
+                return
+            self.error(str(exc), refusal.code, **(where if refusal.names_conversation else {}),
+                       **details(exc))
 
     # -- frame types --------------------------------------------------------------
 
@@ -189,7 +181,7 @@ class ChatConnection(ReplyFrames):
         cid = self._conversation(frame)
         if self._busy(cid):
             return
-        ids = self.services.sessions.delete_last_exchange(cid)
+        ids = self.services.sessions.exchanges.delete_last_exchange(cid)
         self.send({"type": "deleted", "conversation": cid, "ids": ids})
 
     def on_watch(self, frame: dict[str, Any]) -> None:
@@ -225,18 +217,19 @@ class ChatConnection(ReplyFrames):
         self.services.pulls.cancel(validate_model_name(frame.get("model")), self._host(frame))
 
     def on_clear(self, frame: dict[str, Any]) -> None:
-        if frame.get("conversation") is None and self.services.sessions.latest(self.sid) is None:
+        conversations = self.services.sessions.conversations
+        if frame.get("conversation") is None and conversations.latest(self.sid) is None:
             self.send({"type": "cleared"})  # nothing to forget, and nothing written
             return
         cid = self._conversation(frame)
         if self._busy(cid):
             return
-        self.services.sessions.clear(cid)
+        self.services.sessions.conversations.clear(cid)
         named = frame.get("conversation")
         self.send({"type": "cleared", **({"conversation": cid} if named is not None else {})})
 
     def on_system(self, frame: dict[str, Any]) -> None:
         text = self._text(frame, allow_empty=True).strip()
         cid = self._conversation(frame, create=True)
-        self.services.sessions.set_system(cid, text or None)
+        self.services.sessions.conversations.set_system(cid, text or None)
         self.send({"type": "system_set", "text": text, "conversation": cid})

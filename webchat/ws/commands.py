@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..guard.roles import Forbidden, may_manage_models
-from ..models.loaded import loaded_summary
+from ..models.loaded import loaded_state, loaded_summary
 from ..services import Services
 from ..validation import validate_model_name
 
@@ -58,7 +58,7 @@ def run(conn: Caller, text: str, frame: dict[str, Any]) -> None:
 
 
 def _models(conn: Caller) -> None:
-    models = conn.services.loaded_state()["models"]
+    models = loaded_state(conn.services.hosts)["models"]
     conn.send({"type": "info", "command": "models", "models": models,
                "text": loaded_summary(models)})
 
@@ -67,7 +67,7 @@ def _unload(conn: Caller, model: Any) -> None:
     name = validate_model_name(model)
     if not may_manage_models(conn.role) and conn.services.usage.others_using(conn.sid, name):
         raise Forbidden(f"Another browser is using {name}: only the admin may unload it now.")
-    result = conn.services.unload(name)
+    result = conn.services.models.unload(name)
     conn.send({"type": "info", "command": "unload", **result})
 
 
@@ -81,7 +81,7 @@ def _exit(conn: Caller, current: Any) -> None:
     if isinstance(current, str) and current:  # the page's model: wherever it is loaded
         host = "" if services.hosts.several else services.hosts.primary.label
         services.usage.used(conn.sid, validate_model_name(current), host)
-    loaded = {m["name"] for m in services.loaded_state()["models"]}
+    loaded = {m["name"] for m in loaded_state(services.hosts)["models"]}
     unloaded, kept = conn.services.usage.release(conn.sid)
     conn.services.loaded_watch.poke()
     unloaded = [name for name in unloaded if name in loaded]

@@ -53,7 +53,7 @@ class FrameFields:
         its most recent one. Only a frame that stores something (`create`: a message, a
         system prompt) makes the browser's first conversation; the others answer
         `not_found` while it has none."""
-        return self.services.sessions.resolve(self.sid, frame.get("conversation"),
+        return self.services.sessions.conversations.resolve(self.sid, frame.get("conversation"),
                                               self.config["MAX_CONVERSATIONS"], create)
 
     def _message_id(self, frame: dict[str, Any], what: str) -> int:
@@ -73,7 +73,7 @@ class FrameFields:
         if len(images) > MAX_IMAGES:
             raise InvalidInput(f"images: at most {MAX_IMAGES} images per message")
         for upload_id in images:
-            if self.services.sessions.upload(self.sid, upload_id) is None:
+            if self.services.sessions.uploads.upload(self.sid, upload_id) is None:
                 raise InvalidInput("images: an attached image is gone; attach it again")
         host = self.services.hosts.route(model, pinned)
         capabilities = host.client.show_model(model).get("capabilities") or []

@@ -72,7 +72,7 @@ class ReplyFrames(FrameFields):
             return
         # Only a message that will be sent makes the browser's first conversation.
         cid = named if named is not None else self._conversation(frame, create=True)
-        self._start_reply(cid, request, lambda: self.services.sessions.add_user(
+        self._start_reply(cid, request, lambda: self.services.sessions.exchanges.add_user(
             self.sid, cid, text, request["model"], images))
 
     def _rerun(self, frame: dict[str, Any], reopen: Callable[[int], int]) -> None:
@@ -95,7 +95,7 @@ class ReplyFrames(FrameFields):
         message_id = self._message_id(frame, "the failed message")
 
         def retry(cid: int) -> int:
-            if not self.services.sessions.retry_user(cid, message_id):
+            if not self.services.sessions.exchanges.retry_user(cid, message_id):
                 raise ValueError("Only the last message, when its reply failed, can be retried")
             return message_id
 
@@ -103,13 +103,14 @@ class ReplyFrames(FrameFields):
 
     def on_regenerate(self, frame: dict[str, Any]) -> None:
         """Answer the last question again: its reply is replaced."""
-        self._rerun(frame, self.services.sessions.regenerate)
+        self._rerun(frame, self.services.sessions.exchanges.regenerate)
 
     def on_edit(self, frame: dict[str, Any]) -> None:
         """Rewrite one of your messages and send it again; the messages after it go."""
         message_id = self._message_id(frame, "the message to edit")
         text = self._text(frame)
-        self._rerun(frame, lambda cid: self.services.sessions.edit_user(cid, message_id, text))
+        exchanges = self.services.sessions.exchanges
+        self._rerun(frame, lambda cid: exchanges.edit_user(cid, message_id, text))
 
     def _start_reply(self, cid: int, request: dict[str, Any], store_user_message: Any) -> None:
         services = self.services
@@ -129,9 +130,9 @@ class ReplyFrames(FrameFields):
             return
         try:
             reply.user_id = store_user_message()
-            window = sessions.context_window(cid)
+            window = sessions.history.context_window(cid)
             reply.payload = build_payload(
-                request["endpoint"], request["model"], sessions.system_prompt(cid),
+                request["endpoint"], request["model"], sessions.conversations.system_prompt(cid),
                 window, request["options"], request["keep_alive"], think,
                 self._image_data(window))
         except BaseException:
@@ -147,7 +148,7 @@ class ReplyFrames(FrameFields):
         data: dict[str, str] = {}
         for message in window:
             for upload_id in message.images:
-                found = self.services.sessions.upload(self.sid, upload_id)
+                found = self.services.sessions.uploads.upload(self.sid, upload_id)
                 if found is not None:
                     data[upload_id] = base64.b64encode(found[1]).decode("ascii")
         return data
