@@ -853,3 +853,23 @@ def test_a_cloud_model_is_marked_in_the_picker_and_the_sidebar(page, live_server
     expect(item.locator(".model-pick")).to_have_attribute("title", re.compile("leaves this"))
     local = page.locator(f"li.installed-item[data-model='{MODEL}'] .model-facts")
     expect(local).not_to_contain_text("cloud")
+
+
+def test_why_a_reply_is_slow_to_start_is_said_where_it_will_appear(page, tmp_path,
+                                                                    fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url, NO_PRELOAD=True)
+    try:
+        fake_ollama.load_delay = 1.5
+        open_chat(page, server.url)
+        send(page, "first")
+        expect(stored_reply(page).locator(".message-content")).to_have_text("You said: first")
+        requests.post(f"{fake_ollama.url}/api/generate", json={"model": MODEL, "keep_alive": 0},
+                      timeout=5)
+        send(page, "second")
+        wait = last_reply(page).locator(".reply-wait")
+        expect(wait).to_have_text(re.compile(
+            r"^loading gemma3:270m \(it took 1\.[5-9] s last time\)$"))
+        expect(stored_reply(page).locator(".message-content")).to_have_text("You said: second")
+        expect(page.locator(".reply-wait")).to_have_count(0)  # gone with the first token
+    finally:
+        server.stop()

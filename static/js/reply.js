@@ -99,6 +99,9 @@ const frameHandlers = {
   resume(frame) {
     follow(frame, frame.text || "", frame.thinking || "", frame.notice || "");
   },
+  wait(frame) { // why the reply is slow to start: said where it will appear
+    if (replyingHere()) view.setWaiting(frame.clear ? "" : frame.message || "");
+  },
   notice(frame) {
     if (!state.running) return;
     state.running.notice = frame.clear ? "" : frame.message || "";

@@ -27,6 +27,7 @@ from ..ollama.stream import StreamEvent
 from ..store.manager import SessionManager
 from .payload import ENDPOINTS, redact_images
 from .pump import BURST_EVENTS, FRAME_BUDGET
+from .starts import LoadTimes, SlowStart, in_memory
 
 if TYPE_CHECKING:
     from ..ollama.hosts import Host
@@ -61,8 +62,11 @@ class Reply:
                  payload: dict[str, Any], sessions: SessionManager, client: OllamaClient,
                  active: ActiveReplies[Reply], listeners: list[Listener], conversation_id: int = 0,
                  on_end: Callable[[], None] | None = None, host: Host | None = None,
-                 name_host: bool = False) -> None:
+                 name_host: bool = False, load_times: LoadTimes | None = None) -> None:
         self.sid = sid
+        self.started_at = time.monotonic()  # replies to the same model queue in this order
+        self.load_times = load_times  # given: say why the start is slow (relay/starts.py)
+        self.slow_start: SlowStart | None = None
         self.host = host  # the Ollama host answering (its client is `client`)
         self.name_host = name_host  # several hosts: errors say which one failed
         self.conversation_id = conversation_id  # (also sets _conversation_json)
@@ -179,13 +183,29 @@ class Reply:
             self._closed = self._closed or last
 
     def _heard(self) -> None:
-        """A byte from Ollama: clear a silence notice if one is showing."""
+        """A byte from Ollama: clear a silence notice, or a `wait`, if one is showing."""
         self._last_byte = time.monotonic()
+        if self.slow_start is not None:
+            self.slow_start.heard()
         if self._silent:
             with self._lock:
                 self._silent = False
             self._relay({"type": "notice", "code": "ollama_silent", "message": "",
                          "clear": True})
+
+    def check_wait(self) -> None:
+        """Called by the watchdog: a `wait` changes as the replies ahead finish."""
+        if self.slow_start is not None and not self.ending:
+            self.slow_start.update()
+
+    def _ahead(self) -> int:
+        """This server's replies to the same model on the same host, begun earlier and
+        still generating: Ollama answers them before this one."""
+        return sum(1 for other in self.active.all()
+                   if other is not self and not other.ending
+                   and getattr(other, "model", None) == self.model
+                   and getattr(other, "host", None) is self.host
+                   and getattr(other, "started_at", 0.0) < self.started_at)
 
     def check_silence(self, now: float, limit: float) -> None:
         """Called by the watchdog: say so once when Ollama has sent nothing for `limit` s."""
@@ -271,6 +291,12 @@ class Reply:
                 self.sid, self.conversation_id, self.model, self.endpoint,
                 redact_images(self.payload))
             self._reply_id = reply_id
+            if self.load_times is not None:  # looked at before the request loads the model
+                self.slow_start = SlowStart(
+                    self.model, self.host.label if self.host is not None else "",
+                    in_memory(self.host, self.client, self.model) is False, self.load_times,
+                    self._ahead, self._relay)
+                self.slow_start.update()
             batches = self.client.stream_batches(ENDPOINTS[self.endpoint], self.payload,
                                                  self.cancel)
             for batch in batches:
@@ -313,6 +339,8 @@ class Reply:
         if self.host is not None:
             self.host.forget("ps")  # the model is loaded there now (or was unloaded)
         stats = self._stats
+        if self.slow_start is not None:
+            self.slow_start.ended(stats)
         stats.update(self._timings(started, self._first_token))
         text = "".join(content)
         if status == "stopped" and text:

@@ -124,6 +124,7 @@ class ReplyFrames(FrameFields):
                       endpoint=request["endpoint"], payload={}, sessions=sessions,
                       client=host.client, active=active, listeners=tabs,
                       conversation_id=cid, on_end=services.loaded_watch.poke, host=host,
+                      load_times=services.load_times,
                       name_host=services.hosts.several)
         if not active.claim(self.sid, reply):
             self.error("A reply is still being generated: wait for it or press Stop.", "busy")
