@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,10 +67,37 @@ def ollama(method: str, path: str, payload: dict[str, Any] | None = None,
 
 
 def load(model: str) -> dict[str, Any]:
-    """Load a model with an empty request, as `ollama run` does before the first prompt."""
+    """Load a model with an empty request, as `ollama run` does before the first prompt.
+
+    Models of one blob share a runner, listed in /api/ps under the name it was loaded by
+    (gemma3-think:270m is gemma3:270m's blob): that runner is unloaded first, so the test
+    sees `model` listed under its own name.
+    """
+    unload_namesakes(model)
     response = ollama("POST", "/api/generate", {"model": model})
     response.raise_for_status()
     return response.json()
+
+
+def _weights(model: str) -> str:
+    """The blob a model's weights are read from (the FROM line of its Modelfile): the
+    digests in /api/tags and /api/ps name the manifest, which differs per template."""
+    modelfile = ollama("POST", "/api/show", {"model": model}).json().get("modelfile", "")
+    found = re.search(r"^FROM (\S+)", modelfile, re.MULTILINE)
+    return found.group(1) if found else model
+
+
+def unload_namesakes(model: str) -> list[str]:
+    """Unload every loaded model that holds `model`'s blob under another name."""
+    namesakes = [name for name in loaded_names()
+                 if name != model and _weights(name) == _weights(model)]
+    for name in namesakes:
+        ollama("POST", "/api/generate", {"model": name, "keep_alive": 0}).raise_for_status()
+    deadline = time.monotonic() + REPLY_TIMEOUT  # keep_alive 0 unloads after ~100 ms
+    while namesakes and set(namesakes) & set(loaded_names()):
+        assert time.monotonic() < deadline, f"{namesakes} still loaded"
+        time.sleep(0.1)
+    return namesakes
 
 
 def version() -> str:

@@ -16,7 +16,15 @@ import pytest
 import webchat.ws.fields
 
 from .live import BrowserClient, ChatSocket, LiveServer, reply_text
-from .real import GEMMA, REPLY_TIMEOUT, TINY, load, needs_real_ollama, ollama
+from .real import (
+    GEMMA,
+    REPLY_TIMEOUT,
+    TINY,
+    load,
+    needs_real_ollama,
+    ollama,
+    unload_namesakes,
+)
 
 pytestmark = needs_real_ollama
 
@@ -121,6 +129,7 @@ def test_a_pull_fails_with_ollamas_own_error(real_app: LiveServer) -> None:
 
 def test_load_with_an_empty_request_and_two_models_at_once(real_app: LiveServer) -> None:
     user = BrowserClient(real_app)
+    unload_namesakes(GEMMA)
     for model in (GEMMA, TINY):  # the page's load on pick: Ollama's load without a prompt
         answer = user.http.post(real_app.url + "/api/load", json={"model": model}).json()
         assert (answer["model"], answer["loaded"]) == (model, True) and answer["load_ms"] >= 0
