@@ -9,7 +9,7 @@ import signal
 import sys
 from typing import Any
 
-from webchat.config import SETTINGS, is_loopback
+from webchat.config import SERVER_HEADER, SETTINGS, is_loopback
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -94,6 +94,9 @@ def _idle_bound_handler(idle_timeout: float) -> Any:
         `timeout` seconds (a half-sent header, an idle keep-alive) is closed."""
 
         timeout = idle_timeout if idle_timeout > 0 else None
+
+        def version_string(self) -> str:
+            return SERVER_HEADER  # not Werkzeug's and Python's versions
 
     return Handler
 

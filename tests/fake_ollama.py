@@ -208,6 +208,14 @@ def _full_name(name: str) -> str:
     return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
+def _manifest_path(name: str) -> str:
+    """Where Ollama keeps a model's manifest: host/namespace/model/tag, lower case."""
+    rest, _, tag = _full_name(name).rpartition(":")
+    parts = rest.split("/")
+    parts = ["registry.ollama.ai", "library"][:max(0, 3 - len(parts))] + parts
+    return "/".join([*parts, tag]).lower()
+
+
 def _rfc3339(ns: int) -> str:
     """Format like Go's time.RFC3339Nano in UTC, which is what the captures show."""
     seconds, fraction = divmod(ns, 10**9)
@@ -616,8 +624,15 @@ class FakeOllama:
             self.requests.append((method, path, payload))
 
     def _find(self, name: str) -> _Model | None:
+        """Any spelling Ollama takes for the model: its manifests live under the name in
+        lower case, with the registry and `library/` filled in (model.Name.Filepath)."""
         with self._lock:
-            return self._models.get(_full_name(name))
+            found = self._models.get(_full_name(name))
+            if found is None:
+                key = _manifest_path(name)
+                found = next((m for n, m in self._models.items()
+                              if _manifest_path(n) == key), None)
+            return found
 
     def _tags(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -15,6 +15,10 @@ from typing import Any
 
 from .ollama.address import ollama_url_from_host
 
+# The `Server` header on both servers and the socket's 101: a name, never versions
+# (Werkzeug's default told an attacker `Werkzeug/3.1.8 Python/3.11.7`).
+SERVER_HEADER = "ollama-webchat"
+
 
 def default_data_dir() -> str:
     """Keep data where the user's other applications keep theirs (XDG on Linux)."""
@@ -53,7 +57,8 @@ SETTINGS: tuple[Setting, ...] = (
             lambda: 32 * 1024, int, "largest chat message accepted, in UTF-8 bytes"),
     Setting("MAX_FRAME_BYTES", "WEBCHAT_MAX_FRAME_BYTES", "--max-frame-bytes",
             lambda: 1024 * 1024, int,
-            "largest WebSocket frame accepted; a bigger one closes the socket"),
+            "largest WebSocket message accepted, in bytes as it arrives (fragments "
+            "included); a bigger one closes the socket"),
     Setting("CONNECT_TIMEOUT", "WEBCHAT_CONNECT_TIMEOUT", "--connect-timeout",
             lambda: 5.0, float, "seconds to wait for a connection to Ollama"),
     Setting("READ_TIMEOUT", "WEBCHAT_READ_TIMEOUT", "--read-timeout", lambda: 300.0, float,
@@ -97,6 +102,13 @@ SETTINGS: tuple[Setting, ...] = (
             lambda: 60, int,
             "chat messages one network address may send per minute, all its browsers "
             "together (loopback exempt)"),
+    Setting("MODEL_OPS_PER_MINUTE", "WEBCHAT_MODEL_OPS_PER_MINUTE", "--model-ops-per-minute",
+            lambda: 60, int, "model operations (load, unload, show, pull, delete) one "
+            "browser may ask for per minute"),
+    Setting("MODEL_OPS_PER_ADDRESS", "WEBCHAT_MODEL_OPS_PER_ADDRESS",
+            "--model-ops-per-address", lambda: 120, int,
+            "model operations one network address may ask for per minute, all its "
+            "browsers together (loopback exempt)"),
     Setting("CONNECTIONS_PER_ADDRESS", "WEBCHAT_CONNECTIONS_PER_ADDRESS",
             "--connections-per-address", lambda: 64, int,
             "--production: open connections one network address may hold (0 = no cap; "

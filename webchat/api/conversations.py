@@ -150,10 +150,7 @@ def _conversation_fields(body: dict[str, Any]) -> dict[str, Any]:
 
 @conversations_bp.post("/conversations")
 def new_conversation() -> Any:
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body, dict):
-        raise InvalidInput("Send a JSON object")
-    fields = _conversation_fields(body)
+    fields = _conversation_fields(json_object(empty_ok=True))
     services = app_services()
     conversation = services.sessions.conversations.new_conversation(
         session["sid"], services.config["MAX_CONVERSATIONS"], fields.get("title", ""),

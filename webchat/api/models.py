@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request, session
 
+from ..guard.peers import client_address
 from ..guard.roles import (
     ADMIN,
     FORBIDDEN,
@@ -56,9 +57,15 @@ def _host_arg(value: Any) -> Host | None:
         raise InvalidInput(str(exc)) from None
 
 
+def _model_op() -> None:
+    """Count a model operation against this browser and its address (429 past them)."""
+    app_services().model_op(session["sid"], client_address())
+
+
 @models_bp.get("/show")
 def show() -> Any:
     name = validate_model_name(request.args.get("model"))
+    _model_op()
     hosts = app_services().hosts
     host = hosts.route(name, _host_arg(request.args.get("host")))
     return {**describe_show(name, host.client.show_model(name)), "host": host.label}
@@ -67,10 +74,13 @@ def show() -> Any:
 @models_bp.post("/unload")
 def unload() -> Any:
     body, name = _model_body()
-    if not may_manage_models(role()) and app_services().usage.others_using(session["sid"], name):
+    _model_op()
+    host = _host_arg(body.get("host"))
+    if not may_manage_models(role()) and app_services().usage.others_using(
+            session["sid"], name, host.label if host is not None else ""):
         raise Forbidden(f"Another browser is using {name}: only the admin may unload it "
                         f"now.")
-    result = app_services().models.unload(name, _host_arg(body.get("host")))
+    result = app_services().models.unload(name, host)
     return {"unloaded": result["model"], "gone": result["unloaded"],
             "deferred": result["deferred"], "was_loaded": result["was_loaded"],
             "message": result["text"], "host": result["host"], "hosts": result["hosts"]}
@@ -80,6 +90,7 @@ def unload() -> Any:
 def load() -> Any:
     """Load a model now, before the first message (the page calls it on a pick)."""
     body, name = _model_body()
+    _model_op()
     services = app_services()
     if services.config["NO_PRELOAD"]:
         return jsonify(error="Preloading is turned off on this server (--no-preload)"), 409
@@ -98,6 +109,7 @@ def delete_model() -> Any:
     require_model_rights(role())
     body = json_object()
     name = validate_model_name(body.get("model"))
+    _model_op()
     services = app_services()
     host = _host_arg(body.get("host"))
     if host is None:
@@ -132,7 +144,5 @@ def pulls() -> Any:
 
 def _model_body() -> tuple[dict[str, Any], str]:
     """The JSON body of an unload or load, and its checked model name."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput('Send a JSON object such as {"model": "gemma3:270m"}')
+    body = json_object(' such as {"model": "gemma3:270m"}')
     return body, validate_model_name(body.get("model"))

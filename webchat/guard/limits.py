@@ -7,6 +7,14 @@ import time
 from collections import defaultdict, deque
 
 
+class RateLimited(Exception):
+    """Past a rate limit: 429 on HTTP (with Retry-After), `rate_limited` on the socket."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class RateLimiter:
     """At most `limit` events per `window` seconds per key (sliding window)."""
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..ollama.client import OllamaClient
 from ..ollama.errors import OllamaError
-from ..ollama.hosts import ROUTE_MAX_AGE, full_name
+from ..ollama.hosts import ROUTE_MAX_AGE
+from ..ollama.names import same_model
 
 if TYPE_CHECKING:
     from ..ollama.hosts import Host
@@ -75,9 +76,8 @@ def in_memory(host: Host | None, client: OllamaClient, model: str) -> bool | Non
             models = client.list_loaded_models()
         except OllamaError:
             return None
-    name = full_name(model)
-    return any(isinstance(m, dict) and name in (m.get("name"), m.get("model"))
-               for m in models or [])
+    return any(isinstance(m, dict) and same_model(str(m.get(key) or ""), model)
+               for m in models or [] for key in ("name", "model"))
 
 
 class SlowStart:

@@ -11,6 +11,7 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+import gunicorn.http.wsgi as gunicorn_wsgi
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
@@ -72,7 +73,11 @@ class ProductionServer(BaseApplication):
     def _post_worker_init(self, worker: Any) -> None:
         """On SIGTERM close the sockets first: gunicorn's graceful stop waits for every
         open request, and a WebSocket would hold it until the master kills the worker
-        (and then nothing would unload the models)."""
+        (and then nothing would unload the models).
+
+        Every response's `Server` line is gunicorn's module-level SERVER, read as each
+        response is made (gunicorn.http.wsgi.Response): our plain name instead."""
+        gunicorn_wsgi.SERVER = self.config["SERVER_HEADER"]
         previous = signal.getsignal(signal.SIGTERM)
 
         def on_term(signum: int, frame: Any) -> None:

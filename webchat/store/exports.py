@@ -144,7 +144,8 @@ def check_import(body: Any, max_image_bytes: int) -> dict[str, Any]:
     seen: dict[int, int] = {}  # id in the file -> position
     for index, m in enumerate(messages):
         where = f"messages[{index}]"
-        if not isinstance(m, dict) or m.get("role") not in _STATUSES:
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str) \
+                or m["role"] not in _STATUSES:  # a list is not a key: TypeError, a 500
             raise InvalidInput(f"{where}: role must be user or assistant")
         parent = _parent(m, index, where, seen)
         if m.get("id") is not None:
