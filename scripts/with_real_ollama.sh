@@ -31,11 +31,17 @@ stop_real_ollama() {
         wait "$OLDER_JOB" 2>/dev/null || true
         OLDER_JOB=""
     fi
-    local file
-    for file in "$RUN_DIR"/ports-*; do
+    local file port stops=()
+    for file in "$RUN_DIR"/ports-*; do  # both at once: a stop waits ~2 s for the exit
         [ -f "$file" ] || continue
-        "$REAL_OLLAMA/stop" "$(cat "$file")" >/dev/null 2>&1 || true
+        port=$(cat "$file")
         rm -f "$file"
+        "$REAL_OLLAMA/stop" "$port" >/dev/null 2>&1 &
+        stops+=($!)
+    done
+    local stop
+    for stop in "${stops[@]}"; do
+        wait "$stop" || true
     done
     rm -rf "$RUN_DIR"
     local notice

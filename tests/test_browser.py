@@ -360,14 +360,39 @@ def test_thinking_toggle_and_collapsible_thinking(page, live_server, fake_ollama
     expect(stored.locator(".thinking-text")).to_have_text(
         "".join(f" step{i}" for i in range(12)))
 
-    toggle.uncheck()
+    toggle.uncheck()  # off is said: a thinking model thinks when `think` is left out
     send(page, "Again, quickly")
     expect(stored_reply(page).locator(".message-content")).to_have_text(
         "You said: Again, quickly")
-    assert "think" not in fake_ollama.last_payload("/api/chat")
+    assert fake_ollama.last_payload("/api/chat")["think"] is False
+    expect(stored_reply(page).locator("details.thinking")).to_have_count(0)
     page.select_option("#model-select", MODEL)
     expect(toggle).to_be_disabled()
     expect(toggle).not_to_be_checked()
+    send(page, "And now?")
+    expect(stored_reply(page).locator(".message-content")).to_have_text("You said: And now?")
+    assert "think" not in fake_ollama.last_payload("/api/chat")  # true would be a 400
+
+
+def test_a_model_that_thinks_in_levels_offers_the_levels(page, live_server, fake_ollama):
+    fake_ollama.add_model("gpt-oss:20b", family="gptoss", capabilities=(
+        "completion", "thinking"), template="<|start|>{{ .ThinkLevel }}<|end|>")
+    open_chat(page, live_server.url)
+    level = page.locator("#think-level")
+    expect(level).to_be_hidden()
+    page.select_option("#model-select", "gpt-oss:20b")
+    expect(level).to_be_visible()
+    expect(page.locator("#think-toggle")).to_be_hidden()  # it cannot be turned off
+    expect(level).to_have_value("low")  # off reads as the least it does
+    level.select_option("high")
+    send(page, "Think hard")
+    expect(stored_reply(page).locator(".message-content")).to_have_text("You said: Think hard")
+    assert fake_ollama.last_payload("/api/chat")["think"] == "high"
+    page.reload()  # saved with the conversation
+    expect(level).to_have_value("high")
+    page.select_option("#model-select", "thinker:latest")
+    expect(level).to_be_hidden()
+    expect(page.locator("#think-toggle")).to_be_checked()  # a level reads as on
 
 
 def test_a_close_reason_from_the_server_stays_on_the_page(page, live_server):
@@ -833,5 +858,38 @@ def test_lan_token_page_then_chat(page, tmp_path, fake_ollama):
         send(page, "over the network")
         expect(stored_reply(page).locator(".message-content")).to_have_text(
             "You said: over the network")
+    finally:
+        server.stop()
+
+
+def test_a_cloud_model_is_marked_in_the_picker_and_the_sidebar(page, live_server, fake_ollama):
+    fake_ollama.add_model("gpt-oss:120b-cloud", size=384, remote_host="https://ollama.com:443")
+    open_chat(page, live_server.url)
+    option = page.locator("#model-select option[value='gpt-oss:120b-cloud']")
+    expect(option).to_have_text("gpt-oss:120b-cloud (cloud: ollama.com)")
+    expect(page.locator(f"#model-select option[value='{MODEL}']")).to_have_text(MODEL)
+    item = page.locator("li.installed-item[data-model='gpt-oss:120b-cloud']")
+    expect(item.locator(".model-facts")).to_contain_text("cloud: runs on ollama.com")
+    expect(item.locator(".model-pick")).to_have_attribute("title", re.compile("leaves this"))
+    local = page.locator(f"li.installed-item[data-model='{MODEL}'] .model-facts")
+    expect(local).not_to_contain_text("cloud")
+
+
+def test_why_a_reply_is_slow_to_start_is_said_where_it_will_appear(page, tmp_path,
+                                                                    fake_ollama):
+    server = LiveServer(tmp_path / "data", fake_ollama.url, NO_PRELOAD=True)
+    try:
+        fake_ollama.load_delay = 1.5
+        open_chat(page, server.url)
+        send(page, "first")
+        expect(stored_reply(page).locator(".message-content")).to_have_text("You said: first")
+        requests.post(f"{fake_ollama.url}/api/generate", json={"model": MODEL, "keep_alive": 0},
+                      timeout=5)
+        send(page, "second")
+        wait = last_reply(page).locator(".reply-wait")
+        expect(wait).to_have_text(re.compile(
+            r"^loading gemma3:270m \(it took 1\.[5-9] s last time\)$"))
+        expect(stored_reply(page).locator(".message-content")).to_have_text("You said: second")
+        expect(page.locator(".reply-wait")).to_have_count(0)  # gone with the first token
     finally:
         server.stop()

@@ -395,6 +395,98 @@ def test_thinking_is_streamed_separately(fake_ollama, user):
     assert user.history()["messages"][1]["thinking"] == "Let me think"
 
 
+# gpt-oss's template (abridged): harmony's tags are what make Ollama take think levels.
+HARMONY = "<|start|>system<|message|>Reasoning: {{ .ThinkLevel }}<|end|>{{ .Prompt }}"
+
+
+@pytest.mark.parametrize(("asked", "sent", "thinks"), [
+    (False, False, False), (None, False, False), (True, True, True)])
+def test_think_off_is_sent_as_false_to_a_thinking_model(fake_ollama, user, asked, sent,
+                                                         thinks):
+    """Ollama makes a thinking model think when `think` is left out: off (and a frame
+    that says nothing) must reach it as false, or the model thinks anyway."""
+    fields = {} if asked is None else {"think": asked}
+    frames = user.socket().chat("hi", model="thinker:latest", **fields)
+    assert fake_ollama.last_payload("/api/chat")["think"] is sent
+    assert any(f["type"] == "thinking" for f in frames) is thinks
+    assert frames[-1]["type"] == "done"
+    history = user.history()
+    url = (f"{user.server.url}/api/conversations/{history['conversation']}"
+           f"/messages/{history['messages'][-1]['id']}")
+    assert user.http.get(url).json()["request"]["think"] is sent  # the inspector's JSON
+
+
+@pytest.mark.parametrize("asked", [True, False, "high"])
+def test_think_never_reaches_a_model_that_cannot_think(fake_ollama, user, asked):
+    frames = user.socket().chat("hi", think=asked)  # gemma3:270m: true would be a 400
+    assert frames[-1]["type"] == "done"
+    assert "think" not in fake_ollama.last_payload("/api/chat")
+
+
+@pytest.mark.parametrize(("asked", "sent"), [
+    ("low", "low"), ("high", "high"), (True, "medium"), (None, "low"), (False, "low")])
+def test_a_level_model_gets_a_level(fake_ollama, user, asked, sent):
+    """gpt-oss ignores true and false (it thinks at medium): it is sent a level."""
+    fake_ollama.add_model("gpt-oss:20b", family="gptoss", template=HARMONY,
+                          capabilities=("completion", "thinking", "tools"))
+    fields = {} if asked is None else {"think": asked}
+    frames = user.socket().chat("hi", model="gpt-oss:20b", **fields)
+    assert frames[-1]["type"] == "done"
+    assert fake_ollama.last_payload("/api/chat")["think"] == sent
+    info = user.http.get(user.server.url + "/api/show", params={"model": "gpt-oss:20b"})
+    assert info.json()["think_levels"] == ["low", "medium", "high"]
+
+
+@pytest.mark.parametrize("asked", ["extreme", 1, [], "max"])
+def test_a_bad_think_is_refused_before_anything_is_sent(fake_ollama, user, asked):
+    frames = user.socket().chat("hi", model="thinker:latest", think=asked)
+    assert frames[-1]["type"] == "error" and frames[-1]["code"] == "invalid"
+    assert frames[-1]["message"] == "think: must be true, false or one of low, medium, high"
+    assert fake_ollama.last_payload("/api/chat") is None
+
+
+def waits(frames):
+    return [f for f in frames if f["type"] == "wait"]
+
+
+def test_a_loading_model_is_said_with_its_last_load_time(fake_ollama, user):
+    fake_ollama.load_delay = 0.6
+    ws = user.socket()
+    frames = ws.chat("hello")
+    said, cleared = waits(frames)
+    assert (said["reason"], said["message"], said["last_load_s"]) == (
+        "loading", "loading gemma3:270m…", None)  # never loaded here before
+    assert cleared == {"type": "wait", "clear": True, "conversation": said["conversation"]}
+    first_chunk = next(i for i, f in enumerate(frames) if f["type"] == "chunk")
+    assert frames.index(said) == 1 and frames.index(cleared) < first_chunk
+    assert waits(ws.chat("warm now")) == []  # in memory: nothing to say
+    user.http.post(user.server.url + "/api/unload", json={"model": "gemma3:270m"})
+    assert wait_until(lambda: "gemma3:270m" not in fake_ollama.loaded_names())
+    said = waits(ws.chat("cold again"))[0]
+    took = frames[-1]["stats"]["load_duration"] / 1e9  # the first reply's load
+    assert said["last_load_s"] == round(took, 1) and took >= 0.6
+    assert said["message"] == f"loading gemma3:270m (it took {took:.1f} s last time)"
+
+
+def test_a_reply_behind_another_on_the_same_model_says_how_many_are_ahead(fake_ollama,
+                                                                         user):
+    ws = user.socket()
+    ws.chat("load it")  # warm: only the queue is a reason
+    fake_ollama.script(tokens=[" slow"] * 20, delay=0.05)  # the reply ahead: about 1 s
+    fake_ollama.script(tokens=[" mine"], load_delay=2.0)  # Ollama answers it after
+    ws.send({"type": "chat", "text": "first", "model": "gemma3:270m"})
+    ws.recv_until("chunk")
+    other = BrowserClient(user.server).socket()
+    frames = other.chat("second")
+    said, cleared = waits(frames)
+    host = said["host"]
+    assert (said["reason"], said["ahead"]) == ("queued", 1) and host
+    assert said["message"] == f"waiting for Ollama: 1 reply ahead on {host}"
+    assert cleared["clear"] is True  # the one ahead finished: nothing left to wait for
+    assert frames.index(cleared) < next(i for i, f in enumerate(frames) if f["type"] == "chunk")
+    assert ws.recv_until("done", "error")[-1]["type"] == "done"
+
+
 def test_no_session_cookie_gets_an_error(live_server):
     from .live import ChatSocket
     ws = ChatSocket(live_server.ws_url, "")

@@ -107,6 +107,22 @@ def test_settings_are_validated_and_kept(fake_ollama, user):
     assert (again["title"], again["system"]) == ("My chat", "Be terse.")
 
 
+@pytest.mark.parametrize("think", [False, True, "low", "medium", "high"])
+def test_the_think_setting_is_kept_as_chosen(fake_ollama, user, think):
+    cid = new_conversation(user)
+    saved = api(user, "PATCH", f"/api/conversations/{cid}", json={"settings": {"think": think}})
+    assert saved.status_code == 200
+    assert api(user, "GET", f"/api/conversations/{cid}").json()["settings"]["think"] == think
+
+
+@pytest.mark.parametrize("think", [None, "max", "on", 1])
+def test_a_bad_think_setting_is_refused(fake_ollama, user, think):
+    cid = new_conversation(user)
+    bad = api(user, "PATCH", f"/api/conversations/{cid}", json={"settings": {"think": think}})
+    assert bad.status_code == 400
+    assert bad.json()["error"] == "think: must be true, false or one of low, medium, high"
+
+
 def test_regenerate_edit_and_delete_last(fake_ollama, user):
     cid = new_conversation(user)
     ws = user.socket()

@@ -100,7 +100,9 @@ def test_stop_while_the_model_is_still_loading(real_app: LiveServer) -> None:
     stopped_at = log.mark() if log else 0
     ws.send({"type": "stop"})
     frames = ws.recv_until("done", "error", timeout=ENDS_SOON)
-    assert [f["type"] for f in frames if f["type"] != "notice"] == ["done"]
+    assert [f["type"] for f in frames if f["type"] not in ("notice", "wait")] == ["done"]
+    said = [f for f in frames if f["type"] == "wait"]  # the page said why it was slow
+    assert said and said[0]["reason"] == "loading" and GEMMA in said[0]["message"]
     assert frames[-1]["stats"]["stopped"] is True
     asked = user.history()["messages"][-1]  # no reply kept: the message can be retried
     assert (asked["role"], asked["status"], asked["error"]) == (

@@ -42,7 +42,7 @@ def unload(client: BrowserClient, model: str) -> requests.Response:
 def test_guests_may_not_pull_or_delete_and_the_admin_may(shared, fake_ollama, tmp_path):
     assert (tmp_path / "data" / "admin_token").stat().st_mode & 0o777 == 0o600
     visitor = guest(shared)
-    assert me(visitor) == {"role": "guest", "manage_models": False,
+    assert me(visitor) == {"role": "guest", "manage_models": False, "cloud_models": False,
                            "reason": me(visitor)["reason"], "max_keep_alive": "30m"}
     assert "admin" in me(visitor)["reason"]
     refused = delete(visitor, MODEL)
@@ -130,3 +130,57 @@ def test_lan_banner_prints_the_admin_link(tmp_path, fake_ollama):
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+CLOUD = "gpt-oss:120b-cloud"
+
+
+def add_cloud_model(fake_ollama) -> None:
+    """As Ollama lists one: a few hundred bytes, served by ollama.com."""
+    fake_ollama.add_model(CLOUD, size=384, family="gptoss",
+                          remote_host="https://ollama.com:443")
+
+
+def test_cloud_models_are_marked(fake_ollama, user):
+    add_cloud_model(fake_ollama)
+    fake_ollama.add_model("qwen3-coder:480b-cloud")  # the name alone says so, too
+    fake_ollama.add_model("kimi:cloud")
+    listed = {m["name"]: m["cloud"]
+              for m in user.http.get(user.server.url + "/api/models").json()["models"]}
+    assert listed[CLOUD] is listed["qwen3-coder:480b-cloud"] is listed["kimi:cloud"] is True
+    assert listed[MODEL] is listed["thinker:latest"] is False
+    show = user.http.get(user.server.url + "/api/show", params={"model": CLOUD}).json()
+    assert show["cloud"] is True
+    assert user.http.get(user.server.url + "/api/show",
+                         params={"model": MODEL}).json()["cloud"] is False
+
+
+def test_a_guest_may_not_chat_with_a_cloud_model_and_the_admin_may(shared, fake_ollama):
+    add_cloud_model(fake_ollama)
+    visitor = guest(shared)
+    assert me(visitor)["cloud_models"] is False
+    ws = visitor.socket()
+    frames = ws.chat("my private notes", model=CLOUD)
+    assert [f["type"] for f in frames] == ["error"] and frames[0]["code"] == "forbidden"
+    assert "ollama.com" in frames[0]["message"]
+    assert "--allow-cloud-models" in frames[0]["message"]
+    assert fake_ollama.last_payload("/api/chat") is None  # nothing left the machine
+    assert visitor.history()["messages"] == []  # nor was it stored as sent
+    assert ws.chat("hello")[-1]["type"] == "done"  # a local model still answers
+
+    boss = admin(shared)
+    assert me(boss)["cloud_models"] is True
+    assert boss.socket().chat("hello cloud", model=CLOUD)[-1]["type"] == "done"
+    assert fake_ollama.last_payload("/api/chat")["model"] == CLOUD
+
+
+def test_allow_cloud_models_lets_guests_use_them(tmp_path, fake_ollama):
+    add_cloud_model(fake_ollama)
+    server = LiveServer(tmp_path / "data", fake_ollama.url, HOST="0.0.0.0",
+                        ALLOW_CLOUD_MODELS=True)
+    try:
+        visitor = guest(server)
+        assert me(visitor)["cloud_models"] is True
+        assert visitor.socket().chat("hi", model=CLOUD)[-1]["type"] == "done"
+    finally:
+        server.stop()
