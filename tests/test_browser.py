@@ -19,7 +19,6 @@ try:
 except ImportError:  # CI installs it; a dev machine without it skips rather than fails
     pytest.skip("the playwright Python package is not installed", allow_module_level=True)
 
-from .conftest import CHROMIUM
 from .fake_ollama import FakeOllama
 from .live import LiveServer
 
@@ -28,13 +27,8 @@ MODEL = "gemma3:270m"
 REFRESH_WAIT_MS = 8000  # the page refreshes the loaded list every 5 s
 DRAW_MS = 20000  # a 400-message history drawn in slices, on 2 busy cores
 
-# Every browser test module says `pytestmark = needs_chromium`; the `browser` and `page`
-# fixtures are in conftest.py.
-needs_chromium = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)"),
-]
-pytestmark = needs_chromium
+# The `engine` and `page` fixtures are in conftest.py: every test that takes one runs in
+# each engine (Chromium, Firefox) and is marked `browser`.
 
 
 def open_chat(page: Page, url: str) -> None:
@@ -48,6 +42,17 @@ def open_chat(page: Page, url: str) -> None:
 def send(page: Page, text: str) -> None:
     page.fill("#prompt", text)
     page.press("#prompt", "Enter")
+
+
+def type_into(page: Page, selector: str, text: str) -> None:
+    """Replace a field's value by typing, then leave it with Tab, as a person does.
+
+    `fill()` sets the value without the user-edit flag, so Firefox fires no `change` when
+    the field is left (measured: fill + Tab gives input and blur only); typed keys do.
+    """
+    page.fill(selector, "")
+    page.locator(selector).press_sequentially(text)
+    page.press(selector, "Tab")
 
 
 def last_reply(page: Page):
@@ -410,13 +415,11 @@ def history_of(page: Page) -> dict:
 def test_system_prompt_parameters_and_endpoint_per_conversation(page, live_server, fake_ollama):
     open_chat(page, live_server.url)
     page.click("#params-box summary")
-    page.fill("#p-temperature", "500")
-    page.press("#p-temperature", "Tab")  # change event: saved on the server, which says no
+    type_into(page, "#p-temperature", "500")  # change event: saved on the server, which says no
     error = page.locator(".field-error[data-field='options.temperature']")
     expect(error).to_have_text("Must be at most 100")
     expect(page.locator("#p-temperature")).to_have_attribute("aria-invalid", "true")
-    page.fill("#p-temperature", "0.3")
-    page.press("#p-temperature", "Tab")
+    type_into(page, "#p-temperature", "0.3")
     expect(error).to_have_text("")
     page.fill("#p-num_ctx", "2048")
     page.fill("#p-stop", "END\nSTOP")
@@ -722,60 +725,53 @@ def test_images_for_vision_models(page, tmp_path, fake_ollama):
         server.stop()
 
 
-def test_theme_shortcuts_help_and_phone(browser, live_server, fake_ollama):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        open_chat(page, live_server.url)
-        background = "() => getComputedStyle(document.documentElement).backgroundColor"
-        dark = page.evaluate(background)
-        assert dark == "rgb(20, 23, 28)"  # the system's dark scheme
-        page.click("#theme-toggle")  # system -> light
-        expect(page.locator("html")).to_have_attribute("data-theme", "light")
-        assert page.evaluate(background) == "rgb(245, 246, 248)"
-        page.reload()
-        expect(page.locator("html")).to_have_attribute("data-theme", "light")
+def test_theme_shortcuts_help_and_phone(open_tab, live_server, fake_ollama):
+    page = open_tab("dark")
+    open_chat(page, live_server.url)
+    background = "() => getComputedStyle(document.documentElement).backgroundColor"
+    dark = page.evaluate(background)
+    assert dark == "rgb(20, 23, 28)"  # the system's dark scheme
+    page.click("#theme-toggle")  # system -> light
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    assert page.evaluate(background) == "rgb(245, 246, 248)"
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
 
-        page.keyboard.press("Control+/")
-        help_box = page.locator("#help-dialog")
-        expect(help_box).to_be_visible()
-        expect(help_box).to_contain_text("New chat")
-        page.keyboard.press("Escape")
-        expect(help_box).to_be_hidden()
+    page.keyboard.press("Control+/")
+    help_box = page.locator("#help-dialog")
+    expect(help_box).to_be_visible()
+    expect(help_box).to_contain_text("New chat")
+    page.keyboard.press("Escape")
+    expect(help_box).to_be_hidden()
 
-        page.locator("#messages").focus()
-        page.keyboard.press("Shift+Escape")
-        expect(page.locator("#prompt")).to_be_focused()
-        page.keyboard.press("Control+Shift+S")
-        expect(page.locator("#sidebar")).to_be_hidden()
-        page.keyboard.press("Control+Shift+S")
-        expect(page.locator("#sidebar")).to_be_visible()
+    page.locator("#messages").focus()
+    page.keyboard.press("Shift+Escape")
+    expect(page.locator("#prompt")).to_be_focused()
+    page.keyboard.press("Control+Shift+S")
+    expect(page.locator("#sidebar")).to_be_hidden()
+    page.keyboard.press("Control+Shift+S")
+    expect(page.locator("#sidebar")).to_be_visible()
 
-        fake_ollama.script(tokens=[" t"] * 300, delay=0.02)
-        send(page, "keep talking")
-        expect(last_reply(page).locator(".message-content")).to_contain_text("t t t")
-        page.keyboard.press("Escape")  # stop
-        expect(stored_reply(page)).to_have_attribute("data-status", "stopped")
+    fake_ollama.script(tokens=[" t"] * 300, delay=0.02)
+    send(page, "keep talking")
+    expect(last_reply(page).locator(".message-content")).to_contain_text("t t t")
+    page.keyboard.press("Escape")  # stop
+    expect(stored_reply(page)).to_have_attribute("data-status", "stopped")
 
-        page.set_viewport_size({"width": 390, "height": 800})
-        sidebar = page.locator("#sidebar")
-        expect(page.locator("#new-chat")).not_to_be_in_viewport()
-        page.click("#sidebar-toggle")
-        expect(page.locator("#new-chat")).to_be_in_viewport()
-        page.click("#new-chat")  # picking something closes the drawer
-        expect(page.locator("#new-chat")).not_to_be_in_viewport()
-        expect(sidebar).to_be_attached()
-        expect(page.locator("#conversation-list li")).to_have_count(2)
-    finally:
-        context.close()
-    assert errors == []
+    page.set_viewport_size({"width": 390, "height": 800})
+    sidebar = page.locator("#sidebar")
+    expect(page.locator("#new-chat")).not_to_be_in_viewport()
+    page.click("#sidebar-toggle")
+    expect(page.locator("#new-chat")).to_be_in_viewport()
+    page.click("#new-chat")  # picking something closes the drawer
+    expect(page.locator("#new-chat")).not_to_be_in_viewport()
+    expect(sidebar).to_be_attached()
+    expect(page.locator("#conversation-list li")).to_have_count(2)
 
 
-def test_page_weight_offline(browser, live_server, fake_ollama):
+def test_page_weight_offline(engine, live_server, fake_ollama):
     """Everything comes from the app itself; the total is what the README records."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = engine.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     fetched: list[tuple[str, int]] = []
     page.on("requestfinished", lambda r: fetched.append(

@@ -12,7 +12,6 @@ from .test_browser import (
     expect,
     export_json_then_import,
     history_of,
-    needs_chromium,
     open_chat,
     send,
     stored_reply,
@@ -20,7 +19,6 @@ from .test_browser import (
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "versions.png"
 
-pytestmark = needs_chromium
 
 
 def edit_last_question(page, text: str) -> None:

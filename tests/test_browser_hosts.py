@@ -9,16 +9,14 @@ from .fake_ollama import FakeOllama
 from .live import LiveServer
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from .test_browser import MODEL, expect, needs_chromium, send, stored_reply
+from .test_browser import MODEL, expect, send, stored_reply
 from .test_browser_app import AXE, serious_violations
 
-pytestmark = needs_chromium
 
-
-def test_two_hosts_in_the_sidebar_and_unload_on_one(browser, tmp_path):
+def test_two_hosts_in_the_sidebar_and_unload_on_one(engine, tmp_path):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: scripts/test.sh installs it with npm")
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = engine.new_context(viewport={"width": 1280, "height": 800})
     context.add_init_script(path=str(AXE))  # a test-only tool: the grouped list is checked
     page = context.new_page()
     errors: list[str] = []

@@ -5,9 +5,7 @@ from __future__ import annotations
 from .live import LiveServer
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from .test_browser import expect, needs_chromium, open_chat
-
-pytestmark = needs_chromium
+from .test_browser import expect, open_chat
 
 
 def test_a_guest_sees_pull_and_delete_disabled_and_the_admin_link_gives_them_back(

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
 from .live import LiveServer
-from .test_browser import MODEL, expect, needs_chromium, send, stored_reply
-
-pytestmark = needs_chromium
+from .test_browser import MODEL, expect, send, stored_reply
 
 
 def test_pick_loads_the_model_and_the_window_is_explained(page, tmp_path,
