@@ -25,9 +25,15 @@ from .live import BrowserClient, LiveServer
 from .real import REAL_URL, REPLY_TIMEOUT, SKIP_REASON
 
 try:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 except ImportError:  # the browser fixtures say so (a failure under CI=true)
     sync_playwright = None
+else:
+    # Playwright's 5 s for an expectation is short for 2 cores shared by other runs: at a
+    # load average of 18-25, Firefox's first socket was still "Reconnecting…" after 5 s
+    # and a long chat's oldest reply took longer to be drawn. A passing check returns as
+    # soon as it holds, so only a failing one waits the whole time.
+    expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
