@@ -48,7 +48,7 @@ def _apply(args: argparse.Namespace) -> None:
 
 def banner(app: Any, port: int) -> list[str]:
     """What to print at start: where to open it, and how it is protected."""
-    from webchat.netinfo import lan_addresses
+    from webchat.guard.netinfo import lan_addresses
 
     host = app.config["HOST"]
     query = f"?token={app.config['ACCESS_TOKEN']}" if app.config["AUTH_REQUIRED"] else ""
@@ -105,7 +105,7 @@ def _stop(signum: int, frame: Any) -> None:
 def serve_production(app: Any) -> int:
     """gunicorn handles SIGINT/SIGTERM itself; the worker unloads models on its way out."""
     from webchat import create_app, shutdown
-    from webchat.production import ProductionServer
+    from webchat.serve.production import ProductionServer
 
     config = dict(app.config)
     shutdown(app, unload=False)  # the worker makes its own app after the fork
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     from werkzeug.serving import make_server
 
     from webchat import create_app, shutdown
-    from webchat.ollama_hosts import HostsConfigError
+    from webchat.ollama.hosts import HostsConfigError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -31,7 +31,7 @@ from _common import MODEL, bench_line, median
 
 from tests.fake_ollama import FakeOllama
 from tests.live import BrowserClient, LiveServer
-from webchat.payloads import build_payload
+from webchat.relay.payload import build_payload
 
 WORDS = ("the model answer context window token stream reply message ollama server "
          "browser history python socket prompt system memory layer weight cache page "
@@ -103,12 +103,12 @@ STATS = {"done_reason": "stop", "total_duration": 2_500_000_000, "load_duration"
 def exchange(sessions: Any, sid: str, question: str, answer: str) -> tuple[int, int]:
     """What one chat does to the store, in the app's order (in the browser's most recent
     conversation)."""
-    cid = sessions.resolve(sid)
-    user_id = sessions.add_user(sid, cid, question, MODEL)
-    payload = build_payload("chat", MODEL, sessions.system_prompt(cid),
-                            sessions.context_window(cid), {})
-    reply_id = sessions.begin_reply(sid, cid, MODEL, "chat", payload)
-    sessions.finish_reply(user_id, reply_id, answer, "", "ok", STATS, None)
+    cid = sessions.conversations.resolve(sid)
+    user_id = sessions.exchanges.add_user(sid, cid, question, MODEL)
+    payload = build_payload("chat", MODEL, sessions.conversations.system_prompt(cid),
+                            sessions.history.context_window(cid), {})
+    reply_id = sessions.exchanges.begin_reply(sid, cid, MODEL, "chat", payload)
+    sessions.exchanges.finish_reply(user_id, reply_id, answer, "", "ok", STATS, None)
     return user_id, reply_id
 
 
@@ -178,14 +178,14 @@ def server_figures(sessions: Any, rng: random.Random) -> dict[str, float]:
     question, answer = user_text(rng), reply_text(rng)
     for _ in range(REPEATS):
         for length, sid in sids.items():
-            cid = sessions.resolve(sid)
+            cid = sessions.conversations.resolve(sid)
             t0 = time.perf_counter()
-            sessions.context_window(cid)
+            sessions.history.context_window(cid)
             window_times[length].append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            user_id = sessions.add_user(sid, cid, question, MODEL)
-            reply_id = sessions.begin_reply(sid, cid, MODEL, "chat", {"model": MODEL})
-            sessions.finish_reply(user_id, reply_id, answer, "", "ok", STATS, None)
+            user_id = sessions.exchanges.add_user(sid, cid, question, MODEL)
+            reply_id = sessions.exchanges.begin_reply(sid, cid, MODEL, "chat", {"model": MODEL})
+            sessions.exchanges.finish_reply(user_id, reply_id, answer, "", "ok", STATS, None)
             save_times[length].append(time.perf_counter() - t0)
             with sessions.db.transaction() as conn:  # back to `length` messages
                 conn.execute("DELETE FROM messages WHERE id IN (?, ?)", (user_id, reply_id))

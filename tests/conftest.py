@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from .engines import (
     ENGINES,
@@ -20,9 +21,9 @@ from .engines import (
     webkit_driver,
     xvfb_display,
 )
-from .fake_ollama import FakeOllama
+from .fake_ollama import DEFAULT_RELEASE, FakeOllama
 from .live import BrowserClient, LiveServer
-from .real import REAL_URL, REPLY_TIMEOUT, SKIP_REASON
+from .real import OLDER_SKIP_REASON, OLDER_URL, REAL_URL, REPLY_TIMEOUT, SKIP_REASON
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -50,9 +51,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 reason=f"Chromium only: {only.kwargs['reason']}"))
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    """Say up front whether this run sees a real Ollama."""
-    return f"real Ollama: {REAL_URL}" if REAL_URL else f"real Ollama: none ({SKIP_REASON})"
+def _version_at(url: str) -> str:
+    try:
+        return "Ollama " + requests.get(url + "/api/version", timeout=10).json()["version"]
+    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        return f"no version: {type(exc).__name__}"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say up front which real Ollama releases this run tests (each asked /api/version)."""
+    return [f"real Ollama: {REAL_URL} ({_version_at(REAL_URL)})" if REAL_URL
+            else f"real Ollama: none ({SKIP_REASON})",
+            f"real Ollama for the contract: {OLDER_URL} ({_version_at(OLDER_URL)})"
+            if OLDER_URL else f"real Ollama for the contract: none ({OLDER_SKIP_REASON})"]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -71,9 +82,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture
-def fake_ollama() -> Iterator[FakeOllama]:
-    """Start a stand-in Ollama on a free loopback port."""
-    fake = FakeOllama().start()
+def fake_ollama(request: pytest.FixtureRequest) -> Iterator[FakeOllama]:
+    """Start a stand-in Ollama on a free loopback port, answering as the release the test
+    asks for (`@pytest.mark.parametrize("fake_ollama", ["0.24.0"], indirect=True)`), else
+    as today's (DEFAULT_RELEASE)."""
+    fake = FakeOllama(release=getattr(request, "param", DEFAULT_RELEASE)).start()
     yield fake
     fake.stop()
 

@@ -2,9 +2,11 @@
 
 Each scenario is a request (after some set-up requests) whose answer is reduced to what
 the app depends on: the HTTP status, the order of the kinds of lines in a stream, and the
-keys and JSON types (never the values) of every object. tests/captures/contract/ holds the
-real Ollama's raw answers (scripts/refresh_captures.py rewrites them); tests/test_contract.py
-holds the stand-in and the live real server to them.
+keys and JSON types (never the values) of every object. tests/captures/contract/VERSION/
+holds a real Ollama's raw answers per release (scripts/refresh_captures.py rewrites them);
+tests/test_contract.py holds the stand-in (in each release's mode) and the live real servers
+to them. Where the releases differ, each release's captures say how, and the stand-in
+answers as the release it is asked to be (tests/fake_ollama.py RELEASES).
 """
 
 from __future__ import annotations
@@ -16,8 +18,18 @@ from typing import Any
 
 import requests
 
+from .fake_ollama import DEFAULT_RELEASE
+from .fake_ollama import RELEASES as STAND_IN_RELEASES
+
+__all__ = ["DEFAULT_RELEASE", "RELEASES", "SCENARIOS", "Scenario", "capture_path", "compare",
+           "recorded", "release_differences", "run", "version_of"]
+
+# One folder per release in RELEASES: the one people run today (what the stand-in models by
+# default and ../shared/real-ollama/start serves) and an older one still in use.
 CONTRACT_CAPTURES = Path(__file__).resolve().parent / "captures" / "contract"
+RELEASES = tuple(STAND_IN_RELEASES)
 MODEL = "gemma3:270m"
+THINKER = "gemma3-think:270m"  # the shared start script's model that lists `thinking`
 _ASK = [{"role": "user", "content": "Say hello."}]
 _LOAD = ("POST", "/api/generate", {"model": MODEL})
 
@@ -35,11 +47,22 @@ class Scenario:
     # Top-level values the app acts on, which must be equal too ("kind.key"): values are
     # otherwise never compared (timings, digests, dates and the text vary run to run).
     same: tuple[str, ...] = ()
+    # Where the releases answer differently: each path only some releases have, with the
+    # release it comes from and the reason. Each release's captures hold the stand-in to
+    # that release; tests/test_contract.py holds this list to the captures.
+    per_release: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 SCENARIOS = [
     Scenario("version", "GET", "/api/version"),
-    Scenario("tags", "GET", "/api/tags"),
+    Scenario("tags", "GET", "/api/tags", per_release={
+        "object.models.[].capabilities": (
+            "0.32.15", "the list says what each model can do (0.30 on); 0.24 only in /api/show"),
+        "object.models.[].details.context_length": (
+            "0.32.15", "the trained context; the one a loaded model runs with is /api/ps's"),
+        "object.models.[].details.embedding_length": (
+            "0.32.15", "listed beside it; the app does not read it"),
+    }),
     Scenario("ps", "GET", "/api/ps", before=(_LOAD,)),
     Scenario("show", "POST", "/api/show", {"model": MODEL}, allowed={
         "object.model_info.*": "keys depend on the model's architecture; the app reads "
@@ -48,7 +71,11 @@ SCENARIOS = [
     }),
     Scenario("chat-one-token", "POST", "/api/chat",
              {"model": MODEL, "messages": _ASK, "options": {"num_predict": 1}},
-             before=(_LOAD,)),
+             before=(_LOAD,), per_release={
+                 "final.eval_duration": (
+                     "0.32.15", "llama-server times every token; 0.24's runner samples a "
+                                "lone token with the prompt and omits the 0 (omitempty)"),
+             }),
     Scenario("chat-stream", "POST", "/api/chat",
              {"model": MODEL, "messages": _ASK, "options": {"num_predict": 4}},
              before=(_LOAD,)),
@@ -78,6 +105,16 @@ SCENARIOS = [
              same=("error.error",)),
     Scenario("chat-think-unsupported", "POST", "/api/chat",
              {"model": MODEL, "messages": _ASK, "think": True}, same=("error.error",)),
+    # A thinking model thinks when `think` is left out (Ollama since 0.12.4): the token
+    # lines carry message.thinking, as with "think": true; only false turns it off.
+    Scenario("chat-think-absent", "POST", "/api/chat",
+             {"model": THINKER, "messages": _ASK, "options": {"num_predict": 4}}),
+    Scenario("chat-think-on", "POST", "/api/chat",
+             {"model": THINKER, "messages": _ASK, "think": True,
+              "options": {"num_predict": 4}}),
+    Scenario("chat-think-off", "POST", "/api/chat",
+             {"model": THINKER, "messages": _ASK, "think": False,
+              "options": {"num_predict": 4}}),
     Scenario("chat-messages-not-a-list", "POST", "/api/chat",
              {"model": MODEL, "messages": "hi"}, same=("error.error",)),
     Scenario("pull-without-model", "POST", "/api/pull", {}, same=("error.error",)),
@@ -96,17 +133,24 @@ def run(base_url: str, scenario: Scenario, timeout: float = 120.0) -> dict[str, 
     return {"status": response.status_code, "lines": lines}
 
 
-def capture_path(scenario: Scenario) -> Path:
-    return CONTRACT_CAPTURES / f"{scenario.name}.json"
+def capture_path(scenario: Scenario, release: str) -> Path:
+    return CONTRACT_CAPTURES / release / f"{scenario.name}.json"
 
 
-def recorded(scenario: Scenario) -> dict[str, Any]:
-    """The real Ollama's answer, as last captured."""
-    path = capture_path(scenario)
+def recorded(scenario: Scenario, release: str) -> dict[str, Any]:
+    """A real Ollama's answer, as last captured from that release."""
+    path = capture_path(scenario, release)
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run scripts/refresh_captures.py URL "
-                                "against a real Ollama to capture it")
+                                f"against a real Ollama {release} to capture it")
     return json.loads(path.read_text())["answer"]
+
+
+def version_of(base_url: str) -> str:
+    """The release a live Ollama says it is (GET /api/version)."""
+    response = requests.get(base_url + "/api/version", timeout=10)
+    response.raise_for_status()
+    return response.json()["version"]
 
 
 def kind_of(line: Any) -> str:
@@ -198,6 +242,19 @@ def _allowed(path: str, allowed: dict[str, str]) -> bool:
         if pattern.endswith(".*") and path.startswith(pattern[:-1]):
             return True
     return False
+
+
+def release_differences(scenario: Scenario) -> dict[str, str]:
+    """Each path where the captured releases differ, with the release that has it."""
+    found: dict[str, str] = {}
+    for release in RELEASES:
+        for other in RELEASES:
+            if other != release:
+                for difference in compare(scenario, recorded(scenario, release),
+                                          recorded(scenario, other)):
+                    path, _, what = difference.partition(": ")
+                    found[path] = release if what == "missing" else other
+    return found
 
 
 def compare(scenario: Scenario, real: dict[str, Any], other: dict[str, Any]) -> list[str]:

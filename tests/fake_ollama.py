@@ -1,4 +1,4 @@
-"""A stand-in Ollama 0.24 server for tests.
+"""A stand-in Ollama server for tests, answering as Ollama 0.32.15 (or 0.24.0 on request).
 
 The app's hardest paths (a model still loading, Stop mid-stream, Ollama dying or coming
 back) depend on *when* bytes arrive, not only on what they say. So this fake speaks real
@@ -10,7 +10,11 @@ captured from a real Ollama.
 Default reply, so tests can check order and completeness without scripting anything:
     chat:     ["You", " said", ":"] + [" " + word for word in last_user_message.split()]
     generate: the same rule applied to the last line of the prompt.
-With "think": true on a thinking model, _DEFAULT_THINKING is streamed first as thinking.
+A thinking model (capability `thinking`) streams _DEFAULT_THINKING first as thinking unless
+the request says "think": false, as Ollama does since 0.12.4: leaving `think` out thinks.
+
+Where releases differ on the wire (tests/captures/contract/VERSION/ holds each one's answers),
+`FakeOllama(release=...)` picks which one it answers as; RELEASES says what differs.
 """
 
 from __future__ import annotations
@@ -33,12 +37,31 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CAPTURES", "FakeOllama"]
+__all__ = ["CAPTURES", "DEFAULT_RELEASE", "RELEASES", "FakeOllama", "Release"]
 
 # tests/' own copies of a real Ollama's raw answers (scripts/refresh_captures.py).
 CAPTURES = Path(__file__).resolve().parent / "captures"
 
-VERSION = "0.24.0"
+
+@dataclass(frozen=True)
+class Release:
+    """How one Ollama release answers where releases differ (seen in its contract captures)."""
+
+    version: str
+    # /api/tags entries carry `capabilities`, and their details the model's trained
+    # `context_length` and `embedding_length` (0.30 and later).
+    tags_capabilities: bool
+    # A one-token reply still reports `eval_duration` (0.32: llama-server times every
+    # token; 0.24's runner samples a lone token with the prompt and omits it).
+    lone_token_timed: bool
+
+
+RELEASES = {
+    "0.32.15": Release("0.32.15", tags_capabilities=True, lone_token_timed=True),
+    "0.24.0": Release("0.24.0", tags_capabilities=False, lone_token_timed=False),
+}
+DEFAULT_RELEASE = "0.32.15"  # what people run today, and what ../shared/real-ollama starts
+THINK_LEVELS = ("high", "medium", "low", "max")  # api.ThinkValue's strings
 RUNNER_STOPPED = (
     "model runner has unexpectedly stopped, this may be due to resource limitations "
     "or an internal error, check ollama server logs for details"
@@ -79,10 +102,16 @@ class _Model:
     loaded_size: int = 0
     capabilities: list[str] = field(default_factory=lambda: ["completion"])
     trained_context: int = 32768
+    embedding_length: int = 640
 
-    def tag(self) -> dict[str, Any]:
-        return {"name": self.name, "model": self.name, "modified_at": self.modified_at,
-                "size": self.size, "digest": self.digest, "details": self.details}
+    def tag(self, release: Release) -> dict[str, Any]:
+        entry = {"name": self.name, "model": self.name, "modified_at": self.modified_at,
+                 "size": self.size, "digest": self.digest, "details": self.details}
+        if release.tags_capabilities:
+            entry["details"] = self.details | {"context_length": self.trained_context,
+                                               "embedding_length": self.embedding_length}
+            entry["capabilities"] = self.capabilities
+        return entry
 
 
 @dataclass
@@ -130,8 +159,9 @@ class _ClientGone(Exception):
 
 
 def _default_models() -> list[_Model]:
-    """The two models of the captured /api/tags (sizes and contexts, once loaded, from the
-    captured /api/ps), and a thinking model the real server does not have."""
+    """The models of the captured /api/tags (sizes and contexts, once loaded, from the
+    captured /api/ps; capabilities and trained contexts as 0.32 lists them), and a thinking
+    model of another family the real server does not have."""
     tags = json.loads((CAPTURES / "tags.json").read_text())["models"]
     ps = json.loads((CAPTURES / "ps-two-loaded.json").read_text())["models"]
     runtime = {entry["name"]: (entry["size"], entry["context_length"]) for entry in ps}
@@ -143,9 +173,16 @@ def _default_models() -> list[_Model]:
     models = [thinker]
     for entry in reversed(tags):  # catalog keeps oldest first; /api/tags shows newest first
         loaded_size, context = runtime.get(entry["name"], (int(entry["size"] * 1.85), 4096))
-        models.append(_Model(entry["name"], entry["size"], entry["digest"], entry["details"],
-                             entry["modified_at"], context, loaded_size))
-    return models
+        details = dict(entry["details"])
+        trained = details.pop("context_length", 32768)
+        embedding = details.pop("embedding_length", 640)
+        models.append(_Model(entry["name"], entry["size"], entry["digest"], details,
+                             entry["modified_at"], context, loaded_size,
+                             list(entry.get("capabilities") or ["completion"]), trained,
+                             embedding))
+    # The thinking models come oldest, so a page that picks the newest model gets one that
+    # does not think (a thinking model thinks unless asked not to).
+    return sorted(models, key=lambda model: "thinking" not in model.capabilities)
 
 
 def _details(family: str, parameter_size: str) -> dict[str, Any]:
@@ -247,9 +284,29 @@ def _check_options(options: Any) -> None:
             raise _ApiError(500, 'option "stop" must be of an array of strings')
 
 
-def _wants_thinking(body: dict[str, Any]) -> bool:
+def _check_think(think: Any) -> None:
+    """api.ThinkValue's UnmarshalJSON: a bool, one of its level strings, or null."""
+    if think is None or isinstance(think, bool):
+        return
+    if isinstance(think, str) and think not in THINK_LEVELS:
+        raise _ApiError(400, f'invalid think value: "{think}" (must be "high", "medium", '
+                             '"low", "max", true, or false)')
+    if not isinstance(think, str):
+        raise _ApiError(400, 'think must be a boolean or string ("high", "medium", "low", '
+                             '"max", true, or false)')
+
+
+def _thinks(body: dict[str, Any], model: _Model) -> bool:
+    """Ollama's rule (server/routes.go ChatHandler, since 0.12.4): a model that lists
+    `thinking` thinks unless the request says "think": false (left out means true); asking
+    one without the capability to think (true or a level) is a 400."""
     think = body.get("think")
-    return think is True or think in ("low", "medium", "high")
+    _check_think(think)
+    if "thinking" in model.capabilities:
+        return think is not False
+    if think is True or isinstance(think, str):
+        raise _ApiError(400, f'"{body.get("model")}" does not support thinking')
+    return False
 
 
 def _echo(text: str) -> list[str]:
@@ -366,7 +423,7 @@ def _done(model: str, chat: bool, reason: str, content: str = "",
     return line | {"done": True, "done_reason": reason}
 
 
-def _stats(load_ns: int, prompt_count: int, eval_count: int, eval_ns: int,
+def _stats(release: Release, load_ns: int, prompt_count: int, eval_count: int, eval_ns: int,
            uncached: int | None = None) -> dict[str, int]:
     """Durations are measured, with floors so an instant fake still reports a sane rate.
     As in Ollama, the count is the whole prompt and the duration only its uncached part."""
@@ -375,8 +432,8 @@ def _stats(load_ns: int, prompt_count: int, eval_count: int, eval_ns: int,
     stats = {"total_duration": load_ns + prompt_ns + eval_ns, "load_duration": load_ns,
              "prompt_eval_count": prompt_count, "prompt_eval_duration": prompt_ns,
              "eval_count": eval_count, "eval_duration": eval_ns}
-    if eval_count <= 1:  # Ollama samples a lone token with the prompt: eval_duration 0,
-        del stats["eval_duration"]  # which its omitempty leaves out
+    if eval_count <= 1 and not release.lone_token_timed:  # 0.24 samples a lone token with
+        del stats["eval_duration"]  # the prompt: eval_duration 0, which omitempty leaves out
     return stats
 
 
@@ -391,14 +448,18 @@ def _faults(script: _Script, count: int) -> dict[int, list[str]]:
 
 
 class FakeOllama:
-    """A real HTTP server on 127.0.0.1 that behaves like Ollama 0.24, with knobs for tests.
+    """A real HTTP server on 127.0.0.1 that behaves like Ollama, with knobs for tests.
 
     Use as `with FakeOllama() as fake:`. Give a port to restart on the same address after
-    stop(), which is how a test makes "Ollama went down and came back". All attributes
-    may be changed while it runs.
+    stop(), which is how a test makes "Ollama went down and came back"; `release` (a key
+    of RELEASES) picks the release it answers as. All attributes may be changed while it
+    runs.
     """
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, release: str = DEFAULT_RELEASE) -> None:
+        if release not in RELEASES:
+            raise ValueError(f"release: one of {sorted(RELEASES)}, not {release!r}")
+        self.release = RELEASES[release]
         self.port = port
         self.load_delay = 0.0  # seconds a cold model takes to load
         self.token_delay = 0.0  # seconds before each streamed token
@@ -544,7 +605,7 @@ class FakeOllama:
 
     def _tags(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [model.tag() for model in reversed(self._models.values())]
+            return [model.tag(self.release) for model in reversed(self._models.values())]
 
     def _ps(self) -> list[dict[str, Any]]:
         now = time.time_ns()
@@ -873,7 +934,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, b"Ollama is running", "text/plain")
 
     def _version(self, raw: bytes) -> None:
-        self._send_json(200, {"version": VERSION})
+        self._send_json(200, {"version": self.fake.release.version})
 
     def _list_tags(self, raw: bytes) -> None:
         self._send_json(200, {"models": self.fake._tags()})
@@ -890,6 +951,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _converse(self, body: dict[str, Any], chat: bool) -> None:
         """Check in Ollama's order, then unload, load, or load and answer."""
         fake = self.fake
+        _check_think(body.get("think"))  # decoded with the body, before anything is checked
         keep_alive = _keep_alive_ns(body.get("keep_alive"))
         if chat and not isinstance(body.get("messages", []), (list, type(None))):
             raise _ApiError(400, f"json: cannot unmarshal {_go_kind(body['messages'])} into "
@@ -904,9 +966,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not has_input and keep_alive == 0:
             fake._unload(model.name)
             return self._send_json(200, _done(given, chat, "unload"))
-        think = _wants_thinking(body)
-        if think and "thinking" not in model.capabilities:
-            raise _ApiError(400, f'"{given}" does not support thinking')
+        think = _thinks(body, model)
         options = body.get("options") or {}
         _check_options(options)
         script = fake._next_script() if has_input else _Script()
@@ -947,8 +1007,10 @@ class _Handler(BaseHTTPRequestHandler):
         thinking = list(_DEFAULT_THINKING if script.thinking is None else script.thinking)
         thinking = thinking if think else []
         reason, limit = "stop", (body.get("options") or {}).get("num_predict")
-        if isinstance(limit, (int, float)) and 0 <= limit <= len(tokens):
-            tokens, reason = tokens[: int(limit)], "length"
+        if isinstance(limit, (int, float)) and 0 <= limit <= len(thinking) + len(tokens):
+            # num_predict counts every generated token, the thinking ones first
+            thinking = thinking[: int(limit)]
+            tokens, reason = tokens[: int(limit) - len(thinking)], "length"
         pieces = ([_piece(given, chat, t, thinking=True) for t in thinking]
                   + [_piece(given, chat, t, thinking=False) for t in tokens])
         model = self.fake._find(given)
@@ -966,8 +1028,8 @@ class _Handler(BaseHTTPRequestHandler):
         final = _done(given, chat, reason, **whole)
         if not chat:
             final["context"] = [105 + i for i in range(prompt_count + eval_count)]
-        final |= _stats(load_ns, prompt_count, eval_count, time.monotonic_ns() - started,
-                        uncached)
+        final |= _stats(self.fake.release, load_ns, prompt_count, eval_count,
+                        time.monotonic_ns() - started, uncached)
         if not stream:
             return self._send_json(200, final)
         if not script.no_done:

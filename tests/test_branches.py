@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from webchat.db import MIGRATE_TO_2, SCHEMA, Database
-from webchat.sessions import SessionManager
+from webchat.store.database import MIGRATE_TO_2, SCHEMA, Database
+from webchat.store.manager import SessionManager
 
 from .live import BrowserClient, reply_text
 
@@ -193,12 +193,12 @@ def test_the_path_ends_where_the_view_does(tmp_path):
     reply has not started): the plain read of every message must not be used."""
     sessions = SessionManager(Database(tmp_path / "db.sqlite3"), max_history=10)
     sid = sessions.create()
-    cid = sessions.new_conversation(sid, 0).id
-    question = sessions.add_user(sid, cid, "q", MODEL)
-    reply = sessions.begin_reply(sid, cid, MODEL, "chat", {})
-    sessions.finish_reply(question, reply, "a", "", "ok", None, None)
-    assert [m.content for m in sessions.messages(cid)] == ["q", "a"]
-    assert sessions.regenerate(cid) == question
-    assert [m.content for m in sessions.messages(cid)] == ["q"]
-    assert [m.content for m in sessions.context_window(cid)] == ["q"]
+    cid = sessions.conversations.new_conversation(sid, 0).id
+    question = sessions.exchanges.add_user(sid, cid, "q", MODEL)
+    reply = sessions.exchanges.begin_reply(sid, cid, MODEL, "chat", {})
+    sessions.exchanges.finish_reply(question, reply, "a", "", "ok", None, None)
+    assert [m.content for m in sessions.history.messages(cid)] == ["q", "a"]
+    assert sessions.exchanges.regenerate(cid) == question
+    assert [m.content for m in sessions.history.messages(cid)] == ["q"]
+    assert [m.content for m in sessions.history.context_window(cid)] == ["q"]
     sessions.db.close()

@@ -418,7 +418,7 @@ def test_a_stalled_stream_times_out_with_a_clear_error(tmp_path, fake_ollama):
 
 
 def test_a_burst_is_joined_but_a_paced_stream_goes_token_by_token(fake_ollama):
-    from webchat.ollama import OllamaClient
+    from webchat.ollama.client import OllamaClient
 
     client = OllamaClient(fake_ollama.url)
     payload = {"model": "gemma3:270m", "messages": [{"role": "user", "content": "hi"}]}

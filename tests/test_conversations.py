@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from webchat.db import SCHEMA, SCHEMA_VERSION, Database
+from webchat.store.database import SCHEMA, SCHEMA_VERSION, Database
 
 from .live import BrowserClient, LiveServer, reply_text, wait_until
 
@@ -322,9 +322,10 @@ def test_version_1_history_moves_into_one_conversation(tmp_path, fake_ollama):
     db.close()
     server = LiveServer(data, fake_ollama.url)
     try:
-        assert wait_until(lambda: server.services.sessions.resolve("old") > 0)
-        cid = server.services.sessions.resolve("old")
-        assert [m.content for m in server.services.sessions.messages(cid)] == ["from before"]
-        assert server.services.sessions.system_prompt(cid) == "Be old."
+        assert wait_until(lambda: server.services.sessions.conversations.resolve("old") > 0)
+        cid = server.services.sessions.conversations.resolve("old")
+        messages = server.services.sessions.history.messages(cid)
+        assert [m.content for m in messages] == ["from before"]
+        assert server.services.sessions.conversations.system_prompt(cid) == "Be old."
     finally:
         server.stop()

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from tests.fake_ollama import CAPTURES, FakeOllama
+from tests.fake_ollama import CAPTURES, DEFAULT_RELEASE, RELEASES, FakeOllama
 
 CHAT_ERROR_TYPE = "application/json; charset=utf-8"
 # A stream cut mid-body surfaces as either, depending on where requests notices.
@@ -19,9 +19,9 @@ CUT = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionE
 
 
 @pytest.fixture
-def fake_ollama() -> Iterator[FakeOllama]:
-    """Run a fresh stand-in Ollama for each test."""
-    with FakeOllama() as fake:
+def fake_ollama(request: pytest.FixtureRequest) -> Iterator[FakeOllama]:
+    """Run a fresh stand-in Ollama for each test, as the release it asks for (indirect)."""
+    with FakeOllama(release=getattr(request, "param", DEFAULT_RELEASE)) as fake:
         yield fake
 
 
@@ -75,17 +75,34 @@ def test_root_and_version(fake_ollama: FakeOllama) -> None:
     assert (root.status_code, root.text) == (200, "Ollama is running")
     assert root.headers["Content-Type"].startswith("text/plain")
     version = requests.get(f"{fake_ollama.url}/api/version", timeout=5)
-    assert version.json() == {"version": "0.24.0"}
+    assert version.json() == {"version": DEFAULT_RELEASE} == {"version": "0.32.15"}
     assert version.headers["Content-Type"] == CHAT_ERROR_TYPE
+    with FakeOllama(release="0.24.0") as older:
+        assert requests.get(f"{older.url}/api/version", timeout=5).json() == {
+            "version": "0.24.0"}
+    with pytest.raises(ValueError, match="release: one of"):
+        FakeOllama(release="0.1.0")
 
 
 def test_tags_lists_the_captured_models_and_a_thinker(fake_ollama: FakeOllama) -> None:
+    """As 0.32 lists them (capabilities, trained context); the thinking models last."""
     models = requests.get(f"{fake_ollama.url}/api/tags", timeout=5).json()["models"]
     assert [m["name"] for m in models] == [
-        "tiny-assistant:latest", "gemma3:270m", "thinker:latest"]
-    if (CAPTURES / "tags.json").exists():
-        captured = json.loads((CAPTURES / "tags.json").read_text())["models"]
-        assert models[:2] == captured
+        "tiny-assistant:latest", "gemma3:270m", "gemma3-think:270m", "thinker:latest"]
+    captured = {m["name"]: m for m in json.loads((CAPTURES / "tags.json").read_text())["models"]}
+    assert models[:3] == [captured[m["name"]] for m in models[:3]]
+    assert models[2]["capabilities"] == ["completion", "thinking"]
+    assert models[3]["capabilities"] == ["completion", "thinking"]
+    assert models[3]["details"]["context_length"] == 40960
+
+
+def test_tags_as_0_24_lists_no_capabilities() -> None:
+    with FakeOllama(release="0.24.0") as older:
+        models = requests.get(f"{older.url}/api/tags", timeout=5).json()["models"]
+    assert [set(m) for m in models] == [
+        {"name", "model", "modified_at", "size", "digest", "details"}] * 4
+    assert all("context_length" not in m["details"] for m in models)
+    assert RELEASES["0.24.0"].tags_capabilities is False
 
 
 def test_add_and_remove_model(fake_ollama: FakeOllama) -> None:
@@ -249,6 +266,30 @@ def test_num_predict_cuts_with_length(fake_ollama: FakeOllama) -> None:
     assert (lines[-1]["done_reason"], lines[-1]["eval_count"]) == ("length", 4)
 
 
+@pytest.mark.parametrize("fake_ollama", list(RELEASES), indirect=True)
+@pytest.mark.parametrize(("think", "thinks"), [(None, True), (True, True), ("low", True),
+                                               (False, False)])
+def test_a_thinking_model_thinks_unless_told_not_to(fake_ollama: FakeOllama, think: object,
+                                                     thinks: bool) -> None:
+    """Ollama's rule since 0.12.4 (both releases): `think` left out means think."""
+    body = {"model": "gemma3-think:270m", "messages": [{"role": "user", "content": "x"}]}
+    if think is not None:
+        body["think"] = think
+    response = requests.post(f"{fake_ollama.url}/api/chat", json=body, timeout=5)
+    thinking = "".join(line["message"].get("thinking", "") for line in lines_of(response))
+    assert (thinking == "Let me think.") is thinks and (thinking == "") is not thinks
+
+
+def test_num_predict_counts_the_thinking_tokens(fake_ollama: FakeOllama) -> None:
+    response = requests.post(f"{fake_ollama.url}/api/chat", timeout=5, json={
+        "model": "thinker", "messages": [{"role": "user", "content": "x y"}],
+        "options": {"num_predict": 5}})
+    lines = lines_of(response)
+    assert [bool(line["message"].get("thinking")) for line in lines[:-1]] == [True] * 4 + [
+        False]
+    assert (lines[-1]["eval_count"], lines[-1]["done_reason"]) == (5, "length")
+
+
 def test_thinking_streams_first(fake_ollama: FakeOllama) -> None:
     fake_ollama.script(["Hi"], thinking=["Hmm", "..."])
     response = requests.post(f"{fake_ollama.url}/api/chat", timeout=5, stream=True, json={
@@ -328,6 +369,17 @@ def test_replay_sends_the_capture_verbatim(fake_ollama: FakeOllama, capture: str
     ("POST", "/api/chat", {"model": "gemma3:270m", "think": True,
                            "messages": [{"role": "user", "content": "x"}]},
      400, {"error": '"gemma3:270m" does not support thinking'}),
+    ("POST", "/api/chat", {"model": "gemma3:270m", "think": "low",
+                           "messages": [{"role": "user", "content": "x"}]},
+     400, {"error": '"gemma3:270m" does not support thinking'}),
+    ("POST", "/api/chat", {"model": "thinker", "think": "extreme",
+                           "messages": [{"role": "user", "content": "x"}]},
+     400, {"error": 'invalid think value: "extreme" (must be "high", "medium", "low", "max", '
+                    'true, or false)'}),
+    ("POST", "/api/chat", {"model": "thinker", "think": 3,
+                           "messages": [{"role": "user", "content": "x"}]},
+     400, {"error": 'think must be a boolean or string ("high", "medium", "low", "max", '
+                    'true, or false)'}),
 ])
 def test_errors_match_ollama(fake_ollama: FakeOllama, method: str, path: str,
                              body: dict | None, status: int, expected: dict) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from webchat import create_app, shutdown
-from webchat.netinfo import lan_addresses
+from webchat.guard.netinfo import lan_addresses
 
 from .fake_ollama import FakeOllama
 from .live import LiveServer, reply_text, start_run_py

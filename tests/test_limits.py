@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from webchat.storage import prune_empty_sessions
+from webchat.store.pruning import prune_empty_sessions
 
 from .live import BrowserClient, ChatSocket, LiveServer, wait_until
 from .test_conversations import tiny_png
@@ -95,7 +95,7 @@ def test_one_address_cannot_dodge_limits_with_fresh_cookies(capped):
     assert refused.status_code == 429 and "new browsers" in refused.json()["error"]
     first, second = browsers[0].socket(), browsers[1].socket()
     # the handshake can end before the server's thread has counted the socket
-    peers = capped.app.extensions["webchat_peers"]
+    peers = capped.app.extensions["webchat"].peers
     assert wait_until(lambda: peers.sockets_open("127.0.0.1") == 2)
     third = ChatSocket(capped.ws_url, browsers[2].cookie)
     frame = third.recv()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from webchat.views import shell_files
+from webchat.pages import shell_files
 
 
 def test_service_worker_lists_the_shell_and_never_the_api(user):

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from webchat.ollama_hosts import HostsConfigError, parse_hosts
+from webchat.ollama.hosts import HostsConfigError, parse_hosts
 
 from .fake_ollama import FakeOllama
 from .live import ROOT, BrowserClient, LiveServer, reply_text, wait_until

@@ -1,4 +1,4 @@
-"""The app against a real Ollama 0.24.0: what a browser sees over /ws and the HTTP API.
+"""The app against a real Ollama (0.32.15 in every run): what a browser sees over /ws and HTTP.
 
 Run by scripts/test.sh, which starts ../shared/real-ollama (or set WEBCHAT_TEST_OLLAMA_URL).
 The model is a 270M base model: its text is poor by design, so nothing here checks wording,
@@ -11,10 +11,18 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-import webchat.frame_fields
+import webchat.ws.fields
 
 from .live import BrowserClient, ChatSocket, LiveServer, reply_text
-from .real import GEMMA, REPLY_TIMEOUT, TINY, load, needs_real_ollama, ollama
+from .real import (
+    GEMMA,
+    REPLY_TIMEOUT,
+    TINY,
+    load,
+    needs_real_ollama,
+    ollama,
+    unload_namesakes,
+)
 
 pytestmark = needs_real_ollama
 
@@ -100,7 +108,7 @@ def test_ollama_errors_reach_the_user_as_clear_error_frames(real_app: LiveServer
     frames = say(ws, "hi", options={"temperature": "hot"})
     assert (frames[-1]["code"], frames[-1]["field"]) == ("invalid", "options.temperature")
     # ...and should one slip past, Ollama's own 500 reaches the user just as clearly.
-    monkeypatch.setattr(webchat.frame_fields, "validate_options", lambda options: options)
+    monkeypatch.setattr(webchat.ws.fields, "validate_options", lambda options: options)
     frames = say(ws, "hi", options={"temperature": "hot"})
     assert frames[-1]["code"] == "ollama"
     assert 'option "temperature" must be of type float32' in frames[-1]["message"]
@@ -118,6 +126,7 @@ def test_a_pull_fails_with_ollamas_own_error(real_app: LiveServer) -> None:
 
 def test_load_with_an_empty_request_and_two_models_at_once(real_app: LiveServer) -> None:
     user = BrowserClient(real_app)
+    unload_namesakes(GEMMA)
     for model in (GEMMA, TINY):  # the page's load on pick: Ollama's load without a prompt
         answer = user.http.post(real_app.url + "/api/load", json={"model": model}).json()
         assert (answer["model"], answer["loaded"]) == (model, True) and answer["load_ms"] >= 0
@@ -155,7 +164,7 @@ def test_the_system_prompt_reaches_gemmas_prompt(real_app: LiveServer) -> None:
 
 def test_a_kept_prefix_uses_ollamas_prompt_cache(real_app: LiveServer) -> None:
     """The second turn re-sends the first as its prefix: Ollama reuses its cache, so the
-    prompt is evaluated faster although longer (0.24.0 still counts every prompt token).
+    prompt is evaluated faster although longer (both releases still count every prompt token).
 
     The only timing-based check here: on a busy machine one pair can be swamped by another
     process taking the cores, so up to three fresh pairs are tried. Without the cache every

@@ -1,4 +1,4 @@
-"""The context window against a real Ollama 0.24.0 and Gemma 3's own chat template."""
+"""The context window against a real Ollama (0.32.15) and Gemma 3's own chat template."""
 
 from __future__ import annotations
 

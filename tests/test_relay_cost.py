@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from webchat.db import Database
-from webchat.sessions import SessionManager
-from webchat.stream_reader import BrokenFraming, ChunkedLines
+from webchat.ollama.chunked import BrokenFraming, ChunkedLines
+from webchat.store.database import Database
+from webchat.store.manager import SessionManager
 
 
 class Reads:
@@ -43,22 +43,22 @@ def test_chunked_lines_say_when_the_body_breaks():
 def test_partial_saves_are_searchable_only_once_the_reply_ends(tmp_path):
     sessions = SessionManager(Database(tmp_path / "db.sqlite3"), 10)
     sid = sessions.create()
-    cid = sessions.resolve(sid, None, 0)
-    user = sessions.add_user(sid, cid, "tell me about walruses", "m", [])
-    reply = sessions.begin_reply(sid, cid, "m", "chat", {})
+    cid = sessions.conversations.resolve(sid, None, 0)
+    user = sessions.exchanges.add_user(sid, cid, "tell me about walruses", "m", [])
+    reply = sessions.exchanges.begin_reply(sid, cid, "m", "chat", {})
 
     def found(word: str) -> list[int]:
         return [row[0] for row in sessions.db.query(
             "SELECT rowid FROM message_search WHERE message_search MATCH ?", (word,))]
 
-    sessions.save_partials([(reply, "Walruses are large", "")])
+    sessions.exchanges.save_partials([(reply, "Walruses are large", "")])
     assert found("walruses") == [user]  # the streaming reply is not indexed yet
-    sessions.finish_reply(user, reply, "Walruses are large flippered mammals", "", "ok",
+    sessions.exchanges.finish_reply(user, reply, "Walruses are large flippered mammals", "", "ok",
                           None, None)
     assert sorted(found("walruses")) == [user, reply] and found("flippered") == [reply]
-    cut = sessions.begin_reply(sid, cid, "m", "chat", {})
-    sessions.save_partials([(cut, "Narwhals too", "")])
-    sessions.recover_interrupted()  # a server killed mid-reply: the text so far is kept
+    cut = sessions.exchanges.begin_reply(sid, cid, "m", "chat", {})
+    sessions.exchanges.save_partials([(cut, "Narwhals too", "")])
+    sessions.exchanges.recover_interrupted()  # a server killed mid-reply: the text so far is kept
     assert found("narwhals") == [cut]
     sessions.db.query("INSERT INTO message_search (message_search) VALUES ('integrity-check')")
 
@@ -68,8 +68,9 @@ def test_a_browser_that_stops_reading_is_dropped_not_waited_for():
     import socket
     import types
 
-    from webchat.chat_socket import ChatConnection
-    from webchat.tcp import MAX_UNSENT
+    from webchat.guard.roles import GUEST
+    from webchat.relay.tcp import MAX_UNSENT
+    from webchat.ws.chat_socket import ChatConnection
 
     class Ws:  # what flask-sock hands over: its socket, and send()
         def __init__(self, sock: socket.socket) -> None:
@@ -82,7 +83,7 @@ def test_a_browser_that_stops_reading_is_dropped_not_waited_for():
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * MAX_UNSENT)
     ours.settimeout(5)  # without the limit a send would wait this long, then fail
     services = types.SimpleNamespace(config={})
-    connection = ChatConnection(Ws(ours), "sid", services)  # type: ignore[arg-type]
+    connection = ChatConnection(Ws(ours), "sid", services, GUEST)  # type: ignore[arg-type]
     frame = {"type": "chunk", "text": "x" * 4000}
     sent = 0
     while connection.send(frame):  # the browser reads nothing

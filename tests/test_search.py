@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from webchat.db import MIGRATE_TO_2, SCHEMA, SCHEMA_VERSION, Database
-from webchat.search import fts_query, search_messages, split_snippet
+from webchat.store.database import MIGRATE_TO_2, SCHEMA, SCHEMA_VERSION, Database
+from webchat.store.search import fts_query, search_messages, split_snippet
 
 from .live import BrowserClient, reply_text
 

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from webchat.ollama import OllamaClient
+from webchat.ollama.client import OllamaClient
 
 from .fake_ollama import connection_thread_name
 from .live import BrowserClient, LiveServer, wait_until

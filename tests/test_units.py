@@ -6,20 +6,20 @@ import socket
 
 import pytest
 
-from webchat.config import ollama_url_from_host
-from webchat.history import Message
-from webchat.loaded import describe_loaded, processor_split
-from webchat.ollama import OllamaClient
-from webchat.ollama_errors import OllamaUnreachable, StreamFailed
-from webchat.payloads import build_payload, flatten_prompt
-from webchat.stream_events import iter_ndjson, reply_stats
+from webchat.models.loaded import describe_loaded, processor_split
+from webchat.ollama.address import ollama_url_from_host
+from webchat.ollama.client import OllamaClient
+from webchat.ollama.errors import OllamaUnreachable, StreamFailed
+from webchat.ollama.stream import iter_ndjson, reply_stats
+from webchat.pages import module_graph
+from webchat.relay.payload import build_payload, flatten_prompt
+from webchat.store.history import Message
 from webchat.validation import (
     InvalidInput,
     validate_keep_alive,
     validate_model_name,
     validate_options,
 )
-from webchat.views import module_graph
 
 
 @pytest.mark.parametrize("value, url", [
@@ -141,7 +141,7 @@ def test_images_are_known_by_their_bytes(data, mime):
 
 
 def test_titles_and_fields_named_in_messages():
-    from webchat.conversations import make_title
+    from webchat.store.conversations import make_title
     from webchat.validation import field_of
     assert make_title("  Why is\nthe sky   blue? ") == "Why is the sky blue?"
     long = make_title("word " * 40)
@@ -152,7 +152,7 @@ def test_titles_and_fields_named_in_messages():
 
 
 def test_images_are_shortened_in_the_stored_request():
-    from webchat.payloads import redact_images
+    from webchat.relay.payload import redact_images
     window = [Message(1, "user", "look", "", "ok", None, None, None, None, None, 0.0,
                       images=["a" * 32])]
     payload = build_payload("chat", "m", None, window, {}, images={"a" * 32: "QUJD" * 10})

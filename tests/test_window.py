@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from webchat.db import Database
-from webchat.payloads import build_payload
-from webchat.sessions import SessionManager
+from webchat.relay.payload import build_payload
+from webchat.store.database import Database
+from webchat.store.manager import SessionManager
 
 from .fake_ollama import FakeOllama, render_gemma3
 from .live import BrowserClient, LiveServer
@@ -19,13 +19,13 @@ SYSTEM = "Always answer in French."
 
 
 def _store_exchange(sessions: SessionManager, sid: str, cid: int, turn: int) -> int:
-    user_id = sessions.add_user(sid, cid, f"question {turn}", "gemma3:270m")
+    user_id = sessions.exchanges.add_user(sid, cid, f"question {turn}", "gemma3:270m")
     return user_id
 
 
 def _answer(sessions: SessionManager, sid: str, cid: int, user_id: int, turn: int) -> None:
-    reply_id = sessions.begin_reply(sid, cid, "gemma3:270m", "chat", {})
-    sessions.finish_reply(user_id, reply_id, f"answer {turn}", "", "ok", None, None)
+    reply_id = sessions.exchanges.begin_reply(sid, cid, "gemma3:270m", "chat", {})
+    sessions.exchanges.finish_reply(user_id, reply_id, f"answer {turn}", "", "ok", None, None)
 
 
 @pytest.mark.parametrize("trim", ["steps", "sliding"])
@@ -38,14 +38,15 @@ def test_every_window_size_starts_with_a_question(tmp_path: Path, trim: str) -> 
     for size in range(1, 13):
         sessions = SessionManager(db, size, step)
         sid = sessions.create()
-        cid = sessions.new_conversation(sid, 0, system=SYSTEM, settings={"trim": trim}).id
+        cid = sessions.conversations.new_conversation(sid, 0, system=SYSTEM,
+                                                      settings={"trim": trim}).id
         stored: list[str] = []
         for turn in range(TURNS):
             user_id = _store_exchange(sessions, sid, cid, turn)
             stored.append(f"question {turn}")
-            window = sessions.context_window(cid)
+            window = sessions.history.context_window(cid)
             # What the page marks as sent is what the request sends.
-            marked = [m.content for m in sessions.messages(cid) if m.in_context]
+            marked = [m.content for m in sessions.history.messages(cid) if m.in_context]
             assert marked == [m.content for m in window]
             chat = build_payload("chat", "gemma3:270m", SYSTEM, window, {})
             roles = [m["role"] for m in chat["messages"]]
@@ -65,12 +66,12 @@ def test_steps_keep_the_prefix_byte_for_byte(tmp_path: Path) -> None:
     """Between two jumps of the start, each request begins with the whole previous one."""
     sessions = SessionManager(Database(tmp_path / "w.sqlite3"), 6, 6)
     sid = sessions.create()
-    cid = sessions.new_conversation(sid, 0, system=SYSTEM).id
+    cid = sessions.conversations.new_conversation(sid, 0, system=SYSTEM).id
     previous: list[dict[str, str]] = []
     kept = 0
     for turn in range(20):
         user_id = _store_exchange(sessions, sid, cid, turn)
-        messages = build_payload("chat", "m", SYSTEM, sessions.context_window(cid),
+        messages = build_payload("chat", "m", SYSTEM, sessions.history.context_window(cid),
                                  {})["messages"]
         if messages[:len(previous)] == previous:
             kept += 1
@@ -86,27 +87,27 @@ def test_window_survives_a_restart_and_a_long_history(tmp_path: Path) -> None:
     db = Database(tmp_path / "w.sqlite3")
     sessions = SessionManager(db, 4, 6)
     sid = sessions.create()
-    cid = sessions.new_conversation(sid, 0).id
+    cid = sessions.conversations.new_conversation(sid, 0).id
     for turn in range(37):
         _answer(sessions, sid, cid, _store_exchange(sessions, sid, cid, turn), turn)
     _store_exchange(sessions, sid, cid, 37)
-    window = [m.id for m in sessions.context_window(cid)]
+    window = [m.id for m in sessions.history.context_window(cid)]
     again = SessionManager(Database(tmp_path / "w.sqlite3"), 4, 6)
-    assert [m.id for m in again.context_window(cid)] == window
-    assert [m.id for m in again.messages(cid) if m.in_context] == window
+    assert [m.id for m in again.history.context_window(cid)] == window
+    assert [m.id for m in again.history.messages(cid) if m.in_context] == window
 
 
 def test_reasons_say_why(tmp_path: Path) -> None:
     sessions = SessionManager(Database(tmp_path / "w.sqlite3"), 2, 6)
     sid = sessions.create()
-    cid = sessions.new_conversation(sid, 0, settings={"trim": "sliding"}).id
+    cid = sessions.conversations.new_conversation(sid, 0, settings={"trim": "sliding"}).id
     for turn in range(3):
         _answer(sessions, sid, cid, _store_exchange(sessions, sid, cid, turn), turn)
-    reasons = [m.window_reason for m in sessions.messages(cid)]
+    reasons = [m.window_reason for m in sessions.history.messages(cid)]
     assert reasons[0].startswith("Not sent: older than the last 2")
     assert reasons[-1].startswith("Sent: one of the last 2")
-    sessions.update_conversation(sid, cid, settings={"trim": "steps"})
-    reasons = [m.window_reason for m in sessions.messages(cid)]
+    sessions.conversations.update_conversation(sid, cid, settings={"trim": "steps"})
+    reasons = [m.window_reason for m in sessions.history.messages(cid)]
     assert "reuses its cache" in reasons[0]
 
 

@@ -10,20 +10,22 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request, session
 
-from . import api, auth, bodies, compression, hosts, ids, safejson, security, views
-from .active_replies import ActiveReplies
-from .chat_socket import sock
+from . import compression, pages
+from .api import blueprint as api
 from .config import is_loopback, settings_from_env
-from .db import Database
-from .limits import RateLimiter, SocketCounter
-from .ollama_hosts import Hosts
-from .peers import PeerLimits, client_address
-from .secret import load_or_create_secret, make_private
+from .guard import auth, bodies, headers, ids, own_names, safejson
+from .guard.limits import RateLimiter, SocketCounter
+from .guard.peers import PeerLimits, client_address
+from .guard.secret import load_or_create_secret, make_private
+from .models.usage import ModelUsage
+from .ollama.hosts import Hosts
+from .relay.running import ActiveReplies
 from .services import Services
-from .sessions import SessionManager
-from .storage import Pruner
-from .storage import install as install_storage
-from .usage import ModelUsage
+from .store.database import Database
+from .store.manager import SessionManager
+from .store.pruning import Pruner
+from .store.pruning import install as install_storage
+from .ws.chat_socket import sock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,27 +69,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                       app.config["READ_TIMEOUT"])
     db = Database(data_dir / "webchat.sqlite3")
     sessions = SessionManager(db, app.config["MAX_HISTORY"], app.config["WINDOW_STEP"])
-    sessions.recover_interrupted()
+    sessions.exchanges.recover_interrupted()
     make_private(data_dir)  # after SQLite made its files
     install_storage(db)
-    app.extensions["webchat_peers"] = PeerLimits(app.config)
-    app.extensions["webchat_pruner"] = Pruner(db)
     usage = ModelUsage(ollama_hosts.release, app.config["UNLOAD_GRACE"],
                        unload_on_leave=not app.config["KEEP_MODELS_ON_LEAVE"])
-    replies = ActiveReplies(app.config["REPLY_GRACE"], app.config["SILENCE_NOTICE"])
+    replies = ActiveReplies(sessions.exchanges.save_partials, app.config["REPLY_GRACE"],
+                            app.config["SILENCE_NOTICE"])
     app.extensions["webchat"] = Services(
-        app.config, ollama_hosts, sessions, replies, usage, SocketCounter(),
-        RateLimiter(app.config["MESSAGES_PER_MINUTE"], 60.0))
+        config=app.config, hosts=ollama_hosts, sessions=sessions, active=replies, usage=usage,
+        sockets=SocketCounter(),
+        message_rate=RateLimiter(app.config["MESSAGES_PER_MINUTE"], 60.0),
+        peers=PeerLimits(app.config), pruner=Pruner(db),
+        own_names=own_names.own_names(app.config),
+        auth_failures=RateLimiter(auth.FAILED_ATTEMPTS, auth.FAILED_WINDOW))
 
-    hosts.init_app(app)  # first: a foreign Host gets 421 before anything else
+    own_names.init_app(app)  # first: a foreign Host gets 421 before anything else
     auth.init_app(app)
-    security.init_app(app)
+    headers.init_app(app)
     compression.init_app(app)
     bodies.init_app(app)
     safejson.init_app(app)
     ids.init_app(app)
     app.before_request(_ensure_session_id)
-    app.register_blueprint(views.bp)
+    app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     sock.init_app(app)
     return app
@@ -122,13 +127,13 @@ def _ensure_session_id() -> Any:
         return
     # No row yet: one is written when the browser first stores something, so a
     # client making cookies leaves nothing behind; an address may not make many.
-    wait = current_app.extensions["webchat_peers"].new_session(client_address())
+    wait = current_app.extensions["webchat"].peers.new_session(client_address())
     if wait:
         return _too_many(f"Too many new browsers from this address; try again in "
                          f"{int(wait) + 1} s.")
     session["sid"] = str(uuid.uuid4())
     session.permanent = True
-    current_app.extensions["webchat_pruner"].maybe_prune()
+    current_app.extensions["webchat"].pruner.maybe_prune()
     return None
 
 

@@ -1,19 +1,30 @@
-"""The long-lived objects one app instance shares between requests and sockets."""
+"""The long-lived objects one app instance shares between requests and sockets: the one
+registry (`app.extensions["webchat"]`), built whole in `create_app`.
+
+What is done with them lives in their families: what happens to a model in
+webchat/models/control.py, a reply in webchat/relay/, the guards in webchat/guard/.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from .active_replies import ActiveReplies
-from .limits import RateLimiter, SocketCounter
-from .loaded import LoadedWatch, describe_loaded
-from .ollama import OllamaClient
-from .ollama_hosts import Host, Hosts
-from .preload import Preloads
-from .pulls import Pulls
-from .sessions import SessionManager
-from .usage import ModelUsage
+from .guard.limits import RateLimiter, SocketCounter
+from .guard.own_names import OwnNames
+from .guard.peers import PeerLimits
+from .models.control import ModelControl
+from .models.loaded import LoadedWatch, loaded_state
+from .models.preload import Preloads
+from .models.pulls import Pulls
+from .models.usage import ModelUsage
+from .ollama.client import OllamaClient
+from .ollama.hosts import Host, Hosts
+from .relay.reply import Reply
+from .relay.running import ActiveReplies
+from .store.manager import SessionManager
+from .store.pruning import Pruner
 
 
 @dataclass
@@ -21,37 +32,34 @@ class Services:
     config: Any  # the Flask config: limits are read live, so tests can change them
     hosts: Hosts  # every Ollama server, in preference order
     sessions: SessionManager
-    active: ActiveReplies
+    active: ActiveReplies[Reply]
     usage: ModelUsage
     sockets: SocketCounter
-    message_rate: RateLimiter
+    message_rate: RateLimiter  # messages per browser
+    peers: PeerLimits  # limits per network address
+    pruner: Pruner  # forgets browsers that stored nothing
+    own_names: OwnNames  # the names the app answers to (DNS rebinding)
+    auth_failures: RateLimiter  # wrong access tokens per address
+    admin_sids: set[str] = field(default_factory=set)  # browsers that showed the admin token
     connections: set[Any] = field(default_factory=set)  # open ChatConnections
     loaded_watch: LoadedWatch = field(init=False)  # pushes /api/ps to the sockets
     pulls: Pulls = field(init=False)  # model downloads
     preloads: Preloads = field(init=False)  # models loading because they were picked
+    models: ModelControl = field(init=False)  # preload and unload
     last_host: dict[int, str] = field(default_factory=dict)  # conversation -> host label
 
     def __post_init__(self) -> None:
-        self.loaded_watch = LoadedWatch(self.loaded_state, self.broadcast,
+        self.loaded_watch = LoadedWatch(partial(loaded_state, self.hosts), self.broadcast,
                                         lambda: len(self.watchers()))
         self.pulls = Pulls(self.hosts, self.broadcast, self.loaded_watch.poke)
         self.preloads = Preloads(self.client)
+        self.models = ModelControl(self.hosts, self.usage, self.preloads, self.loaded_watch,
+                                   self.replying_with)
 
     @property
     def client(self) -> OllamaClient:
         """The first (preferred) host's client: with one host, the only one."""
         return self.hosts.primary.client
-
-    def loaded_state(self) -> dict[str, Any]:
-        """What every host holds in memory, each entry naming its host, and with several
-        hosts which are up (`/api/loaded`, the `loaded` push). Raises when no host
-        answered."""
-        loaded, answers = self.hosts.loaded()
-        state: dict[str, Any] = {"models": [{**describe_loaded(m), "host": host.label}
-                                            for host, m in loaded]}
-        if self.hosts.several:
-            state["hosts"] = self.hosts.summary(answers)
-        return state
 
     def busy_hosts(self) -> dict[str, int]:
         """Replies this app is streaming, per host label."""
@@ -80,64 +88,3 @@ class Services:
     def replying_with(self, model: str, host: Host | None = None) -> bool:
         return any(reply.model == model and not reply.ending
                    and (host is None or reply.host is host) for reply in self.active.all())
-
-    def preload(self, sid: str, name: str, keep_alive: Any = None,
-                host: Host | None = None) -> dict[str, Any]:
-        """Load a picked model now, on `host` or where a chat with it would go; the
-        browser counts as using it there (fair unloads)."""
-        target = self.hosts.route(name, host)
-        self.usage.used(sid, name, target.label)
-        self.loaded_watch.poke()
-        try:
-            result = self.preloads.load(sid, name, keep_alive, target.client)
-            return {**result, **({"host": target.label} if self.hosts.several else {})}
-        finally:
-            target.forget("ps")
-            self.loaded_watch.poke()
-
-    def unload(self, name: str, host: Host | None = None) -> dict[str, Any]:
-        """Unload from `host`, or by default from every host where it is loaded.
-
-        One host: as ever (asked even when /api/ps does not list it). The result names
-        the host(s); with several, `hosts` holds each one's own result. A preload of
-        the model is cut first: the unload wins."""
-        self.preloads.cancel(model=name, reason="unloaded")
-        if host is not None or not self.hosts.several:
-            targets = [host or self.hosts.primary]
-        else:
-            targets = self.hosts.where_loaded(name)
-        if not targets:
-            return {"model": name, "unloaded": True, "deferred": False, "host": None,
-                    "hosts": [], "text": f"'{name}' is not loaded on any host."}
-        results = [self._unload_on(target, name) for target in targets]
-        self.loaded_watch.poke()
-        if len(results) == 1:
-            return {**results[0], "hosts": results}
-        return {"model": name, "unloaded": all(r["unloaded"] for r in results),
-                "deferred": any(r["deferred"] for r in results),
-                "host": ",".join(r["host"] for r in results), "hosts": results,
-                "text": " ".join(r["text"] for r in results)}
-
-    def _unload_on(self, host: Host, name: str) -> dict[str, Any]:
-        """Unload now, or say truly that Ollama will do it when a running reply ends."""
-        where = f" on {host.label}" if self.hosts.several else ""
-        host.forget("ps")
-        if self.replying_with(name, host if self.hosts.several else None):
-            # Ollama defers keep_alive 0 until running requests end (its expireRunner),
-            # so the reply goes on and /api/ps shows the model expiring now.
-            host.client.unload_model(name, wait=0)
-            return {"model": name, "host": host.label, "unloaded": False, "deferred": True,
-                    "was_loaded": True,
-                    "text": f"'{name}' is answering a message right now{where}; Ollama "
-                            "will release it as soon as that reply ends."}
-        was_loaded = host.client.is_loaded(name)
-        gone = host.client.unload_model(name)  # also for an unknown name: Ollama's 404
-        if not was_loaded:
-            text = f"'{name}' was not loaded{where}, so there was nothing to release."
-        elif gone:
-            text = (f"Released '{name}' from memory{where}. It will be reloaded on the next "
-                    "message.")
-        else:
-            text = f"Asked Ollama to release '{name}'{where}; it is still listed as loaded."
-        return {"model": name, "host": host.label, "unloaded": gone,
-                "deferred": False, "was_loaded": was_loaded, "text": text}

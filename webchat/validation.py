@@ -141,7 +141,7 @@ def validate_keep_alive(value: Any) -> int | float | str | None:
 
 def validate_settings(value: Any) -> dict[str, Any]:
     """A conversation's saved settings: model, endpoint, options, keep_alive, think, and
-    trim (how the context window moves, webchat/window.py)."""
+    trim (how the context window moves, webchat/store/window.py)."""
     if not isinstance(value, dict):
         raise InvalidInput("settings: must be an object")
     clean: dict[str, Any] = {}

@@ -1,0 +1,54 @@
+"""/api's picture endpoints: an image uploaded as the raw body (sniffed, within the
+browser's quota), and served back to the browser that owns it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, session
+
+from ..store.pruning import upload_quota_problem
+from ..validation import InvalidInput, sniff_image
+from .helpers import app_services
+
+uploads_bp = Blueprint("uploads", __name__)
+
+
+@uploads_bp.post("/uploads")
+def upload() -> Any:
+    """One image as the raw request body; the chat frame then names it by id."""
+    services = app_services()
+    limit = services.config["MAX_IMAGE_BYTES"]
+    size = request.content_length
+    if size is None:
+        raise InvalidInput("Send the image as the request body, with its length")
+    if size > limit:
+        return jsonify(error=f"The image is {size / 1048576:.1f} MB; the limit is "
+                             f"{limit / 1048576:.1f} MB."), 413
+    data = request.get_data(cache=False)
+    mime = sniff_image(data)
+    if mime is None:
+        return jsonify(error="Only PNG, JPEG, WebP or GIF images can be attached."), 415
+    quota = upload_quota(len(data))
+    if quota:
+        return jsonify(error=quota), 413
+    upload_id = services.sessions.uploads.add_upload(session["sid"], mime, data)
+    return {"id": upload_id, "mime": mime, "size": len(data)}, 201
+
+
+def upload_quota(size: int) -> str | None:
+    if not size:
+        return None
+    config = app_services().config
+    return upload_quota_problem(app_services().sessions.db, session["sid"], size,
+                                config["UPLOAD_QUOTA_BYTES"], config["UPLOADS_TOTAL_BYTES"])
+
+
+@uploads_bp.get("/uploads/<upload_id>")
+def uploaded(upload_id: str) -> Any:
+    found = app_services().sessions.uploads.upload(session["sid"], upload_id)
+    if found is None:
+        return jsonify(error="No such image in this browser"), 404
+    mime, data = found
+    return Response(data, mimetype=mime, headers={"Cache-Control": "private, max-age=86400"})

@@ -1,0 +1,103 @@
+"""Guests and an admin on a shared server.
+
+Everyone with the share link (the access token) is a guest: they chat, manage their own
+conversations, see the models and may unload one nobody else is using. Downloading and
+deleting models change the machine for everyone, so they are the admin's: whoever opened
+the admin link (the admin token), or on a loopback-only server the machine's own user.
+`--guests-manage-models` gives guests those rights back.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import current_app, g
+
+from ..config import is_loopback
+from ..validation import InvalidInput
+
+ADMIN = "admin"
+GUEST = "guest"
+DEFAULT_REGISTRY = "registry.ollama.ai"
+FORBIDDEN = ("Only the admin of this shared server can download or delete models "
+             "(open the admin link that the server printed).")
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+
+
+class Forbidden(Exception):
+    """Refused for this role: 403 on HTTP, `forbidden` on the socket."""
+
+
+def lan_bound(config: Any) -> bool:
+    return not is_loopback(config["HOST"])
+
+
+def role() -> str:
+    """This request's role, as the access check worked it out."""
+    return getattr(g, "role", None) or (GUEST if lan_bound(current_app.config) else ADMIN)
+
+
+def may_manage_models(who: str) -> bool:
+    return who == ADMIN or bool(current_app.config.get("GUESTS_MANAGE_MODELS"))
+
+
+def require_model_rights(who: str) -> None:
+    if not may_manage_models(who):
+        raise Forbidden(FORBIDDEN)
+
+
+def seconds(value: Any) -> float | None:
+    """A keep_alive (seconds, or a Go duration such as 1h30m) in seconds; None if unknown.
+    A negative one means forever."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    sign = -1.0 if text.startswith("-") else 1.0
+    text = text.lstrip("+-")
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return sign * float(text)
+    parts = _PART.findall(text)
+    if not parts or "".join(a + b for a, b in parts) != text:
+        return None
+    return sign * sum(float(amount) * _UNITS[unit] for amount, unit in parts)
+
+
+def cap_keep_alive(value: Any, who: str) -> Any:
+    """A guest may keep a model loaded at most --max-keep-alive, never forever."""
+    if who == ADMIN or value is None:
+        return value
+    limit_text = current_app.config.get("MAX_KEEP_ALIVE") or "30m"
+    limit = seconds(limit_text)
+    if limit is None or limit < 0:
+        limit, limit_text = 1800.0, "30m"
+    wanted = seconds(value)
+    if wanted is None or wanted < 0 or wanted > limit:
+        return int(limit) if float(limit).is_integer() else limit
+    return value
+
+
+def registry_of(name: str) -> str | None:
+    """The registry host a model name names (`host.example/ns/model`), if any."""
+    parts = name.split("/")
+    if len(parts) < 2:
+        return None
+    first = parts[0].lower()
+    if len(parts) >= 3 or "." in first or ":" in first or first == "localhost":
+        return first
+    return None
+
+
+def check_pull_source(name: str) -> None:
+    host = registry_of(name)
+    if host is None or host == DEFAULT_REGISTRY:
+        return
+    allowed = {h.strip().lower() for h in
+               str(current_app.config.get("ALLOW_PULL_FROM") or "").split(",") if h.strip()}
+    if host not in allowed:
+        raise InvalidInput(f"model: downloads from {host} are not allowed on this server "
+                           f"(start it with --allow-pull-from {host} to allow them)")

@@ -1,0 +1,90 @@
+"""What the app does to the models on its hosts when asked: preload one that was picked,
+unload one (from one host or every host holding it).
+
+Apart from the registry (webchat/services.py) so the long-lived objects are only held
+there, and what happens to a model is read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..ollama.hosts import Host, Hosts
+from .loaded import LoadedWatch
+from .preload import Preloads
+from .usage import ModelUsage
+
+
+class ModelControl:
+    """Preloads and unloads, with the fair-unload bookkeeping and the `loaded` push."""
+
+    def __init__(self, hosts: Hosts, usage: ModelUsage, preloads: Preloads,
+                 loaded_watch: LoadedWatch,
+                 replying_with: Callable[[str, Host | None], bool]) -> None:
+        self.hosts = hosts
+        self.usage = usage
+        self.preloads = preloads
+        self.loaded_watch = loaded_watch
+        self.replying_with = replying_with  # a reply streams with this model (on host)
+
+    def preload(self, sid: str, name: str, keep_alive: Any = None,
+                host: Host | None = None) -> dict[str, Any]:
+        """Load a picked model now, on `host` or where a chat with it would go; the
+        browser counts as using it there (fair unloads)."""
+        target = self.hosts.route(name, host)
+        self.usage.used(sid, name, target.label)
+        self.loaded_watch.poke()
+        try:
+            result = self.preloads.load(sid, name, keep_alive, target.client)
+            return {**result, **({"host": target.label} if self.hosts.several else {})}
+        finally:
+            target.forget("ps")
+            self.loaded_watch.poke()
+
+    def unload(self, name: str, host: Host | None = None) -> dict[str, Any]:
+        """Unload from `host`, or by default from every host where it is loaded.
+
+        One host: as ever (asked even when /api/ps does not list it). The result names
+        the host(s); with several, `hosts` holds each one's own result. A preload of
+        the model is cut first: the unload wins."""
+        self.preloads.cancel(model=name, reason="unloaded")
+        if host is not None or not self.hosts.several:
+            targets = [host or self.hosts.primary]
+        else:
+            targets = self.hosts.where_loaded(name)
+        if not targets:
+            return {"model": name, "unloaded": True, "deferred": False, "host": None,
+                    "hosts": [], "text": f"'{name}' is not loaded on any host."}
+        results = [self._unload_on(target, name) for target in targets]
+        self.loaded_watch.poke()
+        if len(results) == 1:
+            return {**results[0], "hosts": results}
+        return {"model": name, "unloaded": all(r["unloaded"] for r in results),
+                "deferred": any(r["deferred"] for r in results),
+                "host": ",".join(r["host"] for r in results), "hosts": results,
+                "text": " ".join(r["text"] for r in results)}
+
+    def _unload_on(self, host: Host, name: str) -> dict[str, Any]:
+        """Unload now, or say truly that Ollama will do it when a running reply ends."""
+        where = f" on {host.label}" if self.hosts.several else ""
+        host.forget("ps")
+        if self.replying_with(name, host if self.hosts.several else None):
+            # Ollama defers keep_alive 0 until running requests end (its expireRunner),
+            # so the reply goes on and /api/ps shows the model expiring now.
+            host.client.unload_model(name, wait=0)
+            return {"model": name, "host": host.label, "unloaded": False, "deferred": True,
+                    "was_loaded": True,
+                    "text": f"'{name}' is answering a message right now{where}; Ollama "
+                            "will release it as soon as that reply ends."}
+        was_loaded = host.client.is_loaded(name)
+        gone = host.client.unload_model(name)  # also for an unknown name: Ollama's 404
+        if not was_loaded:
+            text = f"'{name}' was not loaded{where}, so there was nothing to release."
+        elif gone:
+            text = (f"Released '{name}' from memory{where}. It will be reloaded on the next "
+                    "message.")
+        else:
+            text = f"Asked Ollama to release '{name}'{where}; it is still listed as loaded."
+        return {"model": name, "host": host.label, "unloaded": gone,
+                "deferred": False, "was_loaded": was_loaded, "text": text}

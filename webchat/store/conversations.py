@@ -1,0 +1,178 @@
+"""A browser's conversations: their rows, titles, system prompts and settings.
+
+Kept apart from the messages in them because every request starts here: `resolve()`
+turns the conversation id a browser sends into one of its own, refusing an id that
+belongs to another browser exactly as it refuses one that never was. Deleting only hides
+a conversation for UNDO_SECONDS, so the page can offer Undo.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..guard.ids import is_id
+from . import branches
+from .database import Database
+
+_CONVERSATION_COLUMNS = "id, title, system_prompt, settings, created_at, updated_at"
+TITLE_CHARS = 60
+UNDO_SECONDS = 600.0  # a deleted conversation can be restored this long
+
+
+class ConversationNotFound(LookupError):
+    """No such conversation for this browser (another browser's counts as none)."""
+
+
+class ConversationLimit(ValueError):
+    """The browser already has as many conversations as the server allows."""
+
+
+def make_title(text: str) -> str:
+    """The first line of the first message, cut at a word near TITLE_CHARS."""
+    line = " ".join(text.split())
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[:TITLE_CHARS].rsplit(" ", 1)[0]
+    return (cut if len(cut) > TITLE_CHARS // 2 else line[:TITLE_CHARS]) + "…"
+
+
+@dataclass
+class Conversation:
+    id: int
+    title: str
+    system: str | None
+    settings: dict[str, Any]
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: Any) -> Conversation:
+        data = dict(row)
+        return cls(id=data["id"], title=data["title"], system=data["system_prompt"],
+                   settings=json.loads(data["settings"]) if data["settings"] else {},
+                   created_at=data["created_at"], updated_at=data["updated_at"])
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Conversations:
+    """A browser's conversations, each with its system prompt and settings (a part of
+    `SessionManager`, webchat/store/manager.py)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def conversations(self, sid: str) -> list[dict[str, Any]]:
+        """This browser's conversations, the most recently active first."""
+        with self.db.transaction() as conn:  # forget what was deleted past its undo
+            conn.execute("DELETE FROM conversations WHERE session_id = ? AND deleted_at < ?",
+                         (sid, time.time() - UNDO_SECONDS))
+        rows = self.db.query(
+            "SELECT c.id, c.title, c.created_at, c.updated_at, "
+            "(SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id) AS messages "
+            "FROM conversations AS c WHERE c.session_id = ? AND c.deleted_at IS NULL "
+            "ORDER BY c.updated_at DESC, c.id DESC", (sid,))
+        return [dict(row) for row in rows]
+
+    def new_conversation(self, sid: str, limit: int, title: str = "",
+                         system: str | None = None,
+                         settings: dict[str, Any] | None = None) -> Conversation:
+        self.db.add_session(sid)
+        with self.db.transaction() as conn:
+            count = conn.execute("SELECT count(*) FROM conversations WHERE session_id = ? "
+                                 "AND deleted_at IS NULL", (sid,)).fetchone()[0]
+            if limit > 0 and count >= limit:
+                raise ConversationLimit(
+                    f"This browser already has {count} conversations, the most this server "
+                    f"allows ({limit}). Delete one to start another.")
+            now = time.time()
+            cursor = conn.execute(
+                "INSERT INTO conversations (session_id, title, system_prompt, settings, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (sid, title, system or None, json.dumps(settings) if settings else None,
+                 now, now))
+            cid = int(cursor.lastrowid or 0)
+        return self.conversation(sid, cid)
+
+    def conversation(self, sid: str, cid: int) -> Conversation:
+        if not is_id(cid):
+            raise ConversationNotFound(f"There is no conversation {cid} in this browser.")
+        rows = self.db.query(f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE id = ? "
+                             "AND session_id = ? AND deleted_at IS NULL", (cid, sid))
+        if not rows:
+            raise ConversationNotFound(f"There is no conversation {cid} in this browser.")
+        return Conversation.from_row(rows[0])
+
+    def latest(self, sid: str) -> int | None:
+        """The browser's most recently active conversation; None when it has none."""
+        rows = self.db.query("SELECT id FROM conversations WHERE session_id = ? AND "
+                             "deleted_at IS NULL ORDER BY updated_at DESC, id DESC LIMIT 1",
+                             (sid,))
+        return int(rows[0]["id"]) if rows else None
+
+    def resolve(self, sid: str, cid: Any = None, limit: int = 0, create: bool = True) -> int:
+        """The conversation a request means: the id it gives, checked against the
+        browser, or (for clients that give none) the most recently active one. A browser
+        with none gets one only when `create` (a write that stores something: a message,
+        a system prompt); otherwise that is ConversationNotFound."""
+        if cid is None:
+            latest = self.latest(sid)
+            if latest is not None:
+                return latest
+            if not create:
+                raise ConversationNotFound("This browser has no conversation yet.")
+            return self.new_conversation(sid, limit).id
+        if isinstance(cid, bool) or not isinstance(cid, int):
+            raise ConversationNotFound("conversation: must be the id of a conversation")
+        return self.conversation(sid, cid).id
+
+    def update_conversation(self, sid: str, cid: int, **changes: Any) -> Conversation:
+        """Change `title`, `system` (None removes it) and/or `settings`."""
+        self.conversation(sid, cid)
+        columns = {"title": "title", "system": "system_prompt", "settings": "settings"}
+        sets, params = [], []
+        for key, value in changes.items():
+            sets.append(f"{columns[key]} = ?")
+            params.append(json.dumps(value) if key == "settings" else value)
+        if sets:
+            with self.db.transaction() as conn:
+                conn.execute(f"UPDATE conversations SET {', '.join(sets)} WHERE id = ?",
+                             (*params, cid))
+        return self.conversation(sid, cid)
+
+    def delete_conversation(self, sid: str, cid: int) -> None:
+        """Hide it now; it is gone for good after UNDO_SECONDS unless restored."""
+        self.conversation(sid, cid)
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE conversations SET deleted_at = ? WHERE id = ?",
+                         (time.time(), cid))
+
+    def restore_conversation(self, sid: str, cid: int) -> Conversation:
+        with self.db.transaction() as conn:
+            restored = conn.execute(
+                "UPDATE conversations SET deleted_at = NULL WHERE id = ? AND session_id = ? "
+                "AND deleted_at IS NOT NULL", (cid, sid)).rowcount
+        if not restored:
+            raise ConversationNotFound(f"Conversation {cid} cannot be restored any more.")
+        return self.conversation(sid, cid)
+
+    def system_prompt(self, cid: int) -> str | None:
+        rows = self.db.query("SELECT system_prompt FROM conversations WHERE id = ?", (cid,))
+        return rows[0]["system_prompt"] if rows else None
+
+    def set_system(self, cid: int, text: str | None) -> None:
+        """Set the system prompt; empty text removes it."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE conversations SET system_prompt = ? WHERE id = ?",
+                         (text or None, cid))
+
+    def clear(self, cid: int) -> int:
+        """Forget the conversation but keep the system prompt, as the seed does."""
+        with self.db.transaction() as conn:
+            branches.set_leaf(conn, cid, None)
+            return conn.execute("DELETE FROM messages WHERE conversation_id = ?",
+                                (cid,)).rowcount

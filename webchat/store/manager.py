@@ -1,0 +1,49 @@
+"""Per-browser chat histories, kept server-side in SQLite.
+
+Follows the seed's SessionManager: a uuid4 per browser, a system prompt that `clear` and
+trimming never touch, and a window of the last `max_history` user/assistant messages sent
+to the model. Unlike the seed, trimming only narrows what is *sent*: older messages stay
+stored and visible, marked as outside the window.
+
+A browser has several conversations, each with its own system prompt and settings. Every
+method that takes a conversation id from a browser goes through `resolve()`, which
+refuses an id that belongs to another browser exactly as it refuses one that never was.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from .conversations import Conversations
+from .database import Database
+from .exchanges import ExchangeWriter
+from .history import HistoryReader
+from .uploads import Uploads
+
+
+class SessionManager:
+    """Every browser's chats, one part per job, all on one database: its conversations
+    (webchat/store/conversations.py), their history read (`history`,
+    webchat/store/history.py) and written (`exchanges`, webchat/store/exchanges.py), and
+    its pictures (`uploads`, webchat/store/uploads.py)."""
+
+    def __init__(self, db: Database, max_history: int = 10, window_step: int = 0) -> None:
+        self.db = db
+        self.conversations = Conversations(db)
+        self.history = HistoryReader(db, max_history, window_step)
+        self.exchanges = ExchangeWriter(db, self.history)
+        self.uploads = Uploads(db)
+
+    @property
+    def max_history(self) -> int:
+        return self.history.max_history
+
+    @property
+    def window_step(self) -> int:
+        return self.history.window_step
+
+    def create(self, session_id: str | None = None) -> str:
+        """The browser's row (a new uuid4 when none is given); creating it twice is fine."""
+        sid = session_id or str(uuid.uuid4())
+        self.db.add_session(sid)
+        return sid

@@ -1,0 +1,174 @@
+"""The frames that start or stop a reply: chat, retry, regenerate, edit, stop.
+
+Apart from the rest of the socket because starting a reply is the one path with several
+steps that must hold together: one reply at a time per browser (claimed before the
+question is stored, released if storing fails), the rate limits, the host a conversation
+stays on, and every tab of the browser that follows its replies.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..guard.peers import PeerLimits
+from ..relay.payload import build_payload
+from ..relay.reply import Reply, ReplyRequest
+from ..services import Services
+from ..validation import InvalidInput
+from .fields import FrameFields
+
+
+class Tab(Protocol):
+    """What the reply frames need of the tab that sent them (a `ChatConnection`): who it
+    is, and how to answer it; it is also one of the tabs a reply streams to."""
+
+    sid: str
+    following: bool  # it asked for every reply of its browser
+
+    def send(self, frame: dict[str, Any]) -> bool: ...
+
+    def send_text(self, data: str) -> bool: ...
+
+    def error(self, message: str, code: str, **extra: Any) -> None: ...
+
+
+class ReplyFrames:
+    """The reply frames of one tab's socket (webchat/ws/chat_socket.py)."""
+
+    def __init__(self, tab: Tab, fields: FrameFields, services: Services, peers: PeerLimits,
+                 address: str) -> None:
+        self.tab = tab
+        self.sid = tab.sid
+        self.fields = fields
+        self.services = services
+        self.config = services.config
+        self.peers = peers  # limits per network address
+        self.address = address
+        self.error = tab.error
+
+    def busy(self, conversation: int | None = None) -> bool:
+        """A reply runs for this browser (in `conversation`, when one is given). One that
+        is ending (stopped, or past its last token) is given a moment to finish first."""
+        running = self.services.active.settled(self.sid)
+        if running is None or (conversation is not None
+                               and running.conversation_id != conversation):
+            return False
+        self.error("A reply is still being generated: wait for it or press Stop.", "busy",
+                   conversation=running.conversation_id)
+        return True
+
+    def _rate_limited(self) -> bool:
+        wait = self.services.message_rate.hit(self.sid)
+        if wait:
+            limit = self.config["MESSAGES_PER_MINUTE"]
+            self.error(f"Too many messages: at most {limit} a minute. Try again in "
+                       f"{int(wait) + 1} s.", "rate_limited")
+            return True
+        wait = self.peers.message(self.address)
+        if wait:
+            limit = self.config["MESSAGES_PER_ADDRESS"]
+            self.error(f"Too many messages from this address: at most {limit} a minute "
+                       f"for all its browsers. Try again in {int(wait) + 1} s.",
+                       "rate_limited")
+        return bool(wait)
+
+    def on_chat(self, frame: dict[str, Any], text: str) -> None:
+        """A message (`text`, already read: a command never gets here) to answer."""
+        named = self.fields.conversation(frame) if frame.get("conversation") is not None else None
+        request = self.fields.reply_settings(frame)
+        images = self.fields.images(frame, request["model"], request["host"])
+        if self.busy() or self._rate_limited():
+            return
+        # Only a message that will be sent makes the browser's first conversation.
+        cid = named if named is not None else self.fields.conversation(frame, create=True)
+        self._start_reply(cid, request, lambda: self.services.sessions.exchanges.add_user(
+            self.sid, cid, text, request["model"], images))
+
+    def _rerun(self, frame: dict[str, Any], reopen: Callable[[int], int]) -> None:
+        """Answer a stored message again. `reopen(cid)` puts it back in flight and
+        returns its id; a ValueError from it is the user's mistake, said as such."""
+        cid = self.fields.conversation(frame)
+        request = self.fields.reply_settings(frame)
+        if self.busy() or self._rate_limited():
+            return
+
+        def store() -> int:
+            try:
+                return reopen(cid)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
+
+        self._start_reply(cid, request, store)
+
+    def on_retry(self, frame: dict[str, Any]) -> None:
+        message_id = self.fields.message_id(frame, "the failed message")
+
+        def retry(cid: int) -> int:
+            if not self.services.sessions.exchanges.retry_user(cid, message_id):
+                raise ValueError("Only the last message, when its reply failed, can be retried")
+            return message_id
+
+        self._rerun(frame, retry)
+
+    def on_regenerate(self, frame: dict[str, Any]) -> None:
+        """Answer the last question again: its reply is replaced."""
+        self._rerun(frame, self.services.sessions.exchanges.regenerate)
+
+    def on_edit(self, frame: dict[str, Any]) -> None:
+        """Rewrite one of your messages and send it again; the messages after it go."""
+        message_id = self.fields.message_id(frame, "the message to edit")
+        text = self.fields.text(frame)
+        exchanges = self.services.sessions.exchanges
+        self._rerun(frame, lambda cid: exchanges.edit_user(cid, message_id, text))
+
+    def _start_reply(self, cid: int, request: dict[str, Any], store_user_message: Any) -> None:
+        services = self.services
+        sessions, active = services.sessions, services.active
+        host = services.hosts.route(request["model"], request["host"],
+                                    services.last_host.get(cid), services.busy_hosts())
+        tabs = [self.tab] + [c for c in list(services.connections)
+                             if c is not self.tab and c.sid == self.sid and c.following]
+        if not active.claim(self.sid):
+            self.error("A reply is still being generated: wait for it or press Stop.", "busy")
+            return
+        try:
+            user_id = store_user_message()
+            window = sessions.history.context_window(cid)
+            payload = build_payload(
+                request["endpoint"], request["model"], sessions.conversations.system_prompt(cid),
+                window, request["options"], request["keep_alive"], request["think"],
+                self._image_data(window))
+        except BaseException:
+            active.release(self.sid, None)
+            raise
+        reply = Reply(ReplyRequest(self.sid, cid, user_id, request["model"],
+                                   request["endpoint"], payload, host,
+                                   name_host=services.hosts.several),
+                      sessions.exchanges, active, tabs, on_end=services.loaded_watch.poke)
+        active.begin(self.sid, reply)
+        services.last_host[cid] = host.label
+        services.usage.used(self.sid, request["model"], host.label)
+        reply.announce({"type": "start", "message_id": user_id, "model": reply.model,
+                        "host": host.label})
+        reply.start()
+
+    def _image_data(self, window: list[Any]) -> dict[str, str]:
+        data: dict[str, str] = {}
+        for message in window:
+            for upload_id in message.images:
+                found = self.services.sessions.uploads.upload(self.sid, upload_id)
+                if found is not None:
+                    data[upload_id] = base64.b64encode(found[1]).decode("ascii")
+        return data
+
+    def on_stop(self, frame: dict[str, Any]) -> None:
+        """Stop this browser's reply, and any model it is loading (POST /api/load); a
+        `stop` naming another conversation than the replying one stops no reply, so Stop
+        belongs to the conversation that is replying."""
+        reply = self.services.active.get(self.sid)
+        named = frame.get("conversation")
+        if reply is not None and (named is None or named == reply.conversation_id):
+            reply.stop("stopped")
+        self.services.preloads.cancel(sid=self.sid, reason="stopped")
