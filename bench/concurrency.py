@@ -29,7 +29,7 @@ from typing import Any
 import _common
 from _common import bench_line, percentile, target
 
-from tests.live import BrowserClient, ChatSocket, WebSocketClient
+from tests.support.live import BrowserClient, ChatSocket, WebSocketClient
 
 ECHO_PREFIX = ["You", " said", ":"]  # the stand-in's echo reply starts with these
 NUMBERED = re.compile(r"^ c(\d+)\.(\d+)$")

@@ -23,7 +23,7 @@ apt_install() {
 }
 
 # The browsers the page is tested in (Chromium and Firefox through Playwright, WebKit
-# through Selenium in an Xvfb display: tests/engines.py), and npm for axe-core below.
+# through Selenium in an Xvfb display: tests/support/engines.py), and npm for axe-core below.
 # About 650 MB and a minute on a new machine.
 apt_install "chromium chromium the browser tests" \
     "firefox-esr firefox-esr the browser tests in Firefox" \
@@ -33,7 +33,7 @@ apt_install "chromium chromium the browser tests" \
 
 python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
-# axe-core checks the page's accessibility in the browsers (tests/test_browser_app.py).
+# axe-core checks the page's accessibility in the browsers (tests/browser/test_browser_app.py).
 # A test-only tool: installed into the git-ignored tests/js, never served with the page.
 if [ ! -f tests/js/node_modules/axe-core/axe.min.js ]; then
     npm install --no-save --no-audit --no-fund --silent --prefix tests/js axe-core@4

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from .engines import (
+from .support.engines import (
     ENGINES,
     EXECUTABLES,
     MINIBROWSER,
@@ -21,9 +21,9 @@ from .engines import (
     webkit_driver,
     xvfb_display,
 )
-from .fake_ollama import DEFAULT_RELEASE, FakeOllama
-from .live import BrowserClient, LiveServer
-from .real import OLDER_SKIP_REASON, OLDER_URL, REAL_URL, REPLY_TIMEOUT, SKIP_REASON
+from .support.fake_ollama import DEFAULT_RELEASE, FakeOllama
+from .support.live import BrowserClient, LiveServer
+from .support.real import OLDER_SKIP_REASON, OLDER_URL, REAL_URL, REPLY_TIMEOUT, SKIP_REASON
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -147,7 +147,7 @@ def open_tab(engine: Engine) -> Iterator[Callable[..., Any]]:
     `open_tab(color_scheme="dark", init_script=path, **context_options)`.
 
     The scheme is checked to have taken (Firefox ignores Playwright's emulation, see
-    tests/engines.py); a script error or anything the Content-Security-Policy blocks in
+    tests/support/engines.py); a script error or anything the Content-Security-Policy blocks in
     any of them fails the test; all are closed after it.
     """
     opened: list[tuple[Any, list[str]]] = []

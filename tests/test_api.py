@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .live import BrowserClient, wait_until
+from .support.live import BrowserClient, wait_until
 
 
 def test_models_lists_what_ollama_has(fake_ollama, user, live_server):

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from .fake_ollama import CAPTURES, FakeOllama
-from .live import BrowserClient, LiveServer, reply_text, wait_until
+from .support.fake_ollama import CAPTURES, FakeOllama
+from .support.live import BrowserClient, LiveServer, reply_text, wait_until
 
 
 def capture_text(name: str) -> str:
@@ -396,7 +396,7 @@ def test_thinking_is_streamed_separately(fake_ollama, user):
 
 
 def test_no_session_cookie_gets_an_error(live_server):
-    from .live import ChatSocket
+    from .support.live import ChatSocket
     ws = ChatSocket(live_server.ws_url, "")
     assert ws.recv()["code"] == "no_session"
 

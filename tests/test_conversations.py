@@ -11,7 +11,7 @@ import pytest
 
 from webchat.store.database import SCHEMA, SCHEMA_VERSION, Database
 
-from .live import BrowserClient, LiveServer, reply_text, wait_until
+from .support.live import BrowserClient, LiveServer, reply_text, wait_until
 
 MODEL = "gemma3:270m"
 

@@ -13,8 +13,8 @@ from urllib.parse import unquote
 from webchat import create_app, shutdown
 from webchat.guard.netinfo import lan_addresses
 
-from .fake_ollama import FakeOllama
-from .live import LiveServer, reply_text, start_run_py
+from .support.fake_ollama import FakeOllama
+from .support.live import LiveServer, reply_text, start_run_py
 
 TITLES = ["Γειά σου κόσμε", "İstanbul'da çığ", "日本語のタイトル", "🎉 party 🎉"]
 

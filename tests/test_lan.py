@@ -10,7 +10,14 @@ import pytest
 import requests
 import simple_websocket
 
-from .live import BrowserClient, ChatSocket, LiveServer, reply_text, start_run_py, wait_until
+from .support.live import (
+    BrowserClient,
+    ChatSocket,
+    LiveServer,
+    reply_text,
+    start_run_py,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import requests
 
 from webchat.store.pruning import prune_empty_sessions
 
-from .live import BrowserClient, ChatSocket, LiveServer, wait_until
+from .support.live import BrowserClient, ChatSocket, LiveServer, wait_until
 from .test_conversations import tiny_png
 
 

@@ -17,8 +17,8 @@ import pytest
 
 from webchat.ollama.hosts import HostsConfigError, parse_hosts
 
-from .fake_ollama import FakeOllama
-from .live import ROOT, BrowserClient, LiveServer, reply_text, wait_until
+from .support.fake_ollama import FakeOllama
+from .support.live import ROOT, BrowserClient, LiveServer, reply_text, wait_until
 
 MODEL = "gemma3:270m"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .live import BrowserClient, LiveServer, wait_until
+from .support.live import BrowserClient, LiveServer, wait_until
 
 
 def _load_in_background(user: BrowserClient, body: dict[str, Any]) -> dict[str, Any]:

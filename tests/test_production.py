@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from .live import ChatSocket, reply_text, start_run_py
+from .support.live import ChatSocket, reply_text, start_run_py
 
 pytest.importorskip("gunicorn")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from .live import BrowserClient, LiveServer, start_run_py
+from .support.live import BrowserClient, LiveServer, start_run_py
 
 MODEL = "gemma3:270m"
 

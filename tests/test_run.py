@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from .live import start_run_py
+from .support.live import start_run_py
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from webchat.ollama.client import OllamaClient
 
-from .fake_ollama import connection_thread_name
-from .live import BrowserClient, LiveServer, wait_until
+from .support.fake_ollama import connection_thread_name
+from .support.live import BrowserClient, LiveServer, wait_until
 
 SECONDS = float(os.environ.get("WEBCHAT_SOAK_SECONDS", "8"))
 BROWSERS = 8

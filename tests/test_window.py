@@ -11,8 +11,8 @@ from webchat.relay.payload import build_payload
 from webchat.store.database import Database
 from webchat.store.manager import SessionManager
 
-from .fake_ollama import FakeOllama, render_gemma3
-from .live import BrowserClient, LiveServer
+from .support.fake_ollama import FakeOllama, render_gemma3
+from .support.live import BrowserClient, LiveServer
 
 TURNS = 14
 SYSTEM = "Always answer in French."

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
+from ..support.live import ROOT
 from .test_browser import LiveServer, expect, open_chat, send, stored_reply
 
 
@@ -24,7 +24,7 @@ def import_conversation(tab, url: str, title: str, texts: list[str]) -> int:
     return response.json()["id"]
 
 
-SEARCH_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "search.png"
+SEARCH_SCREENSHOT = ROOT / "docs" / "search.png"
 COMMUTE = ["Which route is quickest to the office by bike?",
            "Along the canal: 6 km, mostly flat, about 22 minutes.",
            "What should I carry for a puncture?",
@@ -87,7 +87,7 @@ def hit_id(tab, conversation: int, index: int) -> int:
 
 # -- accessibility -------------------------------------------------------------------------
 
-AXE = Path(__file__).resolve().parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 REPLY_WITH_CODE = ("## Result\n\n| name | size |\n| --- | ---: |\n| a | 1 |\n\n"
                    "```python\ndef add(a, b):\n    return a + b  # sum\n```\n\nUse `add` *gladly*.")
 
@@ -190,7 +190,7 @@ def test_axe_finds_no_serious_violations(axe_tab, live_server, fake_ollama):
     check("messages outside the context window")
 
     # The same, with the system's dark scheme: a tab of its own, as Firefox takes the
-    # scheme at launch (tests/engines.py), with the same cookie and so the same chats.
+    # scheme at launch (tests/support/engines.py), with the same cookie and so the same chats.
     cookies = tab.context.cookies()
     tab = axe_tab("dark")
     tab.context.add_cookies(cookies)

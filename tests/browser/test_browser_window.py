@@ -4,7 +4,7 @@ reply; the trim policy in the parameters panel, the marks and the inspector's re
 from __future__ import annotations
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from .live import LiveServer
+from ..support.live import LiveServer
 from .test_browser import MODEL, expect, send, stored_reply
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
+from ..support.live import ROOT
 from .test_browser import (
     expect,
     export_json_then_import,
@@ -17,7 +17,7 @@ from .test_browser import (
     stored_reply,
 )
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "versions.png"
+SCREENSHOT = ROOT / "docs" / "versions.png"
 
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .live import BrowserClient, LiveServer
-from .real import GEMMA, REAL_URL, REPLY_TIMEOUT, needs_real_ollama
+from ..support.live import BrowserClient, LiveServer
+from ..support.real import GEMMA, REAL_URL, REPLY_TIMEOUT, needs_real_ollama
 
 pytestmark = needs_real_ollama
 

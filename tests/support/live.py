@@ -157,7 +157,7 @@ def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> 
     return bool(predicate())
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def start_run_py(data_dir: Path, ollama_url: str,

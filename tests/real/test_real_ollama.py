@@ -13,8 +13,8 @@ from typing import Any
 
 import webchat.ws.fields
 
-from .live import BrowserClient, ChatSocket, LiveServer, reply_text
-from .real import (
+from ..support.live import BrowserClient, ChatSocket, LiveServer, reply_text
+from ..support.real import (
     GEMMA,
     REPLY_TIMEOUT,
     TINY,

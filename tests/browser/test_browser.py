@@ -19,10 +19,10 @@ try:
 except ImportError:  # CI installs it; a dev machine without it skips rather than fails
     pytest.skip("the playwright Python package is not installed", allow_module_level=True)
 
-from .fake_ollama import FakeOllama
-from .live import LiveServer
+from ..support.fake_ollama import FakeOllama
+from ..support.live import ROOT, LiveServer
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
 MODEL = "gemma3:270m"
 REFRESH_WAIT_MS = 8000  # the page refreshes the loaded list every 5 s
 DRAW_MS = 20000  # a 400-message history drawn in slices, on 2 busy cores
@@ -688,7 +688,7 @@ def test_pull_with_progress_cancel_details_delete_and_unload_all(page, live_serv
 
 
 def test_images_for_vision_models(page, tmp_path, fake_ollama):
-    from .test_conversations import tiny_png
+    from ..test_conversations import tiny_png
     fake_ollama.add_model("eyes:latest", capabilities=("completion", "vision"))
     server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_IMAGE_BYTES=4096)
     try:

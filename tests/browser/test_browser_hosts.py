@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from .fake_ollama import FakeOllama
-from .live import LiveServer
+from ..support.fake_ollama import FakeOllama
+from ..support.live import LiveServer
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
 from .test_browser import MODEL, expect, send, stored_reply

@@ -136,7 +136,8 @@ BUTTONS = """() => {
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_buttons_are_readable(open_tab, live_server, scheme):
-    """Each scheme in a tab of its own: Firefox takes the scheme at launch (tests/engines.py)."""
+    """Each scheme in a tab of its own: Firefox takes the scheme at launch
+    (tests/support/engines.py)."""
     page = open_tab(scheme)
     open_chat(page, live_server.url)
     page.evaluate(BUTTONS)
@@ -260,7 +261,7 @@ def test_phone_drawer_title_touch_targets_downloads_and_parameters(
 
 
 def test_loading_silence_unloading_and_states_that_clear(page, tmp_path, fake_ollama):
-    from .live import LiveServer
+    from ..support.live import LiveServer
 
     # No load on pick: the first message loads the model, as with --no-preload.
     server = LiveServer(tmp_path / "data", fake_ollama.url, SILENCE_NOTICE=0.4,

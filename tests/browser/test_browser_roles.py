@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .live import LiveServer
+from ..support.live import LiveServer
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
 from .test_browser import expect, open_chat
