@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from flask import Flask
+
+from webchat import create_app, shutdown
 
 from .support.engines import (
     ENGINES,
@@ -92,11 +96,49 @@ def fake_ollama(request: pytest.FixtureRequest) -> Iterator[FakeOllama]:
 
 
 @pytest.fixture
-def live_server(tmp_path, fake_ollama) -> Iterator[LiveServer]:
-    """Serve the app on a real port against the stand-in, with a fresh data folder."""
-    server = LiveServer(tmp_path / "data", fake_ollama.url)
-    yield server
-    server.stop()
+def make_server(tmp_path, fake_ollama) -> Iterator[Callable[..., LiveServer]]:
+    """Serve the app on real ports: `make_server(**config)` starts one with that config,
+    a fresh data folder of its own and the stand-in; `data_dir=` reuses a folder (a
+    restart), `ollama_url=` points it elsewhere. Whatever the test left running is
+    stopped after it."""
+    servers: list[LiveServer] = []
+
+    def make(data_dir: Path | None = None, ollama_url: str | None = None,
+             **config: Any) -> LiveServer:
+        folder = data_dir or tmp_path / ("data" if not servers else f"data-{len(servers) + 1}")
+        server = LiveServer(folder, fake_ollama.url if ollama_url is None else ollama_url,
+                            **config)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def live_server(make_server: Callable[..., LiveServer]) -> LiveServer:
+    """The app on a real port against the stand-in, with a fresh data folder."""
+    return make_server()
+
+
+@pytest.fixture
+def app(tmp_path, fake_ollama) -> Iterator[Flask]:
+    """The app against the stand-in with a fresh data folder, on no port: for tests of
+    the HTTP API that need no socket (see `client`)."""
+    built = create_app({"DATA_DIR": str(tmp_path / "data"), "OLLAMA_URL": fake_ollama.url,
+                        "HOST": "127.0.0.1", "CONNECT_TIMEOUT": 2.0, "READ_TIMEOUT": 10.0})
+    yield built
+    shutdown(built, unload=False)
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    """Flask's test client on `app`, that has opened the page (and so holds a session
+    cookie), as the `user` fixture's browser-like client has."""
+    test_client = app.test_client()
+    assert test_client.get("/").status_code == 200
+    return test_client
 
 
 @pytest.fixture

@@ -8,34 +8,13 @@ import re
 import socket
 import stat
 from pathlib import Path
-from urllib.parse import unquote
 
 from webchat import create_app, shutdown
 from webchat.guard.netinfo import lan_addresses
 
+from .support.data import TITLES, check_export
 from .support.fake_ollama import FakeOllama
-from .support.live import LiveServer, reply_text, start_run_py
-
-TITLES = ["Γειά σου κόσμε", "İstanbul'da çığ", "日本語のタイトル", "🎉 party 🎉"]
-
-
-def exported_name(disposition: str) -> tuple[str, str]:
-    """The ASCII fallback and the UTF-8 name a browser would pick from the header."""
-    fallback = disposition.split('filename="', 1)[1].split('"', 1)[0]
-    utf8 = unquote(disposition.split("filename*=UTF-8''", 1)[1])
-    return fallback, utf8
-
-
-def check_export(http, url: str, title: str) -> None:
-    created = http.post(url + "/api/conversations", json={"title": title}, timeout=5)
-    cid = created.json()["id"]
-    for kind in ("md", "json"):
-        response = http.get(f"{url}/api/conversations/{cid}/export?format={kind}", timeout=5)
-        assert response.status_code == 200
-        fallback, utf8 = exported_name(response.headers["Content-Disposition"])
-        assert fallback.isascii() and fallback.endswith(f".{kind}")
-        assert utf8.endswith(f".{kind}")
-        assert [w for w in title.split() if w.isalnum()][0] in utf8
+from .support.live import reply_text, start_run_py
 
 
 def test_export_any_title_on_the_dev_server(user, live_server):
@@ -182,34 +161,27 @@ def test_origin_is_checked_against_own_names_scheme_included(user, live_server):
         assert response.status_code == status, origin
 
 
-def test_allowed_host_and_origin_for_a_reverse_proxy(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, ALLOWED_HOSTS="chat.lan",
-                        ALLOWED_ORIGINS="https://proxy.example:8443")
-    try:
-        for host in ("chat.lan", "chat.lan:9000", "proxy.example:8443"):
-            assert raw_get(server.port, "/api/pulls", host).startswith("HTTP/1.1 200")
-        assert raw_get(server.port, "/api/pulls", "proxy.example").startswith("HTTP/1.1 421")
-        ok = raw_get(server.port, "/api/unload", "proxy.example:8443",
-                     "Origin: https://proxy.example:8443", method="POST")
-        assert ok.startswith("HTTP/1.1 400")  # past the checks, to the missing model
-        wrong = raw_get(server.port, "/api/unload", "proxy.example:8443",
-                        "Origin: http://proxy.example:8443", method="POST")
-        assert wrong.startswith("HTTP/1.1 403")
-    finally:
-        server.stop()
+def test_allowed_host_and_origin_for_a_reverse_proxy(make_server):
+    server = make_server(ALLOWED_HOSTS="chat.lan", ALLOWED_ORIGINS="https://proxy.example:8443")
+    for host in ("chat.lan", "chat.lan:9000", "proxy.example:8443"):
+        assert raw_get(server.port, "/api/pulls", host).startswith("HTTP/1.1 200")
+    assert raw_get(server.port, "/api/pulls", "proxy.example").startswith("HTTP/1.1 421")
+    ok = raw_get(server.port, "/api/unload", "proxy.example:8443",
+                 "Origin: https://proxy.example:8443", method="POST")
+    assert ok.startswith("HTTP/1.1 400")  # past the checks, to the missing model
+    wrong = raw_get(server.port, "/api/unload", "proxy.example:8443",
+                    "Origin: http://proxy.example:8443", method="POST")
+    assert wrong.startswith("HTTP/1.1 403")
 
 
-def test_lan_mode_answers_to_the_machines_names(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, HOST="0.0.0.0", NO_AUTH=True)
-    try:
-        names = [socket.gethostname(), *lan_addresses()]
-        for name in names:
-            answer = raw_get(server.port, "/api/pulls", f"{name}:{server.port}")
-            assert answer.startswith("HTTP/1.1 200"), name
-        assert raw_get(server.port, "/api/pulls", f"evil.example:{server.port}").startswith(
-            "HTTP/1.1 421")
-    finally:
-        server.stop()
+def test_lan_mode_answers_to_the_machines_names(make_server):
+    server = make_server(HOST="0.0.0.0", NO_AUTH=True)
+    names = [socket.gethostname(), *lan_addresses()]
+    for name in names:
+        answer = raw_get(server.port, "/api/pulls", f"{name}:{server.port}")
+        assert answer.startswith("HTTP/1.1 200"), name
+    assert raw_get(server.port, "/api/pulls", f"evil.example:{server.port}").startswith(
+        "HTTP/1.1 421")
 
 
 def strict_json(text: str) -> object:

@@ -63,7 +63,7 @@ def test_chat_stop_and_sigterm_through_gunicorn(production, fake_ollama):
 
 
 def test_export_any_title_through_gunicorn(production):
-    from .test_hardening import TITLES, check_export
+    from .support.data import TITLES, check_export
 
     _, url = production
     http = requests.Session()

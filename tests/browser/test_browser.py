@@ -11,66 +11,28 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
 import requests
 
-try:
-    from playwright.sync_api import Page, expect
-except ImportError:  # CI installs it; a dev machine without it skips rather than fails
-    pytest.skip("the playwright Python package is not installed", allow_module_level=True)
-
 from ..support.fake_ollama import FakeOllama
-from ..support.live import ROOT, LiveServer
+from ..support.live import ROOT
+from ..support.page import (
+    MODEL,
+    expect,
+    export_json_then_import,
+    history_of,
+    last_reply,
+    open_chat,
+    send,
+    stored_reply,
+    type_into,
+)
 
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
-MODEL = "gemma3:270m"
 REFRESH_WAIT_MS = 8000  # the page refreshes the loaded list every 5 s
 DRAW_MS = 60_000  # a 400-message history drawn in slices: over 20 s in Firefox at load 24
 
 # The `engine` and `page` fixtures are in conftest.py: every test that takes one runs in
 # each engine (Chromium, Firefox) and is marked `browser`.
-
-
-def open_chat(page: Page, url: str) -> None:
-    page.goto(url)
-    expect(page.locator("#connection-status")).to_have_text("Connected")
-    expect(page.locator("#model-select option[value='gemma3:270m']")).to_have_count(1)
-    page.select_option("#model-select", MODEL)
-    expect(page.locator("#send")).to_be_enabled()
-
-
-def send(page: Page, text: str) -> None:
-    page.fill("#prompt", text)
-    page.press("#prompt", "Enter")
-
-
-def type_into(page: Page, selector: str, text: str) -> None:
-    """Replace a field's value by typing, then leave it with Tab, as a person does.
-
-    `fill()` sets the value without the user-edit flag, so Firefox fires no `change` when
-    the field is left (measured: fill + Tab gives input and blur only); typed keys do.
-    """
-    page.fill(selector, "")
-    page.locator(selector).press_sequentially(text)
-    page.press(selector, "Tab")
-
-
-def last_reply(page: Page):
-    return page.locator(".message.assistant").last
-
-
-def stored_reply(page: Page):
-    """The last reply once re-drawn from /api/history (a streamed one has data-id 0)."""
-    return page.locator(".message.assistant:not([data-id='0'])").last
-
-
-def export_json_then_import(page: Page, path: Path) -> None:
-    """Download the open conversation as JSON with the page's menu, then import it."""
-    page.click("#export-menu summary")
-    with page.expect_download() as download:
-        page.click("#export-json")
-    download.value.save_as(path)
-    page.set_input_files("#import-file", str(path))
 
 
 def test_streamed_reply_stats_loaded_list_and_unload(page, live_server, fake_ollama):
@@ -312,32 +274,29 @@ def test_markdown_tables_and_highlighted_code_with_copy(page, live_server, fake_
         "def add(a, b):\n    return a + b  # sum\n")
 
 
-def test_failed_message_retry_and_context_marks(page, tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_HISTORY=2, WINDOW_STEP=0)
-    try:
-        open_chat(page, server.url)
-        send(page, "first question")
-        expect(stored_reply(page)).to_have_attribute("data-status", "ok")
+def test_failed_message_retry_and_context_marks(page, make_server, fake_ollama):
+    server = make_server(MAX_HISTORY=2, WINDOW_STEP=0)
+    open_chat(page, server.url)
+    send(page, "first question")
+    expect(stored_reply(page)).to_have_attribute("data-status", "ok")
 
-        fake_ollama.script(error_after=0, error_message="model runner crashed")
-        send(page, "second question")
-        failed = page.locator(".message.user[data-status='failed']")
-        expect(failed).to_contain_text("model runner crashed")
-        expect(page.locator(".note-error")).to_contain_text("model runner crashed")
-        expect(page.locator(".out-of-context")).to_have_count(0)
+    fake_ollama.script(error_after=0, error_message="model runner crashed")
+    send(page, "second question")
+    failed = page.locator(".message.user[data-status='failed']")
+    expect(failed).to_contain_text("model runner crashed")
+    expect(page.locator(".note-error")).to_contain_text("model runner crashed")
+    expect(page.locator(".out-of-context")).to_have_count(0)
 
-        failed.locator(".retry-button").click()
-        expect(page.locator(".message.user[data-status='failed']")).to_have_count(0)
-        expect(page.locator(".message.assistant:not([data-id='0'])")).to_have_count(2)
-        expect(stored_reply(page).locator(".message-content")).to_have_text(
-            "You said: second question")
-        # Only the last exchange fits in a window of 2: the first is marked outside it.
-        outside = page.locator(".message.out-of-context")
-        expect(outside).to_have_count(2)
-        expect(outside.first).to_contain_text("first question")
-        expect(outside.first.locator(".context-label")).to_have_text("outside context window")
-    finally:
-        server.stop()
+    failed.locator(".retry-button").click()
+    expect(page.locator(".message.user[data-status='failed']")).to_have_count(0)
+    expect(page.locator(".message.assistant:not([data-id='0'])")).to_have_count(2)
+    expect(stored_reply(page).locator(".message-content")).to_have_text(
+        "You said: second question")
+    # Only the last exchange fits in a window of 2: the first is marked outside it.
+    outside = page.locator(".message.out-of-context")
+    expect(outside).to_have_count(2)
+    expect(outside.first).to_contain_text("first question")
+    expect(outside.first.locator(".context-label")).to_have_text("outside context window")
 
 
 def test_thinking_toggle_and_collapsible_thinking(page, live_server, fake_ollama):
@@ -404,12 +363,6 @@ def test_lost_socket_shows_reconnecting_then_comes_back(page, live_server, fake_
     # The reply went on while the page was away (--reply-grace) and ends as usual.
     expect(stored_reply(page)).to_have_attribute("data-status", "ok", timeout=15000)
     assert len(sockets) == 2
-
-
-def history_of(page: Page) -> dict:
-    return page.evaluate("""() => fetch('api/conversations').then(r => r.json())
-        .then(list => fetch('api/history?conversation=' + list.conversations[0].id))
-        .then(r => r.json())""")
 
 
 def test_system_prompt_parameters_and_endpoint_per_conversation(page, live_server, fake_ollama):
@@ -687,50 +640,47 @@ def test_pull_with_progress_cancel_details_delete_and_unload_all(page, live_serv
     assert fake_ollama.loaded_names() == []
 
 
-def test_images_for_vision_models(page, tmp_path, fake_ollama):
-    from ..test_conversations import tiny_png
+def test_images_for_vision_models(make_server, page, tmp_path, fake_ollama):
+    from ..support.data import tiny_png
     fake_ollama.add_model("eyes:latest", capabilities=("completion", "vision"))
-    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_IMAGE_BYTES=4096)
-    try:
-        open_chat(page, server.url)
-        expect(page.locator("#attach")).to_be_disabled()
-        expect(page.locator("#attach-reason")).to_have_text(
-            "gemma3:270m cannot see images: attach works with vision models.")
-        expect(page.locator("#attach-reason")).to_be_hidden()  # said when an image comes
-        page.select_option("#model-select", "eyes:latest")
-        expect(page.locator("#attach")).to_be_enabled()
-        expect(page.locator("#attach-reason")).to_be_hidden()
+    server = make_server(MAX_IMAGE_BYTES=4096)
+    open_chat(page, server.url)
+    expect(page.locator("#attach")).to_be_disabled()
+    expect(page.locator("#attach-reason")).to_have_text(
+        "gemma3:270m cannot see images: attach works with vision models.")
+    expect(page.locator("#attach-reason")).to_be_hidden()  # said when an image comes
+    page.select_option("#model-select", "eyes:latest")
+    expect(page.locator("#attach")).to_be_enabled()
+    expect(page.locator("#attach-reason")).to_be_hidden()
 
-        png = tiny_png()
-        page.set_input_files("#attach-file", files=[
-            {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
-        expect(page.locator("#attach-error")).to_have_text(
-            "notes.txt is not a PNG, JPEG, WebP or GIF image.")
-        page.set_input_files("#attach-file", files=[
-            {"name": "huge.png", "mimeType": "image/png", "buffer": png + b"\0" * 5000}])
-        expect(page.locator("#attach-error")).to_contain_text("huge.png is 0.0 MB; the limit")
-        page.set_input_files("#attach-file", files=[
-            {"name": "red.png", "mimeType": "image/png", "buffer": png}])
-        expect(page.locator("#attachments li:not(.uploading)")).to_have_count(1)
-        expect(page.locator("#attach-error")).to_be_hidden()
-        send(page, "what colour is it?")
-        expect(page.locator("#attachments")).to_be_hidden()
-        expect(stored_reply(page)).to_have_attribute("data-status", "ok")
-        sent = fake_ollama.last_payload("/api/chat")["messages"][-1]
-        assert sent["images"] == [base64.b64encode(png).decode()]
+    png = tiny_png()
+    page.set_input_files("#attach-file", files=[
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
+    expect(page.locator("#attach-error")).to_have_text(
+        "notes.txt is not a PNG, JPEG, WebP or GIF image.")
+    page.set_input_files("#attach-file", files=[
+        {"name": "huge.png", "mimeType": "image/png", "buffer": png + b"\0" * 5000}])
+    expect(page.locator("#attach-error")).to_contain_text("huge.png is 0.0 MB; the limit")
+    page.set_input_files("#attach-file", files=[
+        {"name": "red.png", "mimeType": "image/png", "buffer": png}])
+    expect(page.locator("#attachments li:not(.uploading)")).to_have_count(1)
+    expect(page.locator("#attach-error")).to_be_hidden()
+    send(page, "what colour is it?")
+    expect(page.locator("#attachments")).to_be_hidden()
+    expect(stored_reply(page)).to_have_attribute("data-status", "ok")
+    sent = fake_ollama.last_payload("/api/chat")["messages"][-1]
+    assert sent["images"] == [base64.b64encode(png).decode()]
 
-        page.reload()  # kept with the history
-        thumb = page.locator(".message.user .thumbnails img")
-        expect(thumb).to_have_count(1)
-        loaded = "() => document.querySelector('.message.user .thumbnails img')?.naturalWidth === 1"
-        page.wait_for_function(loaded)
+    page.reload()  # kept with the history
+    thumb = page.locator(".message.user .thumbnails img")
+    expect(thumb).to_have_count(1)
+    loaded = "() => document.querySelector('.message.user .thumbnails img')?.naturalWidth === 1"
+    page.wait_for_function(loaded)
 
-        export_json_then_import(page, tmp_path / "with-image.json")  # the picture comes back
-        expect(page.locator("#conversation-list li")).to_have_count(2)
-        expect(page.locator(".message.user .thumbnails img")).to_have_count(1)
-        page.wait_for_function(loaded)
-    finally:
-        server.stop()
+    export_json_then_import(page, tmp_path / "with-image.json")  # the picture comes back
+    expect(page.locator("#conversation-list li")).to_have_count(2)
+    expect(page.locator(".message.user .thumbnails img")).to_have_count(1)
+    page.wait_for_function(loaded)
 
 
 def test_theme_shortcuts_help_and_phone(open_tab, live_server, fake_ollama):
@@ -802,20 +752,17 @@ def test_page_weight_offline(engine, live_server, fake_ollama):
         context.close()
 
 
-def test_lan_token_page_then_chat(page, tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "lan", fake_ollama.url, HOST="0.0.0.0")
-    try:
-        page.goto(server.url + "/")
-        expect(page.locator("h1")).to_have_text("Access token needed")
-        page.fill("#token", "not-the-token")
-        page.click("button[type=submit]")
-        expect(page.locator(".notice")).to_contain_text("not right")
-        page.fill("#token", server.app.config["ACCESS_TOKEN"])
-        page.click("button[type=submit]")
-        page.wait_for_url(server.url + "/")  # the token is gone from the address bar
-        open_chat(page, server.url + "/")
-        send(page, "over the network")
-        expect(stored_reply(page).locator(".message-content")).to_have_text(
-            "You said: over the network")
-    finally:
-        server.stop()
+def test_lan_token_page_then_chat(page, make_server):
+    server = make_server(HOST="0.0.0.0")
+    page.goto(server.url + "/")
+    expect(page.locator("h1")).to_have_text("Access token needed")
+    page.fill("#token", "not-the-token")
+    page.click("button[type=submit]")
+    expect(page.locator(".notice")).to_contain_text("not right")
+    page.fill("#token", server.app.config["ACCESS_TOKEN"])
+    page.click("button[type=submit]")
+    page.wait_for_url(server.url + "/")  # the token is gone from the address bar
+    open_chat(page, server.url + "/")
+    send(page, "over the network")
+    expect(stored_reply(page).locator(".message-content")).to_have_text(
+        "You said: over the network")

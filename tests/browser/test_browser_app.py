@@ -10,7 +10,7 @@ import pytest
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
 from ..support.live import ROOT
-from .test_browser import LiveServer, expect, open_chat, send, stored_reply
+from ..support.page import AXE, expect, open_chat, send, serious_violations, stored_reply
 
 
 def import_conversation(tab, url: str, title: str, texts: list[str]) -> int:
@@ -87,26 +87,8 @@ def hit_id(tab, conversation: int, index: int) -> int:
 
 # -- accessibility -------------------------------------------------------------------------
 
-AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 REPLY_WITH_CODE = ("## Result\n\n| name | size |\n| --- | ---: |\n| a | 1 |\n\n"
                    "```python\ndef add(a, b):\n    return a + b  # sum\n```\n\nUse `add` *gladly*.")
-
-
-def serious_violations(tab) -> list[dict]:
-    """axe-core's serious and critical findings on the page as it is now."""
-    return tab.evaluate("""async () => {
-        // Messages far from the view skip layout (content-visibility), so axe would not
-        // see their background: draw them all while it measures.
-        const skipped = [...document.querySelectorAll(".message")];
-        skipped.forEach((m) => { m.style.contentVisibility = "visible"; });
-        const result = await axe.run(document, { resultTypes: ["violations"] });
-        skipped.forEach((m) => { m.style.contentVisibility = ""; });
-        return result.violations
-            .filter((v) => v.impact === "serious" || v.impact === "critical")
-            .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-                           nodes: v.nodes.slice(0, 6).map((n) => n.target.join(" ")
-                               + " " + JSON.stringify(n.any.map((a) => a.data))) }));
-    }""")
 
 
 @pytest.fixture
@@ -262,30 +244,27 @@ def test_keyboard_reaches_everything_with_a_visible_focus(page, live_server):
 # -- installable -----------------------------------------------------------------------------
 
 
-def test_installable_and_reloads_offline_with_the_server_unreachable(page, tmp_path,
-                                                                       fake_ollama):
-    server = LiveServer(tmp_path / "offline", fake_ollama.url)
-    try:
-        open_chat(page, server.url)
-        scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
-        assert scope == server.url + "/"
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
-        href = page.locator("link[rel=manifest]").evaluate("(link) => link.href")
-        assert href == server.url + "/static/manifest.webmanifest"
-        parsed = page.evaluate("(href) => fetch(href).then((r) => r.json())", href)
-        assert parsed["display"] == "standalone" and parsed["short_name"]
-        cached = page.evaluate("""async () => {
-            const urls = [];
-            for (const key of await caches.keys()) {
-                const cache = await caches.open(key);
-                urls.push(...(await cache.keys()).map((r) => r.url));
-            }
-            return urls;
-        }""")
-        assert server.url + "/" in cached and server.url + "/static/js/app.js" in cached
-        assert not [url for url in cached if "/api/" in url or url.endswith("/ws")], cached
-    finally:
-        server.stop()
+def test_installable_and_reloads_offline_with_the_server_unreachable(page, make_server):
+    server = make_server()
+    open_chat(page, server.url)
+    scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
+    assert scope == server.url + "/"
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    href = page.locator("link[rel=manifest]").evaluate("(link) => link.href")
+    assert href == server.url + "/static/manifest.webmanifest"
+    parsed = page.evaluate("(href) => fetch(href).then((r) => r.json())", href)
+    assert parsed["display"] == "standalone" and parsed["short_name"]
+    cached = page.evaluate("""async () => {
+        const urls = [];
+        for (const key of await caches.keys()) {
+            const cache = await caches.open(key);
+            urls.push(...(await cache.keys()).map((r) => r.url));
+        }
+        return urls;
+    }""")
+    assert server.url + "/" in cached and server.url + "/static/js/app.js" in cached
+    assert not [url for url in cached if "/api/" in url or url.endswith("/ws")], cached
+    server.stop()
     page.reload()  # the server is gone: the saved app shows, saying so
     expect(page.locator("#server-banner")).to_be_visible()
     expect(page.locator("#server-banner")).to_contain_text("unreachable")

@@ -8,7 +8,7 @@ import os
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
 from ..support.live import ROOT
-from .test_browser import (
+from ..support.page import (
     expect,
     export_json_then_import,
     history_of,

@@ -9,7 +9,7 @@ import re
 import pytest
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from .test_browser import (
+from ..support.page import (
     expect,
     history_of,
     open_chat,
@@ -262,61 +262,56 @@ def test_phone_drawer_title_touch_targets_downloads_and_parameters(
     assert page.locator("#messages").bounding_box()["height"] >= 150
 
 
-def test_loading_silence_unloading_and_states_that_clear(page, tmp_path, fake_ollama):
-    from ..support.live import LiveServer
+def test_loading_silence_unloading_and_states_that_clear(page, make_server, fake_ollama):
 
     # No load on pick: the first message loads the model, as with --no-preload.
-    server = LiveServer(tmp_path / "data", fake_ollama.url, SILENCE_NOTICE=0.4,
-                        NO_PRELOAD=True)
-    try:
-        open_chat(page, server.url)
-        # Loading: said at once in the sidebar; Ollama quiet: said above the input.
-        fake_ollama.script(tokens=[" slow"] * 3, load_delay=1.5, delay=0.01)
-        send(page, "wake up")
-        loading = page.locator("#loaded-models .loading-item[data-model='gemma3:270m']")
-        expect(loading).to_contain_text("loading…")
-        wait = page.locator(LIVE + " .reply-wait")
-        expect(wait).to_have_text("loading gemma3:270m…")  # in the reply too
-        status = page.locator("#reply-status")
-        expect(status).to_contain_text("Ollama has not answered")
-        expect(status).to_be_hidden(timeout=8000)  # bytes came: the notice goes
-        expect(wait).to_have_count(0)
-        expect(stored_reply(page)).to_have_attribute("data-status", "ok")
-        expect(loading).to_have_count(0)
-        context_text = page.locator("#context-text")
-        expect(context_text).to_contain_text("/ 4,096 tokens")
+    server = make_server(SILENCE_NOTICE=0.4, NO_PRELOAD=True)
+    open_chat(page, server.url)
+    # Loading: said at once in the sidebar; Ollama quiet: said above the input.
+    fake_ollama.script(tokens=[" slow"] * 3, load_delay=1.5, delay=0.01)
+    send(page, "wake up")
+    loading = page.locator("#loaded-models .loading-item[data-model='gemma3:270m']")
+    expect(loading).to_contain_text("loading…")
+    wait = page.locator(LIVE + " .reply-wait")
+    expect(wait).to_have_text("loading gemma3:270m…")  # in the reply too
+    status = page.locator("#reply-status")
+    expect(status).to_contain_text("Ollama has not answered")
+    expect(status).to_be_hidden(timeout=8000)  # bytes came: the notice goes
+    expect(wait).to_have_count(0)
+    expect(stored_reply(page)).to_have_attribute("data-status", "ok")
+    expect(loading).to_have_count(0)
+    context_text = page.locator("#context-text")
+    expect(context_text).to_contain_text("/ 4,096 tokens")
 
-        # Unloading during a reply: said so, the button off; the meter's scale stays.
-        fake_ollama.script(tokens=[" z"] * 150, delay=0.02)
-        send(page, "keep going")
-        expect(page.locator(".message.assistant[data-id='0']")).to_contain_text("z z")
-        page.click("#loaded-models .unload-button")
-        item = page.locator("#loaded-models li[data-model='gemma3:270m']")
-        expect(item.locator(".model-expiry")).to_have_text("unloading after the current reply")
-        expect(item.locator(".unload-button")).to_be_disabled()
-        expect(stored_reply(page)).to_contain_text("z z", timeout=10000)
-        expect(item).to_have_count(0, timeout=10000)
-        expect(context_text).to_contain_text("/ 4,096 tokens")
-        page.reload()  # remembered across a reload too
-        expect(context_text).to_contain_text("/ 4,096 tokens")
+    # Unloading during a reply: said so, the button off; the meter's scale stays.
+    fake_ollama.script(tokens=[" z"] * 150, delay=0.02)
+    send(page, "keep going")
+    expect(page.locator(".message.assistant[data-id='0']")).to_contain_text("z z")
+    page.click("#loaded-models .unload-button")
+    item = page.locator("#loaded-models li[data-model='gemma3:270m']")
+    expect(item.locator(".model-expiry")).to_have_text("unloading after the current reply")
+    expect(item.locator(".unload-button")).to_be_disabled()
+    expect(stored_reply(page)).to_contain_text("z z", timeout=10000)
+    expect(item).to_have_count(0, timeout=10000)
+    expect(context_text).to_contain_text("/ 4,096 tokens")
+    page.reload()  # remembered across a reload too
+    expect(context_text).to_contain_text("/ 4,096 tokens")
 
-        # A system prompt draft belongs to its conversation; an import error goes.
-        page.click("#system-box summary")
-        page.fill("#system-prompt", "Draft, not saved")
-        expect(page.locator("#system-status")).to_have_text("Not saved")
-        page.set_input_files("#import-file", files=[
-            {"name": "bad.json", "mimeType": "application/json", "buffer": b"{nope"}])
-        expect(page.locator("#conversation-error")).to_contain_text("Could not import")
-        first = page.locator("#conversation-list li", has_text="wake up")
-        page.click("#new-chat")
-        expect(page.locator("#conversation-error")).to_be_hidden()
-        expect(page.locator("#system-prompt")).to_have_value("")
-        expect(page.locator("#system-status")).to_have_text("")
-        first.locator(".conversation-open").click()
-        expect(page.locator("#system-prompt")).to_have_value("Draft, not saved")
-        expect(page.locator("#system-status")).to_contain_text("Not saved")
-    finally:
-        server.stop()
+    # A system prompt draft belongs to its conversation; an import error goes.
+    page.click("#system-box summary")
+    page.fill("#system-prompt", "Draft, not saved")
+    expect(page.locator("#system-status")).to_have_text("Not saved")
+    page.set_input_files("#import-file", files=[
+        {"name": "bad.json", "mimeType": "application/json", "buffer": b"{nope"}])
+    expect(page.locator("#conversation-error")).to_contain_text("Could not import")
+    first = page.locator("#conversation-list li", has_text="wake up")
+    page.click("#new-chat")
+    expect(page.locator("#conversation-error")).to_be_hidden()
+    expect(page.locator("#system-prompt")).to_have_value("")
+    expect(page.locator("#system-status")).to_have_text("")
+    first.locator(".conversation-open").click()
+    expect(page.locator("#system-prompt")).to_have_value("Draft, not saved")
+    expect(page.locator("#system-status")).to_contain_text("Not saved")
 
 
 def rows(live_server) -> tuple[int, int]:

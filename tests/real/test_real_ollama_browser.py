@@ -12,8 +12,8 @@ try:
 except ImportError:  # as in test_browser.py: a dev machine without it skips
     pytest.skip("the playwright Python package is not installed", allow_module_level=True)
 
-from ..browser.test_browser import open_chat, send, stored_reply, type_into
 from ..support.live import LiveServer
+from ..support.page import open_chat, send, stored_reply, type_into
 from ..support.real import GEMMA, load, loaded_names, needs_real_ollama
 
 pytestmark = needs_real_ollama

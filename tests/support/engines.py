@@ -36,7 +36,7 @@ def missing(reason: str) -> None:
     """A browser test cannot run here: a loud failure under CI=true, else a skip."""
     if os.environ.get("CI") == "true":
         pytest.fail(reason)
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)  # in a fixture, or a module's imports
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update"]
 
