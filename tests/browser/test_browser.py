@@ -20,6 +20,7 @@ from ..support.page import (
     expect,
     export_json_then_import,
     history_of,
+    import_chat,
     last_reply,
     open_chat,
     send,
@@ -510,12 +511,7 @@ def test_long_conversation_newest_first_then_in_order_and_jump_to_latest(
     for i in range(exchanges):
         messages += [{"role": "user", "content": f"question {i}", "created_at": 1.7e9 + i},
                      {"role": "assistant", "content": f"**answer {i}**", "model": MODEL}]
-    long_file = tmp_path / "long.json"
-    long_file.write_text(json.dumps({"format": "ollama-webchat/1", "title": "Long one",
-                                     "messages": messages}))
-    page.set_input_files("#import-file", str(long_file))
-    expect(page.locator("#chat-title")).to_have_text("Long one")
-    expect(page.locator(".message")).to_have_count(2 * exchanges)
+    import_chat(page, tmp_path / "long.json", "Long one", messages)
     pane = page.locator("#messages")
     expect(pane).to_have_attribute("aria-busy", "false", timeout=DRAW_MS)  # drawn and placed
     texts = page.locator(".message .message-content").all_text_contents()

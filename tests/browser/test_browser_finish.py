@@ -4,9 +4,7 @@ so the pane does not jump to the top and back after every reply."""
 
 from __future__ import annotations
 
-import json
-
-from ..support.page import MODEL, expect
+from ..support.page import MODEL, expect, import_chat
 
 EXCHANGES = 40  # enough for the pane to scroll well past one screen
 DRAW_MS = 60_000  # a long history drawn in slices: over 20 s in Firefox at load 24
@@ -59,12 +57,7 @@ def test_a_finished_reply_keeps_its_element_and_the_pane_stays(page, live_server
         messages += [{"role": "user", "content": f"question {i}"},
                      {"role": "assistant", "content": f"answer {i}\n\nwith a second line",
                       "model": MODEL}]
-    long_file = tmp_path / "long.json"
-    long_file.write_text(json.dumps({"format": "ollama-webchat/1", "title": "Long one",
-                                     "messages": messages}))
-    page.set_input_files("#import-file", str(long_file))
-    expect(page.locator("#chat-title")).to_have_text("Long one")
-    expect(page.locator(".message")).to_have_count(2 * EXCHANGES)
+    import_chat(page, tmp_path / "long.json", "Long one", messages)
     pane = page.locator("#messages")
     expect(pane).to_have_attribute("aria-busy", "false", timeout=DRAW_MS)
     page.select_option("#model-select", MODEL)

@@ -4,7 +4,9 @@ by scripts/test.sh into the git-ignored tests/js/, never served)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from .engines import missing
 from .live import ROOT
@@ -82,3 +84,12 @@ def serious_violations(tab) -> list[dict]:
                            nodes: v.nodes.slice(0, 6).map((n) => n.target.join(" ")
                                + " " + JSON.stringify(n.any.map((a) => a.data))) }));
     }""")
+
+
+def import_chat(page: Page, path: Path, title: str, messages: list[dict[str, Any]]) -> None:
+    """Import a conversation with the page's Import button; wait until all of it is there."""
+    path.write_text(json.dumps({"format": "ollama-webchat/1", "title": title,
+                                "messages": messages}))
+    page.set_input_files("#import-file", str(path))
+    expect(page.locator("#chat-title")).to_have_text(title)
+    expect(page.locator(".message")).to_have_count(len(messages))
