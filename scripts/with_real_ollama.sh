@@ -4,7 +4,7 @@
 #
 # Two releases: today's (../shared/real-ollama/start's default, 0.32.15), which the whole
 # real-Ollama suite runs against, exported as WEBCHAT_TEST_OLLAMA_URL; and the older 0.24.0,
-# which only the contract scenarios (tests/test_contract.py) also run against, exported as
+# which only the contract scenarios (tests/real/test_contract.py) also run against, exported as
 # WEBCHAT_TEST_OLLAMA_URL_0_24. For each: when its variable is set, that server is used and
 # nothing is started; otherwise, when ../shared/real-ollama/start (beside the repo) is
 # executable, one server is started on a free loopback port (the two at once: starting

@@ -5,20 +5,18 @@ from __future__ import annotations
 import pytest
 import requests
 
-from .live import BrowserClient, LiveServer, start_run_py
+from .support.live import BrowserClient, LiveServer, start_run_py
+from .support.roles import guest, unload
 
 MODEL = "gemma3:270m"
 
 
 @pytest.fixture
-def shared(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, HOST="0.0.0.0")
-    yield server
-    server.stop()
+def shared(make_server):
+    server = make_server(HOST="0.0.0.0")
+    return server
 
 
-def guest(server: LiveServer) -> BrowserClient:
-    return BrowserClient(server, token=server.app.config["ACCESS_TOKEN"])
 
 
 def admin(server: LiveServer) -> BrowserClient:
@@ -34,13 +32,10 @@ def delete(client: BrowserClient, model: str) -> requests.Response:
                               timeout=5)
 
 
-def unload(client: BrowserClient, model: str) -> requests.Response:
-    return client.http.post(client.server.url + "/api/unload", json={"model": model},
-                            timeout=5)
 
 
-def test_guests_may_not_pull_or_delete_and_the_admin_may(shared, fake_ollama, tmp_path):
-    assert (tmp_path / "data" / "admin_token").stat().st_mode & 0o777 == 0o600
+def test_guests_may_not_pull_or_delete_and_the_admin_may(shared, fake_ollama):
+    assert (shared.data_dir / "admin_token").stat().st_mode & 0o777 == 0o600
     visitor = guest(shared)
     assert me(visitor) == {"role": "guest", "manage_models": False, "cloud_models": False,
                            "reason": me(visitor)["reason"], "max_keep_alive": "30m"}
@@ -64,17 +59,13 @@ def test_guests_may_not_pull_or_delete_and_the_admin_may(shared, fake_ollama, tm
     assert delete(boss, "new:1b").json() == {"deleted": "new:1b"}
 
 
-def test_guests_manage_models_flag_and_the_loopback_user(tmp_path, fake_ollama, user):
+def test_guests_manage_models_flag_and_the_loopback_user(make_server, fake_ollama, user):
     assert me(user)["role"] == "admin"  # loopback-only: the machine's own user
-    server = LiveServer(tmp_path / "lan", fake_ollama.url, HOST="0.0.0.0",
-                        GUESTS_MANAGE_MODELS=True)
-    try:
-        visitor = guest(server)
-        assert me(visitor)["manage_models"] is True
-        fake_ollama.add_model("spare:1b")
-        assert delete(visitor, "spare:1b").status_code == 200
-    finally:
-        server.stop()
+    server = make_server(HOST="0.0.0.0", GUESTS_MANAGE_MODELS=True)
+    visitor = guest(server)
+    assert me(visitor)["manage_models"] is True
+    fake_ollama.add_model("spare:1b")
+    assert delete(visitor, "spare:1b").status_code == 200
 
 
 def test_a_guest_unloads_only_what_nobody_else_uses(shared, fake_ollama):
@@ -101,24 +92,21 @@ def test_guests_keep_alive_is_capped(shared, fake_ollama):
     assert fake_ollama.last_payload("/api/chat")["keep_alive"] == -1
 
 
-def test_pulls_from_other_registries_and_more_than_two_at_once(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, ALLOW_PULL_FROM="ok.example")
-    try:
-        ws = BrowserClient(server).socket()
-        ws.send({"type": "pull", "model": "evil.example/ns/model:1b"})
-        error = ws.recv()
-        assert error["code"] == "invalid" and "--allow-pull-from evil.example" in \
-            error["message"]
-        fake_ollama.pull_delay = 0.3
-        for name in ("ok.example/ns/one:1b", "two:1b"):
-            ws.send({"type": "pull", "model": name})
-        ws.send({"type": "pull", "model": "three:1b"})
-        frames = ws.recv_until("error")
-        assert "most at once" in frames[-1]["message"]
-        for name in ("ok.example/ns/one:1b", "two:1b"):
-            ws.send({"type": "pull_cancel", "model": name})
-    finally:
-        server.stop()
+def test_pulls_from_other_registries_and_more_than_two_at_once(make_server, fake_ollama):
+    server = make_server(ALLOW_PULL_FROM="ok.example")
+    ws = BrowserClient(server).socket()
+    ws.send({"type": "pull", "model": "evil.example/ns/model:1b"})
+    error = ws.recv()
+    assert error["code"] == "invalid" and "--allow-pull-from evil.example" in \
+        error["message"]
+    fake_ollama.pull_delay = 0.3
+    for name in ("ok.example/ns/one:1b", "two:1b"):
+        ws.send({"type": "pull", "model": name})
+    ws.send({"type": "pull", "model": "three:1b"})
+    frames = ws.recv_until("error")
+    assert "most at once" in frames[-1]["message"]
+    for name in ("ok.example/ns/one:1b", "two:1b"):
+        ws.send({"type": "pull_cancel", "model": name})
 
 
 def test_lan_banner_prints_the_admin_link(tmp_path, fake_ollama):

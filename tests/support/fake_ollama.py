@@ -40,7 +40,7 @@ from typing import Any
 __all__ = ["CAPTURES", "DEFAULT_RELEASE", "RELEASES", "FakeOllama", "Release"]
 
 # tests/' own copies of a real Ollama's raw answers (scripts/refresh_captures.py).
-CAPTURES = Path(__file__).resolve().parent / "captures"
+CAPTURES = Path(__file__).resolve().parent.parent / "captures"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import pytest
 
 import webchat.ws.fields
 
-from .live import BrowserClient, ChatSocket, LiveServer, reply_text
-from .real import (
+from ..support.live import BrowserClient, ChatSocket, LiveServer, reply_text
+from ..support.real import (
     GEMMA,
     REPLY_TIMEOUT,
     TINY,
