@@ -23,6 +23,8 @@ from .models.usage import ModelUsage
 from .ollama.client import OllamaClient
 from .ollama.hosts import Host, Hosts
 from .ollama.names import same_model
+from .relay.cache_warm import CacheWarmer
+from .relay.context_length import ContextLengths
 from .relay.reply import Reply
 from .relay.running import ActiveReplies
 from .relay.starts import LoadTimes
@@ -53,6 +55,8 @@ class Services:
     models: ModelControl = field(init=False)  # preload and unload
     last_host: dict[int, str] = field(default_factory=dict)  # conversation -> host label
     load_times: LoadTimes = field(default_factory=LoadTimes)  # last load per host and model
+    context_lengths: ContextLengths = field(default_factory=ContextLengths)  # per model
+    cache_warm: CacheWarmer = field(default_factory=CacheWarmer)  # Ollama 0.30+'s cache
 
     def __post_init__(self) -> None:
         self.loaded_watch = LoadedWatch(partial(loaded_state, self.hosts), self.broadcast,

@@ -8,8 +8,8 @@ export class ContextMeter {
   }
 
   /**
-   * @param {{used: number, size: number, source: string, sent: number, total: number,
-   *          trim: string}|null} context null hides the meter (nothing measured yet)
+   * @param {{used: number, size: number, source: string, reserve?: number, sent: number,
+   *          total: number, trim: string}|null} context null hides the meter (nothing measured yet)
    */
   show(context) {
     const { box, meter, text } = this.els;
@@ -17,13 +17,16 @@ export class ContextMeter {
       box.hidden = true;
       return;
     }
-    const { used, size, source, sent, total, trim } = context;
+    const { used, size, source, reserve, sent, total, trim } = context;
     box.hidden = false;
     const share = Math.min(1, used / size);
     meter.value = share;
     text.textContent = `${used.toLocaleString("en")} / ${size.toLocaleString("en")} tokens `
       + `(${Math.round(share * 100)}%)`;
-    meter.title = `Prompt of the last reply against the context (${source}). `
+    const kept = typeof reserve === "number"
+      ? ` ${reserve.toLocaleString("en")} tokens are kept for the reply.` : "";
+    meter.title = `Ollama read ${used.toLocaleString("en")} tokens of the last prompt; `
+      + `the context is ${size.toLocaleString("en")} (${source}).${kept} `
       + `The next message is sent with ${sent} of ${total} messages `
       + `(trim: ${trim}).`;
     box.classList.toggle("context-full", share >= 0.85);

@@ -8,6 +8,7 @@ const $ = (id) => document.getElementById(id);
 export function showInspector(message, messages = []) {
   $("inspector-request").textContent = JSON.stringify(message.request ?? null, null, 2);
   $("inspector-stats").textContent = JSON.stringify(message.stats ?? null, null, 2);
+  $("inspector-context").textContent = contextSummary(message.stats, messages);
   $("inspector-window").replaceChildren(...messages.filter((m) => m.window_reason)
     .map((m) => {
       const item = document.createElement("li");
@@ -19,11 +20,43 @@ export function showInspector(message, messages = []) {
         + `${text.length > 48 ? `${text.slice(0, 48)}…` : text}`;
       const why = document.createElement("span");
       why.className = "window-why";
-      why.textContent = m.window_reason;
+      why.textContent = m.window_reason + tokenNote(m);
       item.append(who, why);
       return item;
     }));
   $("inspector").showModal();
+}
+
+/** " · 42 tokens" (counted by Ollama) or " · about 42 tokens" (estimated). */
+function tokenNote(m) {
+  if (!m.in_context || typeof m.tokens !== "number") return "";
+  return ` · ${m.tokens_measured ? "" : "about "}${m.tokens.toLocaleString("en")} tokens`;
+}
+
+/** What this reply's request held against the context, and what Ollama read of it. */
+function contextSummary(stats, messages) {
+  const context = stats?.context;
+  if (!context || typeof context.limit !== "number") return "";
+  const limit = `${context.limit.toLocaleString("en")} tokens (${context.source})`;
+  const parts = [`Context: ${limit}, ${context.reserve.toLocaleString("en")} kept for the reply.`];
+  if (typeof context.sent_tokens === "number") {
+    parts.push(`This request: ${context.measured ? "" : "about "}`
+      + `${context.sent_tokens.toLocaleString("en")} tokens as counted before sending`
+      + (context.left_out ? `, ${context.left_out} older messages left out to fit.` : "."));
+  }
+  if (typeof stats.prompt_eval_count === "number") {
+    parts.push(`Ollama read ${stats.prompt_eval_count.toLocaleString("en")} tokens, all of it `
+      + `(sent with "truncate": false, so Ollama never cuts a prompt).`);
+  }
+  if (context.retried) parts.push(context.retried);
+  const next = messages.filter((m) => m.in_context && typeof m.tokens === "number");
+  if (next.length) {
+    const total = next.reduce((sum, m) => sum + m.tokens, 0);
+    const exact = next.every((m) => m.tokens_measured);
+    parts.push(`The next request: ${next.length} messages, ${exact ? "" : "about "}`
+      + `${total.toLocaleString("en")} tokens besides the system prompt.`);
+  }
+  return parts.join(" ");
 }
 
 export function showHelp() {

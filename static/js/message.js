@@ -88,6 +88,7 @@ export class MessageView {
     if (outside) {
       const tag = el("span", "tag context-label", "outside context window");
       if (m.window_reason) tag.title = m.window_reason;
+      if (typeof m.tokens === "number") tag.title += ` (${m.tokens.toLocaleString("en")} tokens)`;
       meta.append(tag);
     }
     const switcher = versionSwitcher(m, (id, which) => this.handlers.onVersion?.(id, which));

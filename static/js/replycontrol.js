@@ -68,6 +68,10 @@ export class ReplyControl {
       frame.notice || ""),
     notice: (frame) => {
       if (!this.reply.running) return;
+      // The window was trimmed once more and sent again: said in the chat, and it stays.
+      if (frame.code === "context_trimmed" && this.here) {
+        this.view.addNote(frame.message, "info");
+      }
       this.reply.setNotice(frame.clear ? "" : frame.message || "");
       this.act.updateControls();
     },

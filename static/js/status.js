@@ -50,16 +50,25 @@ export class Status {
     return null;
   }
 
+  /** The context the server counted the last request against (relay/context_guard.py):
+   * num_ctx, as loaded, the model's num_ctx or Ollama's default, with the reply's share. */
+  static #countedContext(stats) {
+    const context = stats?.context;
+    if (!context || typeof context.limit !== "number") return null;
+    return { size: context.limit, source: context.source, reserve: context.reserve };
+  }
+
   /** The prompt of the last reply against the context the model runs with. */
   showContext() {
-    const used = this.conversation.lastStats?.prompt_eval_count;
-    const ctx = this.#contextLength();
+    const stats = this.conversation.lastStats;
+    const used = stats?.prompt_eval_count;
+    const ctx = Status.#countedContext(stats) || this.#contextLength();
     if (typeof used !== "number" || !ctx) {
       this.contextMeter.show(null);
       return;
     }
     const messages = this.conversation.messages;
-    this.contextMeter.show({ used, size: ctx.size, source: ctx.source,
+    this.contextMeter.show({ used, size: ctx.size, source: ctx.source, reserve: ctx.reserve,
       sent: messages.filter((m) => m.in_context).length, total: messages.length,
       trim: this.settings.saved.trim === "sliding" ? "sliding" : "in steps" });
   }

@@ -3,8 +3,10 @@ reply; the trim policy in the parameters panel, the marks and the inspector's re
 
 from __future__ import annotations
 
+import re
+
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from ..support.page import MODEL, expect, send, stored_reply
+from ..support.page import MODEL, expect, send, stored_reply, type_into
 
 
 def test_pick_loads_the_model_and_the_window_is_explained(page, make_server, fake_ollama):
@@ -64,3 +66,33 @@ def test_pick_loads_the_model_and_the_window_is_explained(page, make_server, fak
     expect(loaded).to_contain_text("loading…")
     expect(loaded).to_contain_text("expires")
     assert fake_ollama.loaded_names() == [MODEL]
+
+
+def test_marks_inspector_and_meter_count_tokens_against_the_real_limit(page, make_server,
+                                                                       fake_ollama):
+    """With num_ctx 120 the context, not the count rule, trims: the marks say so with the
+    tokens and the limit, the inspector says what the request held and what Ollama read,
+    and the meter reads the limit the server fitted the request to."""
+    server = make_server(MAX_HISTORY=100, WINDOW_STEP=0)
+    page.goto(server.url)
+    expect(page.locator("#connection-status")).to_have_text("Connected")
+    page.select_option("#model-select", MODEL)
+    page.click("#params-box summary")
+    type_into(page, "#p-num_ctx", "120")
+    type_into(page, "#p-num_predict", "10")
+    page.locator("#p-num_predict").blur()
+    for n in range(4):
+        send(page, " ".join(f"word{n}x{k}" for k in range(20)))
+        expect(stored_reply(page)).to_contain_text(f"word{n}x6")  # num_predict 10
+    outside = page.locator(".message.out-of-context")
+    expect(outside.first).to_be_visible()
+    label = outside.first.locator(".context-label")
+    expect(label).to_have_attribute("title", re.compile(
+        r"the context \(120 tokens, num_ctx\).* \(\d+ tokens\)$"))
+    expect(page.locator("#context-text")).to_contain_text("/ 120 tokens")
+    stored_reply(page).locator(".inspect-button").click()
+    summary = page.locator("#inspector-context")
+    expect(summary).to_contain_text("Context: 120 tokens (num_ctx), 10 kept for the reply.")
+    expect(summary).to_contain_text("Ollama read")
+    expect(page.locator("#inspector-window li.window-sent").last).to_contain_text(
+        re.compile(r"\d+ tokens$"))

@@ -37,6 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from . import fake_context
+
 __all__ = ["CAPTURES", "DEFAULT_RELEASE", "RELEASES", "FakeOllama", "Release"]
 
 # tests/' own copies of a real Ollama's raw answers (scripts/refresh_captures.py).
@@ -54,10 +56,16 @@ class Release:
     # A one-token reply still reports `eval_duration` (0.32: llama-server times every
     # token; 0.24's runner samples a lone token with the prompt and omits it).
     lone_token_timed: bool
+    # The prompt cache rolls back only to checkpoints made while a prompt is read, 4
+    # tokens before its end (0.30+: llama-server, for Gemma 3's sliding-window attention;
+    # its log: "restored context checkpoint"): the reply after a prompt is always read
+    # again. 0.24's own runner reuses any common prefix, the reply included.
+    checkpoint_cache: bool = False
 
 
 RELEASES = {
-    "0.32.15": Release("0.32.15", tags_capabilities=True, lone_token_timed=True),
+    "0.32.15": Release("0.32.15", tags_capabilities=True, lone_token_timed=True,
+                       checkpoint_cache=True),
     "0.24.0": Release("0.24.0", tags_capabilities=False, lone_token_timed=False),
 }
 DEFAULT_RELEASE = "0.32.15"  # what people run today, and what ../shared/real-ollama starts
@@ -132,6 +140,7 @@ class _Loaded:
     in_use: int = 0  # Ollama never expires a model that is answering
     unload_pending: bool = False  # keep_alive 0 arrived while answering
     cache: list[str] = field(default_factory=list)  # tokens of the last prompt and reply
+    checkpoints: list[int] = field(default_factory=list)  # where 0.32 can roll back to
 
     def visible(self, now: int) -> bool:
         return self.in_use > 0 or now < self.vanish_ns
@@ -488,6 +497,7 @@ class FakeOllama:
         self.unloads: list[str] = []
         # (model, prompt tokens, tokens found in the cache) for each answered request
         self.prompts: list[tuple[str, int, int]] = []
+        self.warm_prompts: list[tuple[str, int, int]] = []  # the same, for the warm-ups
         self.last_prompt: str = ""  # the last prompt rendered through a template
         self._lock = threading.Condition()
         self._models = {model.name: model for model in _default_models()}
@@ -609,10 +619,11 @@ class FakeOllama:
             return self._lock.wait_for(lambda: self._disconnects >= count, timeout)
 
     def last_payload(self, path: str) -> Any:
-        """The JSON body of the latest request to `path`, or None."""
+        """The JSON body of the latest request to `path`, or None; the app's warm-ups of
+        the prompt cache (`is_warm_up`) do not count."""
         with self._lock:
-            return next((body for _, seen, body in reversed(self.requests) if seen == path),
-                        None)
+            return next((body for _, seen, body in reversed(self.requests) if seen == path
+                         and not is_warm_up(body)), None)
 
     def loaded_names(self) -> list[str]:
         return [entry["name"] for entry in self._ps()]
@@ -650,6 +661,12 @@ class FakeOllama:
                  "expires_at": _rfc3339(e.expires_ns),
                  "size_vram": int(e.model.loaded_size * fraction),
                  "context_length": e.context_length} for e in entries]
+
+    def _context_of(self, model: _Model) -> int:
+        """The context the model runs with now (as /api/ps says), or its own."""
+        with self._lock:
+            entry = self._loaded.get(model.name)
+            return entry.context_length if entry is not None else model.context_length
 
     def _is_warm(self, name: str) -> bool:
         with self._lock:
@@ -691,22 +708,27 @@ class FakeOllama:
             entry = self._loaded.get(name)
             if entry is None:
                 return
-            entry.cache = []
+            entry.cache, entry.checkpoints = [], []
             if entry.in_use > 0:
                 entry.expires_ns = time.time_ns()
                 entry.unload_pending = True
             else:
                 self._set_expiry(entry, 0)
 
-    def _read_prompt(self, name: str, tokens: list[str]) -> int:
+    def _read_prompt(self, name: str, tokens: list[str], warm_up: bool = False) -> int:
         """Ollama's prompt cache: the tokens to evaluate after the longest common prefix
         with the model's last prompt (at least one, as Ollama always reads the last)."""
         with self._lock:
             entry = self._loaded.get(name)
             cached = _common_prefix(entry.cache, tokens) if entry is not None else 0
+            if entry is not None and self.release.checkpoint_cache:
+                entry.checkpoints = [c for c in entry.checkpoints if c <= cached]
+                cached = max(entry.checkpoints, default=0)
+                entry.checkpoints.append(max(0, len(tokens) - 4))
             if entry is not None:
                 entry.cache = list(tokens)
-            self.prompts.append((name, len(tokens), cached))
+            (self.warm_prompts if warm_up else self.prompts).append(
+                (name, len(tokens), cached))
         return max(1, len(tokens) - cached)
 
     def _remember_reply(self, name: str, prompt: list[str], reply: str) -> None:
@@ -734,6 +756,17 @@ class FakeOllama:
         finally:
             with self._lock:
                 self._active -= 1
+
+
+def is_warm_up(body: Any) -> bool:
+    """The app's warm-up of the prompt cache after a reply (webchat/relay/cache_warm.py):
+    the window with the reply last, for one token. Kept apart from the replies' requests
+    (`last_payload`, `prompts`, `disconnects`), as it comes after a reply's `done`."""
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return False
+    messages, options = body["messages"], body.get("options") or {}
+    return (bool(messages) and isinstance(messages[-1], dict)
+            and messages[-1].get("role") == "assistant" and options.get("num_predict") == 1)
 
 
 def connection_thread_name(port: int) -> str:
@@ -831,7 +864,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(error.status, {"error": error.message})
         except (_ClientGone, OSError):
             self.close_connection = True
-            if not self.server.stopping.is_set():
+            if not self.server.stopping.is_set() and not is_warm_up(payload):
                 self.fake._note_disconnect()
 
     # -- plain answers ------------------------------------------------------------------
@@ -1000,7 +1033,7 @@ class _Handler(BaseHTTPRequestHandler):
         think = _thinks(body, model)
         options = body.get("options") or {}
         _check_options(options)
-        script = fake._next_script() if has_input else _Script()
+        script = fake._next_script() if has_input and not is_warm_up(body) else _Script()
         with fake._busy():
             load_ns = self._load(model, options, keep_alive, script)
             try:
@@ -1022,6 +1055,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._pause(delay)
         num_ctx = options.get("num_ctx")
         context = int(num_ctx) if isinstance(num_ctx, (int, float)) and num_ctx > 0 else None
+        if context is not None:  # capped at the trained length, as Ollama's llm/server.go
+            context = min(context, model.trained_context)
         self.fake._acquire(model, context or model.context_length, keep_alive)
         return max(time.monotonic_ns() - started, _COLD_LOAD_NS if cold else _WARM_LOAD_NS)
 
@@ -1045,10 +1080,10 @@ class _Handler(BaseHTTPRequestHandler):
         pieces = ([_piece(given, chat, t, thinking=True) for t in thinking]
                   + [_piece(given, chat, t, thinking=False) for t in tokens])
         model = self.fake._find(given)
-        prompt = render_prompt(model, body, chat) if model else ""
+        prompt, prompt_tokens = self._fitted_prompt(model, body, chat)
         self.fake.last_prompt = prompt
-        prompt_tokens = tokenize(prompt)
-        uncached = self.fake._read_prompt(model.name if model else given, prompt_tokens)
+        uncached = self.fake._read_prompt(model.name if model else given, prompt_tokens,
+                                          is_warm_up(body))
         started = time.monotonic_ns()
         if not self._play(pieces, script, delay, stream):
             return
@@ -1066,6 +1101,27 @@ class _Handler(BaseHTTPRequestHandler):
         if not script.no_done:
             self._chunk(_dumps(final) + b"\n")
         self._end_chunks()
+
+    def _fitted_prompt(self, model: _Model | None, body: dict[str, Any],
+                       chat: bool) -> tuple[str, list[str]]:
+        """The prompt as the model reads it: past the loaded context it is cut without a
+        word, or refused with `truncate: false` (tests/support/fake_context.py)."""
+        if model is None:
+            return "", []
+        prompt = render_prompt(model, body, chat)
+        tokens = tokenize(prompt)
+        context = self.fake._context_of(model)
+        version = self.fake.release.version
+        if not fake_context.too_long(version, len(tokens), context):
+            return prompt, tokens
+        if body.get("truncate") is False:
+            raise _ApiError(400, fake_context.overflow_message(version, len(tokens), context))
+        if not chat:
+            return prompt, fake_context.cut_tokens(tokens, context)
+        kept = fake_context.cut_chat(list(body.get("messages") or []), lambda messages: (
+            tokenize(render_prompt(model, {**body, "messages": messages}, True))), context)
+        prompt = render_prompt(model, {**body, "messages": kept}, True)
+        return prompt, tokenize(prompt)
 
     def _show(self, raw: bytes) -> None:
         model = self._model_named(self._body(raw, "ShowRequest"))

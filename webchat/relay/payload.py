@@ -25,8 +25,11 @@ def flatten_prompt(system: str | None, window: list[Message]) -> str:
 def build_payload(endpoint: str, model: str, system: str | None, window: list[Message],
                   options: dict[str, Any], keep_alive: Any = None,
                   think: bool | str | None = None,
-                  images: dict[str, str] | None = None) -> dict[str, Any]:
-    """`images` maps upload ids to their base64 text, for the messages that carry some."""
+                  images: dict[str, str] | None = None,
+                  truncate: bool | None = None) -> dict[str, Any]:
+    """`images` maps upload ids to their base64 text, for the messages that carry some.
+    `truncate: false` makes Ollama refuse a prompt longer than its context (400) instead
+    of cutting it without a word (webchat/relay/context_guard.py sends it)."""
     images = images or {}
     payload: dict[str, Any] = {"model": model}
     if endpoint == "generate":
@@ -49,6 +52,8 @@ def build_payload(endpoint: str, model: str, system: str | None, window: list[Me
         payload["keep_alive"] = keep_alive
     if think is not None:
         payload["think"] = think
+    if truncate is not None:
+        payload["truncate"] = truncate
     payload["stream"] = True
     return payload
 

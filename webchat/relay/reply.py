@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..ollama.cancellation import Cancellation
 from ..ollama.client import OllamaClient
-from ..ollama.errors import Cancelled, OllamaError, StreamTimeout
+from ..ollama.errors import Cancelled, OllamaError, OllamaRejected, StreamTimeout
 from ..ollama.stream import StreamEvent
+from ..store.context_fit import overflow_text
 from ..store.exchanges import ExchangeWriter
 from .outcome import NOT_SAVED, Outcome, counted, final_frame, outcome_of
 from .payload import ENDPOINTS, redact_images
@@ -64,6 +65,13 @@ class ReplyRequest:
     payload: dict[str, Any]  # the body sent to Ollama
     host: Host  # the Ollama host answering
     name_host: bool = False  # several hosts: errors say which one failed
+    # The context window's hooks (webchat/relay/context_guard.py `Prepared`): a narrower
+    # payload and a notice after Ollama's 400 for a prompt too long for its context; what
+    # a reply that came back teaches (its stats and text: the token counts, the prompt
+    # cache); what goes in the stats about the window.
+    refit: Callable[[str], tuple[dict[str, Any], str] | None] | None = None
+    learn: Callable[[dict[str, Any], str], None] | None = None
+    context_stats: Callable[[], dict[str, Any]] | None = None
 
 
 class Reply:
@@ -79,6 +87,7 @@ class Reply:
         self.conversation_id = request.conversation_id
         self.user_id = request.user_id
         self.model = request.model
+        self.payload = request.payload  # what is sent: narrower after a refit
         self.exchanges = exchanges  # where its text is saved
         self.client: OllamaClient = request.host.client
         self.active = active  # the running replies: its claim, the grace, the pump
@@ -273,6 +282,29 @@ class Reply:
             raise outcome[0]
         return True
 
+    def _stream(self) -> Iterator[Any]:
+        """Ollama's batches. When it refuses the prompt as longer than its context before
+        any token (the payload says `truncate: false`), the window is trimmed once more
+        (`refit`), the stored request becomes the one sent, the tabs are told, and it
+        goes again."""
+        path = ENDPOINTS[self.request.endpoint]
+        refit = self.request.refit
+        try:
+            yield from self.client.stream_batches(path, self.payload, self.cancel)
+            return
+        except OllamaRejected as exc:
+            retry = refit(str(exc)) if refit is not None and not self._tokens else None
+            if retry is None:
+                raise OllamaRejected(overflow_text(str(exc)), 400) from exc
+        self.payload, notice = retry
+        if self._reply_id:
+            self.exchanges.update_request(self._reply_id, redact_images(self.payload))
+        self._relay({"type": "notice", "code": "context_trimmed", "message": notice})
+        try:
+            yield from self.client.stream_batches(path, self.payload, self.cancel)
+        except OllamaRejected as exc:  # refused once more: said plainly, not retried
+            raise OllamaRejected(overflow_text(str(exc)), 400) from exc
+
     def _run(self) -> None:
         """Read, relay, save: the stream from its first byte to its end, then the stored
         reply and the terminal frame (webchat/relay/outcome.py says which)."""
@@ -292,6 +324,8 @@ class Reply:
         if self.slow_start is not None:
             self.slow_start.ended(stats)
         stats.update(self._timings(started, self._first_token))
+        if self.request.context_stats is not None:
+            stats.update(self.request.context_stats())
         text = "".join(self._content)
         outcome = outcome_of(failure, text, reason=self.cancel.reason, grace=self.active.grace,
                              host=(f"Ollama host '{self.host.label}' ({self.host.url})"
@@ -304,6 +338,11 @@ class Reply:
         except Exception:
             log.exception("could not save the reply")
             outcome = Outcome("error", NOT_SAVED)
+        if self.request.learn is not None and outcome.status in ("ok", "stopped"):
+            try:
+                self.request.learn(stats, text)
+            except Exception:  # counts are a help, never worth a reply
+                log.exception("could not learn the prompt's token counts")
         try:
             # The terminal frame goes out before the claim is released, so a message
             # sent on seeing `done` finds the reply ending (and waits), never the next.
@@ -334,8 +373,7 @@ class Reply:
                     in_memory(self.host, self.client, self.model) is False, self.load_times,
                     self._ahead, self._relay)
                 self.slow_start.update()
-            batches = self.client.stream_batches(ENDPOINTS[request.endpoint],
-                                                 request.payload, self.cancel)
+            batches = self._stream()
             for batch in batches:
                 if not self._take(batch) or not pumpable(batch):
                     continue  # nothing relayed yet, the body has ended, or this is not

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -193,8 +193,35 @@ UPDATE sessions SET stored_bytes =
        WHERE u.session_id = sessions.id);
 """
 
+# Version 7: the context window is counted in tokens (webchat/store/context_fit.py). Ollama
+# has no tokenize endpoint, so what each message costs in a prompt is learned from the
+# `prompt_eval_count` of the replies, per model (a model's template and tokenizer decide
+# it), and kept here: per message, the part of each conversation's prompts that is not a
+# message (system prompt and template, for the system prompt it was measured with), and
+# per model the characters per token measured so far, to estimate text not yet read.
+MIGRATE_TO_7 = """
+CREATE TABLE message_tokens (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    PRIMARY KEY (message_id, model)
+) WITHOUT ROWID;
+CREATE TABLE prompt_tokens (
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    system_prompt TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, model)
+) WITHOUT ROWID;
+CREATE TABLE token_rates (
+    model TEXT PRIMARY KEY,
+    chars INTEGER NOT NULL,
+    tokens INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS = {2: MIGRATE_TO_2, 3: MIGRATE_TO_3, 4: MIGRATE_TO_4, 5: MIGRATE_TO_5,
-              6: MIGRATE_TO_6}
+              6: MIGRATE_TO_6, 7: MIGRATE_TO_7}
 
 
 class WriterTurns:

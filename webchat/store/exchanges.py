@@ -116,6 +116,13 @@ class ExchangeWriter:
             branches.set_leaf(conn, cid, reply_id)
             return reply_id
 
+    def update_request(self, reply_id: int, request: dict[str, Any]) -> None:
+        """The payload really sent, when it was sent again trimmed
+        (webchat/relay/context_guard.py)."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE messages SET request = ? WHERE id = ?",
+                         (json.dumps(request), reply_id))
+
     def save_partial(self, reply_id: int, content: str, thinking: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("UPDATE messages SET content = ?, thinking = ? WHERE id = ? "

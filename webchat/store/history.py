@@ -13,9 +13,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from . import branches
+from .context_fit import Budget, MessageTooLong
 from .conversations import ConversationNotFound
 from .database import Database
-from .window import DEFAULT_POLICY, POLICIES, plan_window
+from .token_counts import fit_plan, model_key
+from .window import DEFAULT_POLICY, POLICIES, WindowPlan, plan_window
 
 # What may be sent to the model: answered or in-flight user messages, and replies that
 # produced text (a partial reply counts: the model did say it).
@@ -50,6 +52,8 @@ class Message:
     window_reason: str = ""  # why the next request sends it or not (the inspector says)
     parent_id: int | None = None  # the message it follows; siblings are its versions
     versions: dict[str, Any] | None = None  # {"index", "count", "ids"} when it has some
+    tokens: int | None = None  # what it costs in the next request's prompt, when sent
+    tokens_measured: bool = False  # counted by Ollama (else estimated)
 
     @classmethod
     def from_row(cls, row: Any) -> Message:
@@ -90,15 +94,25 @@ class HistoryReader:
         trim = settings.get("trim") if isinstance(settings, dict) else None
         return trim if trim in POLICIES else DEFAULT_POLICY
 
+    def _system_prompt(self, cid: int) -> str | None:
+        """The conversation's system prompt (what the counts were measured with)."""
+        rows = self.db.query("SELECT system_prompt FROM conversations WHERE id = ?", (cid,))
+        return rows[0]["system_prompt"] if rows else None
+
     def context_window(self, cid: int) -> list[Message]:
-        """The messages the next request sends (webchat/store/window.py says which and why),
-        from the path in view.
+        """The messages the next request sends by the count rule (webchat/store/window.py
+        says which and why), from the path in view; `context_plan` gives the plan too."""
+        tail, plan = self.context_plan(cid)
+        return [tail[i] for i in plan.sent]
+
+    def context_plan(self, cid: int) -> tuple[list[Message], WindowPlan]:
+        """The newest messages of the path and the count rule's window among them.
 
         Reads only the newest messages of the path, enough to hold any window (a walk
         up from the leaf that stops there), and counts the questions above them for the
         anchors."""
         if self.max_history == 0:
-            return []
+            return [], WindowPlan()
         limit = self.max_history + 2 * self.window_step + 4
         columns = _COLUMNS.replace("request,", "NULL AS request,")
         with self.db.reading() as conn:
@@ -110,7 +124,7 @@ class HistoryReader:
         tail = [Message.from_row(row) for row in rows]
         plan = plan_window(tail, self.max_history, self.window_step, self.trim_policy(cid),
                            before)
-        return [tail[i] for i in plan.sent]
+        return tail, plan
 
     def messages(self, cid: int, with_requests: bool = True) -> list[Message]:
         """The path in view (the versions chosen), each message marked inside or outside
@@ -140,6 +154,40 @@ class HistoryReader:
         for index, message in enumerate(messages):
             message.in_context = index in sent
             message.window_reason = plan.reasons[index]
+        self._mark_tokens(cid, messages, planned, plan)
+
+    def _mark_tokens(self, cid: int, messages: list[Message], planned: list[Any],
+                     plan: WindowPlan) -> None:
+        """Narrow the marks to what fits the context, as the last reply found it (its
+        stats keep the context length and the room kept for the reply), and give each
+        message sent its count in tokens."""
+        last = next((m for m in reversed(messages) if m.role == "assistant"
+                     and isinstance((m.stats or {}).get("context"), dict)), None)
+        if last is None or not plan.sent:
+            return
+        stats = last.stats or {}
+        context = stats["context"]
+        try:
+            budget = Budget(int(context["limit"]), str(context["source"]),
+                            int(context["reserve"]))
+            counted = fit_plan(self.db, cid, model_key(str(stats.get("model") or ""),
+                                                       str(stats.get("endpoint") or "")),
+                               self._system_prompt(cid), planned, plan, budget,
+                               str(stats.get("model") or ""))
+        except (KeyError, TypeError, ValueError, MessageTooLong):
+            return  # stats from before tokens were counted, or only the next question
+        for index in counted.fit.dropped:
+            if index < len(messages):
+                messages[index].in_context = False
+                messages[index].tokens = counted.tokens[index]
+                messages[index].tokens_measured = counted.measured[index]
+                messages[index].window_reason = (
+                    f"Not sent: the context ({budget.limit:,} tokens, {budget.source}) holds "
+                    f"only the newer messages, with {budget.reserve:,} kept for the reply")
+        for index in counted.fit.sent:
+            if index < len(messages):
+                messages[index].tokens = counted.tokens[index]
+                messages[index].tokens_measured = counted.measured[index]
 
     def switch(self, cid: int, message_id: int) -> int:
         """Show version `message_id`: the path runs through it down to the newest message

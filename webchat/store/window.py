@@ -48,10 +48,13 @@ def may_be_sent(message: StoredMessage) -> bool:
 @dataclass
 class WindowPlan:
     """What a request sends: `sent` indexes into the list given, oldest first, and a
-    reason for every message, sent or not, as the inspector tells it."""
+    reason for every message, sent or not, as the inspector tells it. `anchors` are the
+    questions the policy lets a window start at and hold still (all of them for
+    "sliding"): where a window narrowed to fit the context (context_fit.py) starts."""
 
     sent: list[int] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    anchors: list[int] = field(default_factory=list)
 
 
 def _unsent_reason(message: StoredMessage) -> str:
@@ -89,10 +92,11 @@ def plan_window(messages: Sequence[Any], max_history: int, step: int = 0,
     else:  # only answers without their questions before it: start at the first question
         start = questions[0] if questions else len(usable)
     sliding_start = start
-    per_anchor = max(1, step // 2)
-    if policy == "steps" and per_anchor > 1:
-        anchors = [k for n, k in enumerate(questions) if (exchanges_before + n) % per_anchor == 0
-                   and k <= sliding_start]
+    per_anchor = max(1, step // 2) if policy == "steps" else 1
+    every = [k for n, k in enumerate(questions) if (exchanges_before + n) % per_anchor == 0]
+    plan.anchors = [usable[k] for k in every]
+    if per_anchor > 1:
+        anchors = [k for k in every if k <= sliding_start]
         if anchors:
             start = anchors[-1]
     kept = (f"the window's start stays put until it must move, so Ollama reuses its cache "

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..guard.peers import PeerLimits
-from ..relay.payload import build_payload
+from ..relay import context_guard
 from ..relay.reply import Reply, ReplyRequest
 from ..services import Services
+from ..store.context_fit import MessageTooLong
 from ..validation import InvalidInput
 from .fields import FrameFields
 
@@ -84,9 +85,10 @@ class ReplyFrames:
         # Only a message that will be sent makes the browser's first conversation.
         cid = named if named is not None else self.fields.conversation(frame, create=True)
         self._start_reply(cid, request, lambda: self.services.sessions.exchanges.add_user(
-            self.sid, cid, text, request["model"], images))
+            self.sid, cid, text, request["model"], images), (text, len(images)))
 
-    def _rerun(self, frame: dict[str, Any], reopen: Callable[[int], int]) -> None:
+    def _rerun(self, frame: dict[str, Any], reopen: Callable[[int], int],
+               new_text: str | None = None) -> None:
         """Answer a stored message again. `reopen(cid)` puts it back in flight and
         returns its id; a ValueError from it is the user's mistake, said as such."""
         cid = self.fields.conversation(frame)
@@ -100,7 +102,7 @@ class ReplyFrames:
             except ValueError as exc:
                 raise InvalidInput(str(exc)) from None
 
-        self._start_reply(cid, request, store)
+        self._start_reply(cid, request, store, (new_text, 0) if new_text is not None else None)
 
     def on_retry(self, frame: dict[str, Any]) -> None:
         message_id = self.fields.message_id(frame, "the failed message")
@@ -121,14 +123,28 @@ class ReplyFrames:
         message_id = self.fields.message_id(frame, "the message to edit")
         text = self.fields.text(frame)
         exchanges = self.services.sessions.exchanges
-        self._rerun(frame, lambda cid: exchanges.edit_user(cid, message_id, text))
+        self._rerun(frame, lambda cid: exchanges.edit_user(cid, message_id, text), text)
 
-    def _start_reply(self, cid: int, request: dict[str, Any], store_user_message: Any) -> None:
+    def _start_reply(self, cid: int, request: dict[str, Any], store_user_message: Any,
+                     new_text: tuple[str, int] | None = None) -> None:
+        """`new_text` (text, images) is a message not stored yet: one that cannot fit the
+        context even alone is refused before it is (context_guard.py)."""
         services = self.services
         sessions, active = services.sessions, services.active
         host = services.hosts.route(request["model"], request["host"],
                                     services.last_host.get(cid), services.busy_hosts())
         think = self.fields.think(request, host)
+        services.cache_warm.cancel(host)  # a warm-up never makes a reply wait
+        budget = context_guard.budget_for(services.context_lengths, host, request["model"],
+                                          request["options"])
+        if new_text is not None:
+            try:
+                context_guard.refuse_new_text(sessions, cid, request["model"],
+                                              request["endpoint"], budget, *new_text)
+            except MessageTooLong as exc:
+                self.error(str(exc), "too_long", conversation=cid, tokens=exc.tokens,
+                           context=exc.budget.to_json())
+                return
         tabs = [self.tab] + [c for c in list(services.connections)
                              if c is not self.tab and c.sid == self.sid and c.following]
         if not active.claim(self.sid):
@@ -136,17 +152,29 @@ class ReplyFrames:
             return
         try:
             user_id = store_user_message()
-            window = sessions.history.context_window(cid)
-            payload = build_payload(
-                request["endpoint"], request["model"], sessions.conversations.system_prompt(cid),
-                window, request["options"], request["keep_alive"], think,
-                self._image_data(window))
+            try:
+                prepared = context_guard.prepare(sessions, cid, {**request, "think": think},
+                                                 budget, self._image_data)
+            except MessageTooLong as exc:  # stored before (a retry, an edit): kept, failed
+                sessions.exchanges.finish_reply(user_id, 0, "", "", "error", None, str(exc))
+                active.release(self.sid, None)
+                self.error(str(exc), "too_long", conversation=cid, message_id=user_id,
+                           tokens=exc.tokens, context=exc.budget.to_json())
+                return
         except BaseException:
             active.release(self.sid, None)
             raise
+
+        def learn(stats: dict[str, Any], text: str) -> None:
+            prepared.learn(stats)
+            if stats.get("done_reason") in ("stop", "length"):
+                services.cache_warm.warm(host, services.context_lengths.version(host),
+                                         prepared.payload, request["endpoint"], text)
+
         reply = Reply(ReplyRequest(self.sid, cid, user_id, request["model"],
-                                   request["endpoint"], payload, host,
-                                   name_host=services.hosts.several),
+                                   request["endpoint"], prepared.payload, host,
+                                   name_host=services.hosts.several, refit=prepared.refit,
+                                   learn=learn, context_stats=prepared.stats),
                       sessions.exchanges, active, tabs, on_end=services.loaded_watch.poke,
                       load_times=services.load_times)
         active.begin(self.sid, reply)
