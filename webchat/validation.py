@@ -13,6 +13,17 @@ from typing import Any
 from .ollama.modelinfo import THINK_LEVELS
 
 
+class MessageTooLong(ValueError):
+    """The newest message, with the system prompt and room for the reply, does not fit
+    the model's context (webchat/store/context_fit.py measures it): refused before it is
+    sent. `budget` is that context (a store.context_fit.Budget: its `to_json()` goes to
+    the page)."""
+
+    def __init__(self, message: str, tokens: int, budget: Any) -> None:
+        super().__init__(message)
+        self.tokens, self.budget = tokens, budget
+
+
 class InvalidInput(ValueError):
     """A value from the browser that cannot be sent on; the text names the field.
     `fields` has every bad field's message when several were checked at once."""

@@ -10,12 +10,12 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, session
 
+from ..files.exports import content_disposition, to_markdown
+from ..files.transfer import export_data
 from ..guard.ids import is_id, parse_id
 from ..store.conversations import ConversationNotFound
-from ..store.exports import content_disposition, to_markdown
 from ..store.search import MAX_QUERY_CHARS
 from ..store.search import search as search_store
-from ..store.transfer import export_data
 from ..validation import InvalidInput, validate_settings
 from .helpers import app_services, json_object, running_in
 from .imports import receive_import

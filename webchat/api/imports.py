@@ -4,7 +4,7 @@ as it can, and stored within the browser's quotas.
 A 32 MB file was held three times over while it was parsed (the bytes, the text decoded
 from them, the tree) and its pictures twice (base64 and decoded); four concurrent imports
 took the server to 430 MB. Now the bytes go as soon as they are text, each picture's
-base64 as soon as it is decoded (store/exports.py), and at most IMPORTS_PER_BROWSER,
+base64 as soon as it is decoded (files/exports.py), and at most IMPORTS_PER_BROWSER,
 IMPORTS_PER_ADDRESS and IMPORTS_TOTAL imports run at once; one more gets a 429 before its
 body is read (bench/search_load.py has the figures).
 """
@@ -16,13 +16,13 @@ from typing import Any
 
 from flask import current_app, jsonify, request, session
 
+from ..files.exports import check_import
+from ..files.transfer import import_data
 from ..guard.bodies import MAX_IMPORT_BYTES, read_body
 from ..guard.peers import client_address, peer_limits
 from ..guard.safejson import DECODER, MAX_DEPTH, UnsafeJson, check_value
 from ..guard.slots import Busy, Slots
-from ..store.exports import check_import
 from ..store.quotas import QuotaExceeded, Quotas
-from ..store.transfer import import_data
 from ..validation import InvalidInput
 from .helpers import app_services
 

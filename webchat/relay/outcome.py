@@ -9,6 +9,7 @@ are several).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,4 +70,19 @@ def counted(tokens: int, first: float | None, last: float) -> dict[str, Any]:
     found: dict[str, Any] = {"eval_count": tokens} if tokens else {}
     if first is not None and tokens > 1 and last > first:
         found["tokens_per_second"] = round((tokens - 1) / (last - first), 2)
+    return found
+
+
+def timings(model: str, endpoint: str, host: str, started: float,
+            first_token: float | None) -> dict[str, Any]:
+    """Ours, beside Ollama's stats: what answered, and how long the reply took (from
+    `started`, a time.monotonic()), its first token included when one came."""
+    found: dict[str, Any] = {
+        "model": model,
+        "endpoint": endpoint,
+        "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+        "host": host,
+    }
+    if first_token is not None:
+        found["first_token_ms"] = round((first_token - started) * 1000, 1)
     return found

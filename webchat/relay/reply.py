@@ -27,10 +27,10 @@ from ..ollama.errors import Cancelled, OllamaError, OllamaRejected, StreamTimeou
 from ..ollama.stream import StreamEvent
 from ..store.context_fit import overflow_text
 from ..store.exchanges import ExchangeWriter
-from .outcome import NOT_SAVED, Outcome, counted, final_frame, outcome_of
+from .outcome import NOT_SAVED, Outcome, counted, final_frame, outcome_of, timings
 from .payload import ENDPOINTS, redact_images
 from .pump import BURST_EVENTS, FRAME_BUDGET
-from .speed import never_waits, pumpable, watched_fd
+from .speed import close_stream, never_waits, pumpable, watched_fd
 from .starts import LoadTimes, SlowStart, in_memory
 
 if TYPE_CHECKING:
@@ -323,7 +323,8 @@ class Reply:
         stats = self._stats
         if self.slow_start is not None:
             self.slow_start.ended(stats)
-        stats.update(self._timings(started, self._first_token))
+        stats.update(timings(self.model, self.request.endpoint, self.host.label, started,
+                                 self._first_token))
         if self.request.context_stats is not None:
             stats.update(self.request.context_stats())
         text = "".join(self._content)
@@ -395,26 +396,5 @@ class Reply:
             return reply_id, exc
         finally:
             if batches is not None:
-                _close(batches)
+                close_stream(batches)
         return reply_id, None
-
-    def _timings(self, started: float, first_token: float | None) -> dict[str, Any]:
-        timings: dict[str, Any] = {
-            "model": self.model,
-            "endpoint": self.request.endpoint,
-            "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
-            "host": self.host.label,
-        }
-        if first_token is not None:
-            timings["first_token_ms"] = round((first_token - started) * 1000, 1)
-        return timings
-
-
-def _close(batches: Iterator[Any]) -> None:
-    """End a stream (its response goes back to the pool, or is closed)."""
-    close = getattr(batches, "close", None)
-    if close is not None:
-        try:
-            close()
-        except Exception:
-            log.exception("could not close a reply's stream")

@@ -10,9 +10,13 @@ each batch (`webchat.ollama.stream.Batch`).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 from ..ollama.cancellation import Cancellation
+
+log = logging.getLogger(__name__)
 
 
 def pumpable(batch: Any) -> bool:
@@ -39,3 +43,13 @@ def watched_fd(cancel: Cancellation) -> int | None:
     except OSError:
         return None
     return fd if fd >= 0 else None
+
+
+def close_stream(batches: Iterator[Any]) -> None:
+    """End a stream (its response goes back to the pool, or is closed)."""
+    close = getattr(batches, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            log.exception("could not close a reply's stream")

@@ -29,7 +29,7 @@ END;
 def install(db: Database) -> None:
     with db.transaction() as conn:
         conn.execute(UPLOAD_TRIGGER)
-        # imports cut short by a stop or a crash (store/transfer.py's IMPORTING)
+        # imports cut short by a stop or a crash (files/transfer.py's IMPORTING)
         conn.execute("DELETE FROM conversations WHERE deleted_at < 0")
 
 

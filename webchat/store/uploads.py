@@ -2,7 +2,7 @@
 
 Apart because an upload is the browser's, not a conversation's: it is stored when picked,
 before any message names it, and one picked but never sent is forgotten after a day.
-`insert_upload` is also how an imported conversation (webchat/store/transfer.py) stores its own.
+`insert_upload` is also how an imported conversation (webchat/files/transfer.py) stores its own.
 `store_upload` checks the quotas (webchat/store/quotas.py) in the transaction that writes.
 """
 

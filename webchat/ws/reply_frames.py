@@ -16,8 +16,7 @@ from ..guard.peers import PeerLimits
 from ..relay import context_guard
 from ..relay.reply import Reply, ReplyRequest
 from ..services import Services
-from ..store.context_fit import MessageTooLong
-from ..validation import InvalidInput
+from ..validation import InvalidInput, MessageTooLong
 from .fields import FrameFields
 
 

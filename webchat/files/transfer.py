@@ -1,6 +1,6 @@
 """A stored conversation as the data of a file, and back again: every version of every
 message with its pictures, so importing a JSON export gives the whole conversation.
-(store/exports.py writes that data as Markdown or JSON and checks a file before an import.)
+(files/exports.py writes that data as Markdown or JSON and checks a file before an import.)
 
 An import is written in transactions of about IMPORT_BATCH_BYTES, so other browsers'
 writes (a chat's question, its reply) take the writer in between, before the next batch
@@ -17,12 +17,12 @@ import json
 import time
 from typing import Any
 
-from . import branches, quotas
-from .conversations import Conversation, check_conversation_limit
+from ..store import branches, quotas
+from ..store.conversations import Conversation, check_conversation_limit
+from ..store.manager import SessionManager
+from ..store.quotas import Quotas
+from ..store.uploads import insert_upload
 from .exports import FORMAT, export_images
-from .manager import SessionManager
-from .quotas import Quotas
-from .uploads import insert_upload
 
 IMPORTING = -1.0  # `deleted_at` of a conversation whose import is still being written
 IMPORT_BATCH_BYTES = 64 * 1024  # about 10 ms of the writer's time per transaction
