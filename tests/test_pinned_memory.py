@@ -14,7 +14,7 @@ import time
 import requests
 
 from webchat import compression
-from webchat.ws.inbound import MIN_BUDGET_BYTES
+from webchat.guard.limits import MIN_BUDGET_BYTES
 
 from .live import BrowserClient, start_run_py, wait_until
 from .test_hardening import peak_memory_mb, raw_get

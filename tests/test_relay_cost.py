@@ -68,6 +68,7 @@ def test_a_browser_that_stops_reading_is_dropped_not_waited_for():
     import socket
     import types
 
+    from webchat.guard.roles import GUEST
     from webchat.relay.tcp import MAX_UNSENT
     from webchat.ws.chat_socket import ChatConnection
 
@@ -82,7 +83,7 @@ def test_a_browser_that_stops_reading_is_dropped_not_waited_for():
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * MAX_UNSENT)
     ours.settimeout(5)  # without the limit a send would wait this long, then fail
     services = types.SimpleNamespace(config={})
-    connection = ChatConnection(Ws(ours), "sid", services)  # type: ignore[arg-type]
+    connection = ChatConnection(Ws(ours), "sid", services, GUEST)  # type: ignore[arg-type]
     frame = {"type": "chunk", "text": "x" * 4000}
     sent = 0
     while connection.send(frame):  # the browser reads nothing

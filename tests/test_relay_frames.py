@@ -14,6 +14,7 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
 from wsproto.extensions import PerMessageDeflate
 
+from webchat.guard.roles import GUEST
 from webchat.ollama.chunked import ChunkedLines
 from webchat.ollama.stream import parse_line, plain_token
 from webchat.relay.frames import FrameWriter
@@ -85,8 +86,8 @@ def test_a_browser_that_stops_reading_is_dropped_with_frames_written_directly():
     ours, browser = socket.socketpair()
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * MAX_UNSENT)
     ours.settimeout(5)  # without the limit a send would wait this long, then fail
-    connection = ChatConnection(_socket(server, ours), "sid",
-                                types.SimpleNamespace(config={}))  # type: ignore[arg-type]
+    connection = ChatConnection(_socket(server, ours), "sid", types.SimpleNamespace(config={}),
+                                GUEST)  # type: ignore[arg-type]
     assert connection._writer is not None
     frame = {"type": "chunk", "text": "x" * 4000}
     sent = 0
@@ -166,7 +167,7 @@ def test_a_reader_that_never_waits_says_when_nothing_came():
 
 
 def test_a_chunk_frame_built_as_text_is_what_json_dumps_writes():
-    from webchat.relay.reply import Reply
+    from webchat.relay.reply import Reply, ReplyRequest
 
     class Tab:
         def __init__(self) -> None:
@@ -177,9 +178,9 @@ def test_a_chunk_frame_built_as_text_is_what_json_dumps_writes():
             return True
 
     tab = Tab()
-    reply = Reply(sid="s" * 32, user_id=1, model="m", endpoint="chat", payload={},
-                  sessions=None, client=None, active=None,  # type: ignore[arg-type]
-                  listeners=[tab], conversation_id=7)
+    host = types.SimpleNamespace(client=None)  # no Ollama: only the frames are built
+    request = ReplyRequest("s" * 32, 7, 1, "m", "chat", {}, host)  # type: ignore[arg-type]
+    reply = Reply(request, None, None, [tab])  # type: ignore[arg-type]
     for kind, pieces in (("content", ['a"b', "\\ é 😀\n\t", "\x01"]), ("thinking", ["hm"])):
         reply._relay_held([kind, *pieces])
     assert tab.texts == [

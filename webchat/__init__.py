@@ -16,7 +16,7 @@ from . import compression, pages
 from .api import blueprint as api
 from .config import SERVER_HEADER, is_loopback, settings_from_env
 from .guard import auth, bodies, headers, ids, own_names, safejson
-from .guard.limits import RateLimiter, SocketCounter
+from .guard.limits import PartialBudget, RateLimiter, SocketCounter, budget_for
 from .guard.peers import PeerLimits, client_address
 from .guard.secret import load_or_create_secret, make_private
 from .models.usage import ModelUsage
@@ -28,7 +28,6 @@ from .store.manager import SessionManager
 from .store.pruning import Pruner
 from .store.pruning import install as install_storage
 from .ws.chat_socket import sock
-from .ws.inbound import PartialBudget, budget_for
 
 ROOT = Path(__file__).resolve().parent.parent
 

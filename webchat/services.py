@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from .guard.limits import RateLimited, RateLimiter, SocketCounter
+from .guard.limits import PartialBudget, RateLimited, RateLimiter, SocketCounter
 from .guard.own_names import OwnNames
 from .guard.peers import PeerLimits
 from .models.control import ModelControl
@@ -27,7 +27,6 @@ from .relay.reply import Reply
 from .relay.running import ActiveReplies
 from .store.manager import SessionManager
 from .store.pruning import Pruner
-from .ws.inbound import PartialBudget
 
 
 @dataclass

@@ -74,3 +74,11 @@ export class ChatSocket {
     return true;
   }
 }
+
+/** One listener for every frame: each type goes to the table that names it (the first). */
+export function frameRouter(...tables) {
+  return (frame) => {
+    const table = tables.find((handlers) => Object.hasOwn(handlers, frame.type));
+    table?.[frame.type](frame);
+  };
+}

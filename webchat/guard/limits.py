@@ -82,3 +82,32 @@ class SocketCounter:
             if left <= 0:
                 del self.per_session[sid]
             return max(0, left)
+
+
+MIN_BUDGET_BYTES = 16 * 1024 * 1024  # unread socket bytes, all sockets together, at least
+
+
+def budget_for(max_frame_bytes: int) -> int:
+    """The sockets' shared budget: 16 MiB, or two whole frames when the frame limit is
+    larger (webchat/ws/inbound.py draws on it)."""
+    return max(MIN_BUDGET_BYTES, 2 * max_frame_bytes)
+
+
+class PartialBudget:
+    """Bytes the sockets hold unread beyond their free share, all sockets together."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self.held = 0
+
+    def take(self, size: int) -> bool:
+        with self._lock:
+            if self.held + size > self.limit:
+                return False
+            self.held += size
+            return True
+
+    def give(self, size: int) -> None:
+        with self._lock:
+            self.held -= size

@@ -28,18 +28,25 @@ class FrameWriter:
     """Writes whole text messages to one server-side simple-websocket connection. The
     caller serializes its calls (ChatConnection's send lock), as it did for `ws.send`."""
 
-    def __init__(self, ws: Any, connection: Any, extensions: list[Any]) -> None:
+    def __init__(self, ws: Any, connection: Any, proto: Any, extensions: list[Any]) -> None:
         self._ws = ws
         self._sock = ws.sock
         self._connection = connection  # wsproto's Connection: its state says OPEN or not
-        self._proto = connection._proto
+        self._proto = proto  # wsproto's FrameProtocol: the deflate extension needs it
         self._deflate = extensions[0] if extensions else None
 
     @classmethod
     def for_socket(cls, ws: Any) -> FrameWriter | None:
         """A writer for this socket, or None when it is not a server socket this module
         knows how to frame for (a test double, a client, an unknown extension): then
-        `ws.send` is used as ever."""
+        `ws.send` is used as ever.
+
+        The one reach into private attributes on the browser's side of the relay,
+        checked against simple-websocket 1.1.0 and wsproto 1.3.2: simple-websocket's
+        `ws` (its wsproto WSConnection) and `sock`, wsproto's `Connection._proto` (the
+        FrameProtocol, which holds the negotiated extensions) and its `_outbound_opcode`
+        (set while a fragmented message is half sent). Should they move, this gives None
+        and frames go through `ws.send`: tests/test_library_reaches.py fails then."""
         try:
             connection = ws.ws.connection
             proto = connection._proto
@@ -51,7 +58,7 @@ class FrameWriter:
         if len(extensions) > 1 or any(not isinstance(ext, PerMessageDeflate)
                                       for ext in extensions):
             return None
-        return cls(ws, connection, extensions)
+        return cls(ws, connection, proto, extensions)
 
     def frame(self, text: str) -> bytes:
         """The bytes of one complete text message carrying `text`."""

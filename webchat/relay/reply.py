@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as encode_json_string
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,22 +25,17 @@ from ..ollama.cancellation import Cancellation
 from ..ollama.client import OllamaClient
 from ..ollama.errors import Cancelled, OllamaError, StreamTimeout
 from ..ollama.stream import StreamEvent
-from ..store.manager import SessionManager
+from ..store.exchanges import ExchangeWriter
+from .outcome import NOT_SAVED, Outcome, counted, final_frame, outcome_of
 from .payload import ENDPOINTS, redact_images
 from .pump import BURST_EVENTS, FRAME_BUDGET
+from .speed import never_waits, pumpable, watched_fd
 
 if TYPE_CHECKING:
     from ..ollama.hosts import Host
     from .running import ActiveReplies
 
 log = logging.getLogger(__name__)
-
-# Why a reply's upstream request was closed, as stored with it and shown to the user.
-ENDINGS = {
-    "disconnected": "The browser went away before the reply finished",
-    "shutdown": "The server was shut down before the reply finished",
-}
-
 
 def _send_text(tab: Any, data: str) -> bool:
     """A frame already encoded as JSON text, to a tab (one that takes only dicts gets
@@ -54,29 +50,42 @@ class Listener(Protocol):
     def send(self, frame: dict[str, Any]) -> bool: ...
 
 
+@dataclass(frozen=True)
+class ReplyRequest:
+    """What a reply is asked, complete before the reply exists: the question is stored
+    (`user_id`), the body for Ollama built, the host chosen."""
+
+    sid: str  # the browser
+    conversation_id: int
+    user_id: int  # the stored question it answers
+    model: str
+    endpoint: str  # "chat" or "generate"
+    payload: dict[str, Any]  # the body sent to Ollama
+    host: Host  # the Ollama host answering
+    name_host: bool = False  # several hosts: errors say which one failed
+
+
 class Reply:
     """One reply: its thread reads Ollama's stream, relays it to the tabs and saves it."""
 
-    def __init__(self, *, sid: str, user_id: int, model: str, endpoint: str,
-                 payload: dict[str, Any], sessions: SessionManager, client: OllamaClient,
-                 active: ActiveReplies[Reply], listeners: list[Listener], conversation_id: int = 0,
-                 on_end: Callable[[], None] | None = None, host: Host | None = None,
-                 name_host: bool = False) -> None:
-        self.sid = sid
-        self.host = host  # the Ollama host answering (its client is `client`)
-        self.name_host = name_host  # several hosts: errors say which one failed
-        self.conversation_id = conversation_id  # (also sets _conversation_json)
+    def __init__(self, request: ReplyRequest, exchanges: ExchangeWriter,
+                 active: ActiveReplies[Reply], listeners: list[Listener],
+                 on_end: Callable[[], None] | None = None) -> None:
+        self.request = request
+        self.sid = request.sid
+        self.host = request.host
+        self.conversation_id = request.conversation_id
+        self.user_id = request.user_id
+        self.model = request.model
+        self.exchanges = exchanges  # where its text is saved
+        self.client: OllamaClient = request.host.client
+        self.active = active  # the running replies: its claim, the grace, the pump
         self.on_end = on_end
-        self.user_id = user_id
-        self.model = model
-        self.endpoint = endpoint
-        self.payload = payload
-        self.sessions = sessions
-        self.client = client
-        self.active = active
+        # as it goes in every chunk frame
+        self._conversation_json = json.dumps(request.conversation_id)
         self.cancel = Cancellation()
         self.finished = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"reply-{sid[:8]}", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=f"reply-{self.sid[:8]}", daemon=True)
         # The tabs that get this reply's frames; `_lock` keeps a tab that joins late from
         # missing or doubling a chunk (it gets the text so far, then what follows).
         self._lock = threading.Lock()
@@ -95,15 +104,6 @@ class Reply:
         self._tokens = 0
         self._first_token: float | None = None
         self._last_token = 0.0
-
-    @property
-    def conversation_id(self) -> int:
-        return self._conversation_id
-
-    @conversation_id.setter
-    def conversation_id(self, value: int) -> None:
-        self._conversation_id = value
-        self._conversation_json = json.dumps(value)  # as it goes in every chunk frame
 
     def unsaved(self) -> tuple[int, str, str] | None:
         """The text so far when some of it is not saved yet (the watchdog saves it, once
@@ -232,15 +232,9 @@ class Reply:
         """Hand the rest of the stream to the relay pump and wait for its end (raising
         what ended it, as reading it here would have). False when it cannot be handed
         over (no socket to watch), and this thread reads on."""
-        pump = getattr(self.active, "pump", None)
-        sock = self.cancel._sock
-        if pump is None or sock is None:
-            return False
-        try:
-            fd = sock.fileno()
-        except OSError:
-            return False
-        if fd < 0:
+        pump = self.active.pump
+        fd = watched_fd(self.cancel)
+        if pump is None or fd is None:
             return False
         ended = threading.Event()
         outcome: list[BaseException | None] = []
@@ -250,8 +244,7 @@ class Reply:
             ended.set()
 
         timeout = self.client.read_timeout
-        never_wait = getattr(batch, "never_wait", None)
-        eager = bool(never_wait is not None and never_wait())  # reads never block now
+        eager = never_waits(batch)  # reads never block now
         pump.follow(fd, batches, self._take, finished, timeout, lambda: StreamTimeout(
             f"Ollama sent nothing for {timeout:g} s, so the request was abandoned"), eager)
         ended.wait()
@@ -260,22 +253,62 @@ class Reply:
         return True
 
     def _run(self) -> None:
-        content, thinking = self._content, self._thinking
-        status, error = "ok", None
-        reply_id = 0
+        """Read, relay, save: the stream from its first byte to its end, then the stored
+        reply and the terminal frame (webchat/relay/outcome.py says which)."""
         started = time.monotonic()
         self._last_token = started
-        held = self._held  # [kind, text, text, ...] already read, not yet relayed
+        reply_id, failure = self._relay_stream()
+        self._past_stream = True
+        if self._held:  # text read just before the stream ended or broke
+            self._relay_held(self._held)
+        self.host.forget("ps")  # the model is loaded there now (or was unloaded)
+        if isinstance(failure, Cancelled):
+            self._stats = {"stopped": True, **counted(self._tokens, self._first_token,
+                                                      self._last_token)}
+        elif isinstance(failure, OllamaError):
+            self.host.forget()  # it may be gone: routing looks again before trusting it
+        stats = self._stats
+        stats.update(self._timings(started, self._first_token))
+        text = "".join(self._content)
+        outcome = outcome_of(failure, text, reason=self.cancel.reason, grace=self.active.grace,
+                             host=(f"Ollama host '{self.host.label}' ({self.host.url})"
+                                   if self.request.name_host else None))
         try:
-            reply_id = self.sessions.exchanges.begin_reply(
-                self.sid, self.conversation_id, self.model, self.endpoint,
-                redact_images(self.payload))
+            if reply_id:
+                self.exchanges.finish_reply(self.user_id, reply_id, text,
+                                            "".join(self._thinking), outcome.status, stats,
+                                            outcome.error)
+        except Exception:
+            log.exception("could not save the reply")
+            outcome = Outcome("error", NOT_SAVED)
+        try:
+            # The terminal frame goes out before the claim is released, so a message
+            # sent on seeing `done` finds the reply ending (and waits), never the next.
+            self._relay(final_frame(outcome, stats, text), last=True)
+        finally:
+            self.active.release(self.sid, self)
+            self.finished.set()
+        if self.on_end is not None:
+            self.on_end()
+
+    def _relay_stream(self) -> tuple[int, BaseException | None]:
+        """The stored reply's id, and what ended the stream (None: its `done`).
+
+        This thread owns the stream: it opens it, reads it until the first chunk is out,
+        hands the reading to the relay pump (when it can) and waits, and closes it at
+        the end, whichever thread read it meanwhile."""
+        request = self.request
+        reply_id = 0
+        batches: Iterator[list[StreamEvent]] | None = None
+        try:
+            reply_id = self.exchanges.begin_reply(self.sid, self.conversation_id, self.model,
+                                                  request.endpoint,
+                                                  redact_images(request.payload))
             self._reply_id = reply_id
-            batches = self.client.stream_batches(ENDPOINTS[self.endpoint], self.payload,
-                                                 self.cancel)
+            batches = self.client.stream_batches(ENDPOINTS[request.endpoint],
+                                                 request.payload, self.cancel)
             for batch in batches:
-                if (not self._take(batch) or getattr(batch, "final", False)
-                        or not getattr(batch, "direct", False)):
+                if not self._take(batch) or not pumpable(batch):
                     continue  # nothing relayed yet, the body has ended, or this is not
                     # a stream the pump can watch (TLS, not chunked): read on here
                 # The first chunk went at once. From now on what arrives within
@@ -289,75 +322,32 @@ class Reply:
                 pause = self._last_token + FRAME_BUDGET - time.monotonic()
                 if pause > 0 and len(batch) < BURST_EVENTS:
                     time.sleep(pause)
-        except Cancelled:
-            reason = self.cancel.reason
-            status = "stopped" if reason == "stopped" else "interrupted"
-            error = ("Stopped before any reply" if status == "stopped"
-                     else ENDINGS.get(reason) or (
-                         f"Every tab of this browser was closed and none came back within "
-                         f"{self.active.grace:g} s, so the reply was stopped"))
-            self._stats = {"stopped": True, **_counted(self._tokens, self._first_token,
-                                                       self._last_token)}
-        except OllamaError as exc:
-            status, error = "error", str(exc)
-            if self.host is not None:
-                self.host.forget()  # it may be gone: routing looks again before trusting it
-                if self.name_host:
-                    error = f"Ollama host '{self.host.label}' ({self.host.url}): {error}"
-        except Exception:  # a bug must not leave the session busy forever
-            log.exception("reply failed")
-            status, error = "error", "The server hit an internal error; see its log"
-        self._past_stream = True
-        if held:  # text read just before the stream ended or broke
-            self._relay_held(held)
-        if self.host is not None:
-            self.host.forget("ps")  # the model is loaded there now (or was unloaded)
-        stats = self._stats
-        stats.update(self._timings(started, self._first_token))
-        text = "".join(content)
-        if status == "stopped" and text:
-            error = "Stopped by the user"
-        try:
-            if reply_id:
-                self.sessions.exchanges.finish_reply(self.user_id, reply_id, text,
-                                                     "".join(thinking), status, stats, error)
-        except Exception:
-            log.exception("could not save the reply")
-            status, error = "error", "The reply could not be saved"
-        try:
-            # The terminal frame goes out before the claim is released, so a message
-            # sent on seeing `done` finds the reply ending (and waits), never the next.
-            if status in ("ok", "stopped"):
-                self._relay({"type": "done", "stats": stats}, last=True)
-            elif status == "error":
-                self._relay({"type": "error", "code": "ollama", "message": error,
-                             "partial": bool(text)}, last=True)
-            else:
-                self._relay({"type": "error", "code": "interrupted", "message": error,
-                             "partial": bool(text)}, last=True)
+        except Exception as exc:  # what ended it; a bug must not leave the session busy
+            if not isinstance(exc, OllamaError):
+                log.exception("reply failed")
+            return reply_id, exc
         finally:
-            self.active.release(self.sid, self)
-            self.finished.set()
-        if self.on_end is not None:
-            self.on_end()
+            if batches is not None:
+                _close(batches)
+        return reply_id, None
 
     def _timings(self, started: float, first_token: float | None) -> dict[str, Any]:
         timings: dict[str, Any] = {
             "model": self.model,
-            "endpoint": self.endpoint,
+            "endpoint": self.request.endpoint,
             "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+            "host": self.host.label,
         }
-        if self.host is not None:
-            timings["host"] = self.host.label
         if first_token is not None:
             timings["first_token_ms"] = round((first_token - started) * 1000, 1)
         return timings
 
 
-def _counted(tokens: int, first: float | None, last: float) -> dict[str, Any]:
-    """What is known of a reply cut short: Ollama sends its counts only at the end, but
-    it streams one token per line, so the lines read are the tokens generated."""
-    counted: dict[str, Any] = {"eval_count": tokens} if tokens else {}
-    if first is not None and tokens > 1 and last > first:
-        counted["tokens_per_second"] = round((tokens - 1) / (last - first), 2)
-    return counted
+def _close(batches: Iterator[Any]) -> None:
+    """End a stream (its response goes back to the pool, or is closed)."""
+    close = getattr(batches, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            log.exception("could not close a reply's stream")

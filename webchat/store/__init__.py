@@ -2,4 +2,4 @@
 history, exchanges and branches, the window sent to the model, uploads, search, import and
 export, and pruning.
 
-Never imports ollama, models, relay, api, ws or serve."""
+Never imports ollama, models, relay, api, ws, serve or services."""

@@ -2,7 +2,8 @@
 
 Apart from the handlers so each `on_<type>` reads as what the frame does; a bad field
 raises InvalidInput, which `ChatConnection.handle` answers with an `invalid` error frame
-naming the field (the socket stays open).
+naming the field (the socket stays open). One reader per connection, built with it: the
+browser, its role and the app's services are known from the request that opened it.
 """
 
 from __future__ import annotations
@@ -26,41 +27,41 @@ _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class FrameFields:
-    """The field readers of `ChatConnection` (webchat/ws/chat_socket.py)."""
+    """Reads the fields of one browser tab's frames (webchat/ws/chat_socket.py)."""
 
-    sid: str
-    services: Services
-    config: Any
-    role: str
-    address: str
+    def __init__(self, sid: str, role: str, services: Services, address: str = "") -> None:
+        self.sid = sid
+        self.role = role
+        self.services = services
+        self.address = address  # the network address (the per-address limits)
 
-    def _text(self, frame: dict[str, Any], allow_empty: bool = False) -> str:
+    def text(self, frame: dict[str, Any], allow_empty: bool = False) -> str:
         text = frame.get("text")
         if not isinstance(text, str):
             raise InvalidInput('text: must be a string')
         if not allow_empty and not text.strip():
             raise InvalidInput("text: the message is empty")
-        limit = self.config["MAX_MESSAGE_BYTES"]
+        limit = self.services.config["MAX_MESSAGE_BYTES"]
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > limit:
             raise InvalidInput(f"text: the message is {size:,} bytes; the limit is {limit:,}")
         return text
 
-    def _conversation(self, frame: dict[str, Any], create: bool = False) -> int:
+    def conversation(self, frame: dict[str, Any], create: bool = False) -> int:
         """The conversation a frame names (checked against this browser), or by default
         its most recent one. Only a frame that stores something (`create`: a message, a
         system prompt) makes the browser's first conversation; the others answer
         `not_found` while it has none."""
         return self.services.sessions.conversations.resolve(self.sid, frame.get("conversation"),
-                                              self.config["MAX_CONVERSATIONS"], create)
+                                              self.services.config["MAX_CONVERSATIONS"], create)
 
-    def _message_id(self, frame: dict[str, Any], what: str) -> int:
+    def message_id(self, frame: dict[str, Any], what: str) -> int:
         message_id = frame.get("id")
         if not is_id(message_id):
             raise InvalidInput(f"id: must be the id of {what}")
         return message_id
 
-    def _images(self, frame: dict[str, Any], model: str, pinned: Host | None) -> list[str]:
+    def images(self, frame: dict[str, Any], model: str, pinned: Host | None) -> list[str]:
         """Upload ids (POST /api/uploads) this browser owns, for a model that can see."""
         images = frame.get("images")
         if images is None or images == []:
@@ -80,14 +81,14 @@ class FrameFields:
             raise InvalidInput(f"images: {model} cannot see images; pick a vision model")
         return list(images)
 
-    def _host(self, frame: dict[str, Any]) -> Host | None:
+    def host(self, frame: dict[str, Any]) -> Host | None:
         """The host a frame names (`"host"`: a label), None when it names none."""
         try:
             return self.services.hosts.pick(frame.get("host"))
         except UnknownHost as exc:
             raise InvalidInput(str(exc)) from None
 
-    def _reply_settings(self, frame: dict[str, Any]) -> dict[str, Any]:
+    def reply_settings(self, frame: dict[str, Any]) -> dict[str, Any]:
         options = frame.get("options")
         keep_alive = frame.get("keep_alive")
         if isinstance(options, dict) and "keep_alive" in options:
@@ -100,7 +101,7 @@ class FrameFields:
         if think is not None and not isinstance(think, bool):
             raise InvalidInput("think: must be true or false")
         return {
-            "host": self._host(frame),
+            "host": self.host(frame),
             "model": validate_model_name(frame.get("model")),
             "options": validate_options(options),
             "keep_alive": cap_keep_alive(validate_keep_alive(keep_alive), self.role),

@@ -9,7 +9,8 @@ message open. Each socket may also keep a message unfinished for as long as it l
   - a message is counted in UTF-8 bytes as each piece arrives, and one past
     MAX_FRAME_BYTES closes its socket with 1009 (as before, now truly in bytes);
   - what a socket holds beyond FREE_BYTES (an unfinished message, and finished ones
-    its handler has not taken yet) is drawn from one PartialBudget shared by every
+    its handler has not taken yet) is drawn from one PartialBudget (guard/limits.py)
+    shared by every
     socket; a socket that cannot draw what it needs is closed with 1013 (try again
     later). An ordinary frame (a chat message is at most 32 KB) never draws on it.
 
@@ -43,35 +44,10 @@ from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
 from ..config import SERVER_HEADER
+from ..guard.limits import PartialBudget
 
 FREE_BYTES = 64 * 1024  # held per socket without drawing on the budget
-MIN_BUDGET_BYTES = 16 * 1024 * 1024  # all sockets together, at least (2 frames at most)
 TRY_AGAIN_LATER = 1013
-
-
-def budget_for(max_frame_bytes: int) -> int:
-    """The shared budget: 16 MiB, or two whole frames when the frame limit is larger."""
-    return max(MIN_BUDGET_BYTES, 2 * max_frame_bytes)
-
-
-class PartialBudget:
-    """Bytes the sockets hold unread beyond their free share, all sockets together."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._lock = threading.Lock()
-        self.held = 0
-
-    def take(self, size: int) -> bool:
-        with self._lock:
-            if self.held + size > self.limit:
-                return False
-            self.held += size
-            return True
-
-    def give(self, size: int) -> None:
-        with self._lock:
-            self.held -= size
 
 
 def _byte_size(data: str | bytes) -> int:
