@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -176,3 +178,44 @@ def start_run_py(data_dir: Path, ollama_url: str,
         lines.append(line)
         if line.startswith("Press Ctrl+C"):
             return process, lines
+
+
+def trickle(conns: list[socket.socket], piece: bytes, every: float) -> threading.Event:
+    """Send `piece` on each connection every `every` seconds until the returned event is
+    set: slow clients that are never silent, so no idle timeout ever fires."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every):
+            for conn in conns:
+                with contextlib.suppress(OSError):
+                    conn.sendall(piece)
+
+    threading.Thread(target=run, daemon=True).start()
+    return stop
+
+
+def ended_by_server(conn: socket.socket, timeout: float) -> bool:
+    """Whether the server ends this connection within `timeout` s (EOF, a reset, or
+    an error status it sends before closing)."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        conn.settimeout(left)
+        try:
+            data = conn.recv(65536)
+        except TimeoutError:
+            return False
+        except ConnectionError:
+            return True
+        if not data:
+            return True
+    return False
+
+
+def close_all(process: subprocess.Popen[str], conns: list[socket.socket]) -> None:
+    """The end of a test that held raw connections to a server it started: close them,
+    then stop the server."""
+    for conn in conns:
+        conn.close()
+    process.kill()
+    process.wait(timeout=10)

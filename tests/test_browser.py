@@ -370,6 +370,26 @@ def test_thinking_toggle_and_collapsible_thinking(page, live_server, fake_ollama
     expect(toggle).not_to_be_checked()
 
 
+def test_a_close_reason_from_the_server_stays_on_the_page(page, live_server):
+    """A tab the server drops (it fell too far behind its frames: webchat/relay/outbox.py) is
+    closed with a reason; the page shows it, and keeps it after reconnecting."""
+    sockets = []
+
+    def route(ws):
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket("**/ws", route)
+    open_chat(page, live_server.url)
+    expect(page.locator("#connection-status")).to_have_text("Connected")
+    reason = "Too far behind: over 256 KB unread. Reconnecting reloads the chat."
+    sockets[-1].close(code=1008, reason=reason)
+    note = page.locator(".note-error", has_text=f"The server closed the connection: {reason}")
+    expect(note).to_have_count(1)
+    expect(page.locator("#connection-status")).to_have_text("Connected", timeout=10000)
+    expect(note).to_have_count(1)
+
+
 def test_lost_socket_shows_reconnecting_then_comes_back(page, live_server, fake_ollama):
     sockets, refuse = [], []
 

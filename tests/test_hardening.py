@@ -7,14 +7,20 @@ import json
 import re
 import socket
 import stat
+import time
 from pathlib import Path
 from urllib.parse import unquote
+
+import pytest
+import requests
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
 
 from webchat import create_app, shutdown
 from webchat.guard.netinfo import lan_addresses
 
 from .fake_ollama import FakeOllama
-from .live import LiveServer, reply_text, start_run_py
+from .live import ChatSocket, LiveServer, reply_text, start_run_py, wait_until
 
 TITLES = ["Γειά σου κόσμε", "İstanbul'da çığ", "日本語のタイトル", "🎉 party 🎉"]
 
@@ -315,3 +321,127 @@ def test_non_numeric_sizes_from_ollama_do_not_break_loaded(user, live_server, fa
     response = user.http.get(live_server.url + "/api/loaded", timeout=5)
     assert response.status_code == 200
     assert response.json()["models"][0]["size_vram"] == 0
+
+
+def slow_reader(port: int, cookie: str) -> tuple[socket.socket, WSConnection]:
+    """A WebSocket client with a tiny receive window (SO_RCVBUF 4096 and an MSS of 536,
+    as any client may set) that does its handshake and then reads only when told to."""
+    conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
+    conn.settimeout(10)
+    conn.connect(("127.0.0.1", port))
+    ws = WSConnection(ConnectionType.CLIENT)
+    conn.sendall(ws.send(Request(host=f"127.0.0.1:{port}", target="/ws",
+                                 extra_headers=[(b"Cookie", cookie.encode())])))
+    while not any(isinstance(event, AcceptConnection) for event in ws.events()):
+        data = conn.recv(4096)
+        assert data, "the server refused the socket"
+        ws.receive_data(data)
+    return conn, ws
+
+
+def send_frame(conn: socket.socket, ws: WSConnection, frame: dict) -> None:
+    conn.sendall(ws.send(TextMessage(data=json.dumps(frame))))
+
+
+def close_after_reading(conn: socket.socket, ws: WSConnection,
+                        timeout: float = 20.0) -> tuple[CloseConnection | None, list[str]]:
+    """Read everything the server sent, up to its close frame (None: none came), and
+    the types of the frames that came before it."""
+    deadline = time.monotonic() + timeout
+    types: list[str] = []
+    with contextlib.suppress(OSError):
+        while (left := deadline - time.monotonic()) > 0:
+            conn.settimeout(left)
+            data = conn.recv(1 << 16)
+            if not data:
+                return None, types
+            ws.receive_data(data)
+            for event in ws.events():
+                if isinstance(event, CloseConnection):
+                    return event, types
+                if isinstance(event, TextMessage) and event.message_finished:
+                    with contextlib.suppress(ValueError):
+                        types.append(json.loads(event.data)["type"])
+    return None, types
+
+
+def frames_on_time(chat: ChatSocket, gap: float, timeout: float) -> list[dict]:
+    """Every frame up to `done` or `error`, failing if any took longer than `gap` s."""
+    frames: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while not frames or frames[-1]["type"] not in ("done", "error"):
+        waited = time.monotonic()
+        assert waited < deadline, "the reply did not end in time"
+        frames.append(chat.recv(timeout=gap))  # TimeoutError: the relay stalled
+    return frames
+
+
+# 600 KB, as fast as the stand-in can: more than the kernel's buffers (~150 KB on
+# loopback) and the 256 KB a reader may leave unread, so it is dropped near the end.
+LONG_FAST_REPLY = [" " + "y" * 199] * 3000
+
+
+@pytest.fixture(params=["dev", "production"])
+def any_server(request, tmp_path, fake_ollama):
+    """run.py as users start it: the development server, or --production."""
+    if request.param == "production":
+        pytest.importorskip("gunicorn")
+    flags = ["--production"] if request.param == "production" else []
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url, *flags)
+    url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
+    yield url
+    process.kill()
+    process.wait(timeout=10)
+
+
+def _browser(url: str) -> tuple[requests.Session, str]:
+    http = requests.Session()
+    http.get(url + "/", timeout=10).raise_for_status()
+    return http, "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+
+
+@pytest.mark.parametrize("slow", ["chats", "follows"])
+def test_a_reader_that_stops_reading_never_stalls_other_replies(any_server, fake_ollama,
+                                                                slow):
+    """A client with a 4 KB receive window stops reading a long, fast reply (its own,
+    or, in a second tab, one it follows with `watch`). Every other browser's reply keeps
+    flowing; the slow one is dropped, and reads why when it reads again."""
+    url = any_server
+    port = int(url.rsplit(":", 1)[1])
+    _, cookie = _browser(url)
+    if slow == "chats":
+        conn, ws = slow_reader(port, cookie)
+        fake_ollama.script(tokens=LONG_FAST_REPLY, delay=0.0005)
+        send_frame(conn, ws, {"type": "chat", "text": "long", "model": "gemma3:270m"})
+    else:  # a browser's own tab reads on; its second tab follows the reply, reads nothing
+        own = ChatSocket(url.replace("http://", "ws://") + "/ws", cookie)
+        fake_ollama.script(tokens=LONG_FAST_REPLY, delay=0.001)
+        own.send({"type": "chat", "text": "long", "model": "gemma3:270m"})
+        text = ""
+        while len(text) < 100_000:
+            frame = own.recv(timeout=10)
+            text += frame.get("text", "") if frame["type"] == "chunk" else ""
+        conn, ws = slow_reader(port, cookie)
+        send_frame(conn, ws, {"type": "watch", "replies": True})
+    assert wait_until(lambda: fake_ollama.active_streams >= 1, timeout=10)
+
+    _, other_cookie = _browser(url)  # another browser, reading as browsers do
+    other = ChatSocket(url.replace("http://", "ws://") + "/ws", other_cookie)
+    tokens = [f" n{i}" for i in range(150)]
+    fake_ollama.script(tokens=tokens, delay=0.02)
+    other.send({"type": "chat", "text": "hello", "model": "gemma3:270m"})
+    frames = frames_on_time(other, gap=10, timeout=40)  # a stall was 55-75 s
+    assert frames[-1]["type"] == "done" and reply_text(frames) == "".join(tokens)
+    # Once the long reply has all left the stand-in, more of it was sent than a reader
+    # may leave unread: reading again (within DROP_LINGER) it learns why it was dropped.
+    assert wait_until(lambda: fake_ollama.active_streams == 0, timeout=30)
+    closed, seen = close_after_reading(conn, ws)
+    assert closed is not None, seen[-5:]
+    assert closed.code == 1008 and "behind" in closed.reason
+    conn.close()
+    if slow == "follows":
+        rest = frames_on_time(own, gap=10, timeout=60)  # the tab that reads gets it all
+        text += reply_text(rest)
+        assert rest[-1]["type"] == "done" and text == "".join(LONG_FAST_REPLY)

@@ -192,3 +192,46 @@ def test_an_unload_gives_up_soon_when_ollama_is_frozen():
             client.unload_model("gemma3:270m")
     finally:
         frozen.close()
+
+
+CHUNKED = (b"POST /api/conversations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"4;ext=1\r\n{\"a\"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\nX-Trailer: y\r\n\r\nGET / HTTP/1.1")
+
+
+def test_a_chunked_body_ends_where_it_ends_however_it_arrives():
+    """The --production worker (slow_clients.py) finds the end of a chunked body as its
+    bytes trickle in: split anywhere, the end is found at the same byte, never early."""
+    from webchat.serve.request_framing import ChunkedEnd, framing, header_end
+
+    end_of_head = header_end(CHUNKED)
+    assert framing(CHUNKED[:end_of_head]).chunked
+    body = CHUNKED[end_of_head:]
+    expected = body.index(b"GET")
+    for split in range(len(body) + 1):
+        for cut in range(split, len(body) + 1):
+            scanner = ChunkedEnd()
+            found = [scanner.feed(body[:split]), scanner.feed(body[split:cut])]
+            hit = next((f for f in found if f >= 0), -1)
+            assert hit == (expected if cut >= expected else -1), (split, cut)
+    with pytest.raises(ValueError):
+        ChunkedEnd().feed(b"zz\r\n")
+
+
+@pytest.mark.parametrize("head, expected", [
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", {"length": 0}),
+    (b"POST /a?q=1 HTTP/1.1\r\nContent-Length: 12\r\n\r\n", {"length": 12, "path": "/a"}),
+    (b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", {"refused": True}),
+    (b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", {"refused": True}),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+     {"refused": True}),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", {"refused": True}),
+    (b"POST / HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-Continue\r\n\r\n",
+     {"length": 5, "expects_continue": True}),
+    (b"POST / HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+     {"length": 5, "expects_continue": False}),
+])
+def test_request_framing_is_read_as_gunicorn_reads_it(head, expected):
+    from webchat.serve.request_framing import framing
+
+    found = framing(head)
+    assert {key: getattr(found, key) for key in expected} == expected

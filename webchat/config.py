@@ -111,7 +111,19 @@ SETTINGS: tuple[Setting, ...] = (
             "--production: open connections one network address may hold (0 = no cap; "
             "loopback exempt)"),
     Setting("HEADER_TIMEOUT", "WEBCHAT_HEADER_TIMEOUT", "--header-timeout", lambda: 10.0,
-            float, "--production: seconds a connection may take to send its request header"),
+            float, "seconds a connection may take to send its request header (both "
+            "servers)"),
+    Setting("BODY_TIMEOUT", "WEBCHAT_BODY_TIMEOUT", "--body-timeout", lambda: 60.0,
+            float, "--production: seconds a request may take to send its body, once its "
+            "header is in"),
+    Setting("KEEPALIVE_TIMEOUT", "WEBCHAT_KEEPALIVE_TIMEOUT", "--keepalive-timeout",
+            lambda: 5, int,
+            "--production: seconds an idle keep-alive connection stays open (it holds no "
+            "thread meanwhile)"),
+    Setting("CONNECTIONS_TOTAL", "WEBCHAT_CONNECTIONS_TOTAL", "--connections-total",
+            lambda: 1000, int,
+            "--production: connections open at once, of every kind; at the limit the "
+            "oldest idle keep-alive connection is closed to make room"),
     Setting("IDLE_TIMEOUT", "WEBCHAT_IDLE_TIMEOUT", "--idle-timeout", lambda: 60.0, float,
             "development server (no --production): seconds a connection may stay silent "
             "before it is closed; keep it above the sockets' 25 s ping (0 = never)"),
@@ -124,6 +136,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOADS_TOTAL_BYTES", "WEBCHAT_UPLOADS_TOTAL_BYTES", "--uploads-total-bytes",
             lambda: 2 * 1024 * 1024 * 1024, int,
             "image bytes the whole server keeps stored"),
+    Setting("STORAGE_QUOTA_BYTES", "WEBCHAT_STORAGE_QUOTA_BYTES", "--storage-quota-bytes",
+            lambda: 256 * 1024 * 1024, int,
+            "bytes one browser may keep stored, its messages (text, thinking, the requests "
+            "kept for the inspector) and images together; an import or upload past it is "
+            "refused (0 = no limit)"),
     Setting("SOCKETS_TOTAL", "WEBCHAT_SOCKETS_TOTAL", "--sockets-total", lambda: 256, int,
             "open sockets the whole server accepts"),
     Setting("UNLOAD_GRACE", "WEBCHAT_UNLOAD_GRACE", "--unload-grace", lambda: 60.0, float,

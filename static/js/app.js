@@ -63,7 +63,7 @@ const store = new Store();
 const socket = new ChatSocket({
   onFrame: (frame) => onFrame(frame),
   onOpen: () => replies.opened(),
-  onClose: () => replies.closed(),
+  onClose: (reason) => replies.closed(reason),
 });
 const connection = new Connection(socket);
 const reachability = new Reachability();

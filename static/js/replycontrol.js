@@ -216,8 +216,11 @@ export class ReplyControl {
     }
   }
 
-  closed() {
+  /** `reason`: why the server closed the socket, when it said (a tab that fell too far
+   * behind its frames is dropped with one); kept on the page after reconnecting. */
+  closed(reason = "") {
     const wasConnected = this.connection.closed();
+    if (reason) this.view.addNote(`The server closed the connection: ${reason}`, "error");
     this.#refusePending();
     if (this.reply.running) {
       // The server keeps the reply going (--reply-grace); reconnected, it is resumed.

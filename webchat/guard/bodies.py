@@ -27,17 +27,22 @@ READ_CHUNK = 64 * 1024
 
 def init_app(app: Flask) -> None:
     app.config["MAX_CONTENT_LENGTH"] = MAX_IMPORT_BYTES
+    app.config["BODY_LIMITS"] = body_limits(app.config["MAX_IMAGE_BYTES"])
     app.before_request(_cap_body)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
 
 
+def body_limits(image_limit: int) -> dict[str, int]:
+    """The most bytes of body each route takes ("": every other route). Kept in the
+    app's config as BODY_LIMITS, where the --production worker reads them too: it
+    collects whole bodies before the app sees them (serve/slow_clients.py)."""
+    return {"/api/conversations/import": MAX_IMPORT_BYTES, "/api/uploads": image_limit,
+            "": SMALL_BODY_BYTES}
+
+
 def _cap_body() -> None:
-    if request.path == "/api/conversations/import":
-        limit = MAX_IMPORT_BYTES
-    elif request.path == "/api/uploads":
-        limit = current_app.config["MAX_IMAGE_BYTES"]
-    else:
-        limit = SMALL_BODY_BYTES
+    limits = current_app.config["BODY_LIMITS"]
+    limit = limits.get(request.path, limits[""])
     request.max_content_length = limit
     if (request.content_length or 0) > limit:
         raise RequestEntityTooLarge()  # declared too long: refuse before any handler

@@ -84,12 +84,11 @@ class SocketCounter:
             return max(0, left)
 
 
-MIN_BUDGET_BYTES = 16 * 1024 * 1024  # unread socket bytes, all sockets together, at least
+MIN_BUDGET_BYTES = 16 * 1024 * 1024  # all sockets together, at least (2 frames at most)
 
 
 def budget_for(max_frame_bytes: int) -> int:
-    """The sockets' shared budget: 16 MiB, or two whole frames when the frame limit is
-    larger (webchat/ws/inbound.py draws on it)."""
+    """The shared budget: 16 MiB, or two whole frames when the frame limit is larger."""
     return max(MIN_BUDGET_BYTES, 2 * max_frame_bytes)
 
 

@@ -37,20 +37,26 @@ class ProductionServer(BaseApplication):
         config = self.config
         host = config["HOST"]
         bind = f"[{host}]:{config['PORT']}" if ":" in host else f"{host}:{config['PORT']}"
+        threads = config["SOCKETS_TOTAL"] + EXTRA_THREADS
         settings = {
             "bind": bind,
-            # gthread, with request headers collected by the event loop (not a thread)
-            # under a deadline, and a cap on connections per peer address.
-            "worker_class": configure(config["HEADER_TIMEOUT"],
+            # gthread, with whole requests collected by the event loop (not a thread)
+            # under deadlines, closes that never wait, and a cap on connections per
+            # peer address (slow_clients.py).
+            "worker_class": configure(config["HEADER_TIMEOUT"], config["BODY_TIMEOUT"],
                                       config["CONNECTIONS_PER_ADDRESS"],
-                                      config["PEER_LIMITS_ON_LOOPBACK"]),
+                                      config["PEER_LIMITS_ON_LOOPBACK"],
+                                      config["BODY_LIMITS"]),
             "workers": 1,
-            "threads": config["SOCKETS_TOTAL"] + EXTRA_THREADS,
+            "threads": threads,
+            # Past the threads, idle kept-alive connections (no thread each); at the
+            # limit the oldest of them makes room for a new one.
+            "worker_connections": max(config["CONNECTIONS_TOTAL"], threads + EXTRA_THREADS),
             # A WebSocket lives for hours; gunicorn's timeout is about a silent worker,
             # which a gthread worker never is while its main loop runs.
             "timeout": 60,
             "graceful_timeout": 10,
-            "keepalive": 5,
+            "keepalive": config["KEEPALIVE_TIMEOUT"],
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",

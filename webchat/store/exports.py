@@ -88,7 +88,9 @@ def _created_at(value: Any, name: str) -> float | None:
 
 
 def _images(value: Any, where: str, max_bytes: int) -> list[tuple[str, bytes]]:
-    """An exported message's pictures, decoded and checked like an upload."""
+    """An exported message's pictures, decoded and checked like an upload. Each one's
+    base64 text is dropped from the file's tree once decoded, so a file's pictures are
+    never held twice over."""
     if value is None or value == []:
         return []
     if not isinstance(value, list) or len(value) > MAX_IMAGES:
@@ -100,6 +102,8 @@ def _images(value: Any, where: str, max_bytes: int) -> list[tuple[str, bytes]]:
             raw = base64.b64decode(data, validate=True) if isinstance(data, str) else b""
         except (binascii.Error, ValueError):
             raw = b""
+        if isinstance(data, str):
+            image["data"] = None
         mime = sniff_image(raw)
         if mime is None:
             raise InvalidInput(f"{where}[{index}]: not a PNG, JPEG, WebP or GIF image in "

@@ -28,6 +28,7 @@ from ..guard.safejson import UnsafeJson
 from ..guard.safejson import parse as parse_json
 from ..refusals import details, refusal_for
 from ..relay.frames import FrameWriter
+from ..relay.outbox import queue_writes
 from ..relay.tcp import MAX_UNSENT, UNSENT_SLACK, no_delay, unsent
 from ..services import Services
 from ..validation import InvalidInput, validate_model_name
@@ -61,8 +62,10 @@ class ChatConnection:
         self.address = address
         self.peers = peers or PeerLimits.unlimited()  # limits per network address
         self._send_lock = threading.Lock()
-        # Frames written straight to the socket (relay/frames.py), else through ws.send.
-        self._writer = FrameWriter.for_socket(ws)
+        # Every write waits in a bounded queue instead of on the browser (relay/outbox.py);
+        # frames are written straight to it (relay/frames.py), else through ws.send.
+        self._outbox = queue_writes(ws)
+        self._writer = FrameWriter.for_socket(ws, self._outbox)
         self._unsent_bound = MAX_UNSENT  # unread bytes at most (see send_text): unknown
         self.watching = False  # asked for pushes (loaded models, downloads) with `watch`
         self.following = False  # asked for every reply of this browser (`watch` + replies)
@@ -79,33 +82,39 @@ class ChatConnection:
     # -- sending ------------------------------------------------------------------
 
     def send(self, frame: dict[str, Any]) -> bool:
-        """Send one frame now; False when the browser is gone, or so far behind that
-        sending could block (never raises, never waits on a browser that stopped reading).
+        """Send one frame now; False when the browser is gone, or was dropped for falling
+        behind (never raises, never waits on a browser that stopped reading).
 
         Sent by the thread that made the frame (for replies, after the first chunk, the
-        relay pump's one thread: relay/reply.py). A browser that leaves more than
-        MAX_UNSENT bytes unread (a laptop asleep with the socket still open) would block
-        that thread, and with it every other stream; it is dropped from the reply
-        instead, and catches up from the history when it comes back."""
+        relay pump's one thread: relay/reply.py). A write that waited on a browser that
+        stopped reading (a laptop asleep with the socket still open, a client with a tiny
+        receive window) would hold that thread, and with it every other stream: writes
+        wait in the socket's outbox instead, and a browser that leaves more than
+        MAX_UNSENT bytes unread is dropped, with a close frame saying why
+        (relay/outbox.py); it reconnects and catches up from the history."""
         return self.send_text(json.dumps(frame))
 
     def send_text(self, data: str) -> bool:
         """`send` for a frame already encoded as JSON text (the relay builds its chunk
         frames as text: relay/reply.py).
 
-        The kernel's count of unread bytes (an ioctl) is asked only when it could be
-        over the limit: it was at most `_unsent_bound` when last asked, and can only have
-        grown by what was written since (plus a few bytes of pongs: UNSENT_SLACK)."""
+        Unread bytes are the outbox's and the kernel's. The kernel's count (an ioctl) is
+        asked only when it could be over the limit: it was at most `_unsent_bound` when
+        last asked, and can only have grown by what was written since (plus a few bytes
+        of pongs: UNSENT_SLACK)."""
         with self._send_lock:
             if self._unsent_bound > MAX_UNSENT - UNSENT_SLACK:
                 self._unsent_bound = unsent(self.ws)
                 if self._unsent_bound > MAX_UNSENT:
+                    if self._outbox is not None:
+                        self._outbox.drop()
                     return False
             try:
                 if self._writer is None:
                     self.ws.send(data)
                     self._unsent_bound = MAX_UNSENT  # not counted: ask the kernel next time
-                    return True
+                    return self._outbox is None or not (self._outbox.dropped
+                                                         or self._outbox.closed)
                 written = self._writer.send(data)
             except (ConnectionClosed, LocalProtocolError, OSError):
                 return False
@@ -113,6 +122,11 @@ class ChatConnection:
                 return False
             self._unsent_bound += written
             return True
+
+    @property
+    def dropped(self) -> bool:
+        """This tab fell too far behind its frames and was dropped (relay/outbox.py)."""
+        return self._outbox is not None and self._outbox.dropped
 
     def error(self, message: str, code: str, **extra: Any) -> None:
         self.send({"type": "error", "code": code, "message": message, **extra})

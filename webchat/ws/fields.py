@@ -33,7 +33,7 @@ class FrameFields:
         self.sid = sid
         self.role = role
         self.services = services
-        self.address = address  # the network address (the per-address limits)
+        self.address = address  # its network address (the per-address limits)
 
     def text(self, frame: dict[str, Any], allow_empty: bool = False) -> str:
         text = frame.get("text")
