@@ -32,7 +32,7 @@ from _common import bench_line, percentile, target
 from wsproto.events import Request
 from wsproto.extensions import PerMessageDeflate
 
-from tests.live import BrowserClient, ChatSocket, WebSocketClient
+from tests.support.live import BrowserClient, ChatSocket, WebSocketClient
 
 ECHO_PREFIX = ["You", " said", ":"]  # the stand-in's echo reply starts with these
 NUMBERED = re.compile(r"^ c(\d+)\.(\d+)$")

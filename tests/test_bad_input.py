@@ -10,8 +10,8 @@ import socket
 import pytest
 import requests
 
-from .live import start_run_py
-from .test_hardening import read_answer
+from .support.live import start_run_py
+from .support.wire import read_answer
 
 HUGE = "1" + "0" * 400  # an int Python's float() cannot take: OverflowError
 PAST_RANGE = ["1e19", "10000000000000000000", HUGE]

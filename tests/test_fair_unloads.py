@@ -7,9 +7,9 @@ import pytest
 
 from webchat.ollama.names import canonical
 
-from .fake_ollama import FakeOllama
-from .live import BrowserClient, LiveServer
-from .test_roles import guest, unload
+from .support.fake_ollama import FakeOllama
+from .support.live import BrowserClient, LiveServer
+from .support.roles import guest, unload
 
 MODEL = "gemma3:270m"
 SPELLINGS = ["GEMMA3:270m", "library/gemma3:270m", "registry.ollama.ai/library/gemma3:270m",

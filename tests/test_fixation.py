@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from .live import ChatSocket, LiveServer
-from .test_roles import guest
+from .support.live import ChatSocket, LiveServer
+from .support.roles import guest
 
 
 @pytest.fixture

@@ -8,40 +8,18 @@ import re
 import socket
 import stat
 import time
-from pathlib import Path
-from urllib.parse import unquote
 
 import pytest
 import requests
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
 
 from webchat import create_app, shutdown
 from webchat.guard.netinfo import lan_addresses
 
-from .fake_ollama import FakeOllama
-from .live import ChatSocket, LiveServer, reply_text, start_run_py, wait_until
-
-TITLES = ["Γειά σου κόσμε", "İstanbul'da çığ", "日本語のタイトル", "🎉 party 🎉"]
-
-
-def exported_name(disposition: str) -> tuple[str, str]:
-    """The ASCII fallback and the UTF-8 name a browser would pick from the header."""
-    fallback = disposition.split('filename="', 1)[1].split('"', 1)[0]
-    utf8 = unquote(disposition.split("filename*=UTF-8''", 1)[1])
-    return fallback, utf8
-
-
-def check_export(http, url: str, title: str) -> None:
-    created = http.post(url + "/api/conversations", json={"title": title}, timeout=5)
-    cid = created.json()["id"]
-    for kind in ("md", "json"):
-        response = http.get(f"{url}/api/conversations/{cid}/export?format={kind}", timeout=5)
-        assert response.status_code == 200
-        fallback, utf8 = exported_name(response.headers["Content-Disposition"])
-        assert fallback.isascii() and fallback.endswith(f".{kind}")
-        assert utf8.endswith(f".{kind}")
-        assert [w for w in title.split() if w.isalnum()][0] in utf8
+from .support.data import TITLES, check_export
+from .support.fake_ollama import FakeOllama
+from .support.live import ChatSocket, reply_text, start_run_py, wait_until
+from .support.slow_reader import LONG_FAST_REPLY, close_after_reading, send_frame, slow_reader
+from .support.wire import peak_memory_mb, raw_get, read_answer
 
 
 def test_export_any_title_on_the_dev_server(user, live_server):
@@ -78,21 +56,8 @@ def test_data_folder_and_files_made_private_at_every_start(tmp_path, fake_ollama
         shutdown(app, unload=False)
 
 
-def read_answer(conn: socket.socket) -> str:
-    """What the server answered, up to its closing the connection or a pause."""
-    data = b""
-    with contextlib.suppress(OSError):
-        conn.settimeout(1.0)
-        while piece := conn.recv(65536):
-            data += piece
-            if b"\r\n\r\n" in data and data.endswith(b"}\n"):
-                break
-    return data.decode("latin-1")
 
 
-def peak_memory_mb(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) // 1024
 
 
 def test_a_huge_chunked_import_gets_413_and_memory_stays_bounded(tmp_path, fake_ollama):
@@ -132,14 +97,6 @@ def test_bodies_are_capped_per_route_with_a_json_413(user, live_server):
     assert answer.startswith("HTTP/1.1 413") and '{"error":' in answer
 
 
-def raw_get(port: int, path: str, host: str, *extra: str, method: str = "GET") -> str:
-    head = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close", *extra]
-    if method == "POST":
-        head += ["Content-Type: application/json", "Content-Length: 2"]
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-        conn.sendall(("\r\n".join(head) + "\r\n\r\n" + ("{}" if method == "POST" else ""))
-                     .encode())
-        return read_answer(conn)
 
 
 WS_UPGRADE = ("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
@@ -188,34 +145,27 @@ def test_origin_is_checked_against_own_names_scheme_included(user, live_server):
         assert response.status_code == status, origin
 
 
-def test_allowed_host_and_origin_for_a_reverse_proxy(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, ALLOWED_HOSTS="chat.lan",
-                        ALLOWED_ORIGINS="https://proxy.example:8443")
-    try:
-        for host in ("chat.lan", "chat.lan:9000", "proxy.example:8443"):
-            assert raw_get(server.port, "/api/pulls", host).startswith("HTTP/1.1 200")
-        assert raw_get(server.port, "/api/pulls", "proxy.example").startswith("HTTP/1.1 421")
-        ok = raw_get(server.port, "/api/unload", "proxy.example:8443",
-                     "Origin: https://proxy.example:8443", method="POST")
-        assert ok.startswith("HTTP/1.1 400")  # past the checks, to the missing model
-        wrong = raw_get(server.port, "/api/unload", "proxy.example:8443",
-                        "Origin: http://proxy.example:8443", method="POST")
-        assert wrong.startswith("HTTP/1.1 403")
-    finally:
-        server.stop()
+def test_allowed_host_and_origin_for_a_reverse_proxy(make_server):
+    server = make_server(ALLOWED_HOSTS="chat.lan", ALLOWED_ORIGINS="https://proxy.example:8443")
+    for host in ("chat.lan", "chat.lan:9000", "proxy.example:8443"):
+        assert raw_get(server.port, "/api/pulls", host).startswith("HTTP/1.1 200")
+    assert raw_get(server.port, "/api/pulls", "proxy.example").startswith("HTTP/1.1 421")
+    ok = raw_get(server.port, "/api/unload", "proxy.example:8443",
+                 "Origin: https://proxy.example:8443", method="POST")
+    assert ok.startswith("HTTP/1.1 400")  # past the checks, to the missing model
+    wrong = raw_get(server.port, "/api/unload", "proxy.example:8443",
+                    "Origin: http://proxy.example:8443", method="POST")
+    assert wrong.startswith("HTTP/1.1 403")
 
 
-def test_lan_mode_answers_to_the_machines_names(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, HOST="0.0.0.0", NO_AUTH=True)
-    try:
-        names = [socket.gethostname(), *lan_addresses()]
-        for name in names:
-            answer = raw_get(server.port, "/api/pulls", f"{name}:{server.port}")
-            assert answer.startswith("HTTP/1.1 200"), name
-        assert raw_get(server.port, "/api/pulls", f"evil.example:{server.port}").startswith(
-            "HTTP/1.1 421")
-    finally:
-        server.stop()
+def test_lan_mode_answers_to_the_machines_names(make_server):
+    server = make_server(HOST="0.0.0.0", NO_AUTH=True)
+    names = [socket.gethostname(), *lan_addresses()]
+    for name in names:
+        answer = raw_get(server.port, "/api/pulls", f"{name}:{server.port}")
+        assert answer.startswith("HTTP/1.1 200"), name
+    assert raw_get(server.port, "/api/pulls", f"evil.example:{server.port}").startswith(
+        "HTTP/1.1 421")
 
 
 def strict_json(text: str) -> object:
@@ -323,50 +273,6 @@ def test_non_numeric_sizes_from_ollama_do_not_break_loaded(user, live_server, fa
     assert response.json()["models"][0]["size_vram"] == 0
 
 
-def slow_reader(port: int, cookie: str) -> tuple[socket.socket, WSConnection]:
-    """A WebSocket client with a tiny receive window (SO_RCVBUF 4096 and an MSS of 536,
-    as any client may set) that does its handshake and then reads only when told to."""
-    conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
-    conn.settimeout(10)
-    conn.connect(("127.0.0.1", port))
-    ws = WSConnection(ConnectionType.CLIENT)
-    conn.sendall(ws.send(Request(host=f"127.0.0.1:{port}", target="/ws",
-                                 extra_headers=[(b"Cookie", cookie.encode())])))
-    while not any(isinstance(event, AcceptConnection) for event in ws.events()):
-        data = conn.recv(4096)
-        assert data, "the server refused the socket"
-        ws.receive_data(data)
-    return conn, ws
-
-
-def send_frame(conn: socket.socket, ws: WSConnection, frame: dict) -> None:
-    conn.sendall(ws.send(TextMessage(data=json.dumps(frame))))
-
-
-def close_after_reading(conn: socket.socket, ws: WSConnection,
-                        timeout: float = 20.0) -> tuple[CloseConnection | None, list[str]]:
-    """Read everything the server sent, up to its close frame (None: none came), and
-    the types of the frames that came before it."""
-    deadline = time.monotonic() + timeout
-    types: list[str] = []
-    with contextlib.suppress(OSError):
-        while (left := deadline - time.monotonic()) > 0:
-            conn.settimeout(left)
-            data = conn.recv(1 << 16)
-            if not data:
-                return None, types
-            ws.receive_data(data)
-            for event in ws.events():
-                if isinstance(event, CloseConnection):
-                    return event, types
-                if isinstance(event, TextMessage) and event.message_finished:
-                    with contextlib.suppress(ValueError):
-                        types.append(json.loads(event.data)["type"])
-    return None, types
-
-
 def frames_on_time(chat: ChatSocket, gap: float, timeout: float) -> list[dict]:
     """Every frame up to `done` or `error`, failing if any took longer than `gap` s."""
     frames: list[dict] = []
@@ -376,11 +282,6 @@ def frames_on_time(chat: ChatSocket, gap: float, timeout: float) -> list[dict]:
         assert waited < deadline, "the reply did not end in time"
         frames.append(chat.recv(timeout=gap))  # TimeoutError: the relay stalled
     return frames
-
-
-# 600 KB, as fast as the stand-in can: more than the kernel's buffers (~150 KB on
-# loopback) and the 256 KB a reader may leave unread, so it is dropped near the end.
-LONG_FAST_REPLY = [" " + "y" * 199] * 3000
 
 
 @pytest.fixture(params=["dev", "production"])

@@ -10,7 +10,7 @@ import time
 
 import requests
 
-from .live import BrowserClient, LiveServer, start_run_py
+from .support.live import BrowserClient, LiveServer, start_run_py
 
 GHOSTS = [f"ghost-{index}:1b" for index in range(1200)]  # names Ollama does not have
 

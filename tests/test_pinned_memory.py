@@ -3,39 +3,21 @@ all sockets together), and the gzip cache of the page's files (one entry per fil
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import os
 import re
 import socket
 import struct
 import time
 
-import requests
-
 from webchat import compression
 from webchat.guard.limits import MIN_BUDGET_BYTES
 
-from .live import BrowserClient, start_run_py, wait_until
-from .test_hardening import peak_memory_mb, raw_get
+from .support.live import BrowserClient, start_run_py, wait_until
+from .support.wire import browser_cookie, peak_memory_mb, raw_get, ws_connect
 
 TEXT, CONTINUATION = 0x1, 0x0
 
 
-def ws_connect(port: int, cookie: str) -> tuple[socket.socket, str]:
-    """A raw WebSocket handshake; the socket and the server's 101 head."""
-    conn = socket.create_connection(("127.0.0.1", port), timeout=10)
-    key = base64.b64encode(os.urandom(16)).decode()
-    conn.sendall(f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                 f"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                 f"Sec-WebSocket-Key: {key}\r\nCookie: {cookie}\r\n\r\n".encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        piece = conn.recv(4096)
-        if not piece:
-            break
-        head += piece
-    return conn, head.decode("latin-1")
 
 
 def frame(payload: bytes, opcode: int = TEXT, fin: bool = True) -> bytes:
@@ -151,10 +133,6 @@ def test_two_hundred_unfinished_messages_do_not_pin_the_server(tmp_path, fake_ol
         process.wait(timeout=10)
 
 
-def browser_cookie(url: str) -> str:
-    http = requests.Session()
-    http.get(url + "/", timeout=5).raise_for_status()
-    return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
 
 
 ODD_SPELLINGS = ["/static/js/./app.js", "/static/js/../js/app.js", "/static/js/app.js/",

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from .live import ChatSocket, close_all, ended_by_server, reply_text, start_run_py, trickle
+from .support.live import ChatSocket, close_all, ended_by_server, reply_text, start_run_py, trickle
 
 pytest.importorskip("gunicorn")
 
@@ -63,7 +63,7 @@ def test_chat_stop_and_sigterm_through_gunicorn(production, fake_ollama):
 
 
 def test_export_any_title_through_gunicorn(production):
-    from .test_hardening import TITLES, check_export
+    from .support.data import TITLES, check_export
 
     _, url = production
     http = requests.Session()

@@ -20,7 +20,7 @@ from webchat.ollama.stream import parse_line, plain_token
 from webchat.relay.frames import FrameWriter
 from webchat.ws.chat_socket import MAX_UNSENT, ChatConnection
 
-from .fake_ollama import CAPTURES
+from .support.fake_ollama import CAPTURES
 
 
 def _pair(deflate: bool) -> tuple[WSConnection, WSConnection]:

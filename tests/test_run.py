@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from .live import close_all, ended_by_server, start_run_py, trickle, wait_until
+from .support.live import close_all, ended_by_server, start_run_py, trickle, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 

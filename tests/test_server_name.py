@@ -10,8 +10,8 @@ import pytest
 
 from webchat.config import SERVER_HEADER
 
-from .live import start_run_py
-from .test_pinned_memory import browser_cookie, ws_connect
+from .support.live import start_run_py
+from .support.wire import browser_cookie, ws_connect
 
 PATHS = ["/", "/api/pulls", "/static/js/app.js", "/no/such/page", "/api/no-such"]
 

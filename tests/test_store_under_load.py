@@ -22,8 +22,8 @@ from webchat.api import uploads as api_uploads
 from webchat.store import search as search_module
 from webchat.store import transfer
 
-from .live import BrowserClient, LiveServer, wait_until
-from .test_conversations import tiny_png
+from .support.data import tiny_png
+from .support.live import BrowserClient, LiveServer, wait_until
 
 HOLD = 10.0  # the longest a held piece of work waits for the test to let it go
 

@@ -74,6 +74,9 @@ SETTINGS: tuple[Setting, ...] = (
             lambda: False, bool, "let guests (the share link) download and delete models too"),
     Setting("MAX_KEEP_ALIVE", "WEBCHAT_MAX_KEEP_ALIVE", "--max-keep-alive", lambda: "30m",
             str, "longest keep_alive a guest may ask for (never -1, forever)"),
+    Setting("ALLOW_CLOUD_MODELS", "WEBCHAT_ALLOW_CLOUD_MODELS", "--allow-cloud-models",
+            lambda: False, bool, "let guests (the share link) chat with models Ollama runs "
+            "on ollama.com, which sends their conversations off this machine"),
     Setting("ALLOW_PULL_FROM", "WEBCHAT_ALLOW_PULL_FROM", "--allow-pull-from", lambda: "",
             str, "registry hosts (comma-separated) models may be downloaded from besides "
             "Ollama's own"),

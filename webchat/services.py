@@ -25,6 +25,7 @@ from .ollama.hosts import Host, Hosts
 from .ollama.names import same_model
 from .relay.reply import Reply
 from .relay.running import ActiveReplies
+from .relay.starts import LoadTimes
 from .store.manager import SessionManager
 from .store.pruning import Pruner
 
@@ -51,6 +52,7 @@ class Services:
     preloads: Preloads = field(init=False)  # models loading because they were picked
     models: ModelControl = field(init=False)  # preload and unload
     last_host: dict[int, str] = field(default_factory=dict)  # conversation -> host label
+    load_times: LoadTimes = field(default_factory=LoadTimes)  # last load per host and model
 
     def __post_init__(self) -> None:
         self.loaded_watch = LoadedWatch(partial(loaded_state, self.hosts), self.broadcast,

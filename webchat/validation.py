@@ -10,6 +10,8 @@ import math
 import re
 from typing import Any
 
+from .ollama.modelinfo import THINK_LEVELS
+
 
 class InvalidInput(ValueError):
     """A value from the browser that cannot be sent on; the text names the field.
@@ -182,6 +184,18 @@ def validate_keep_alive(value: Any) -> int | float | str | None:
     raise InvalidInput(f"keep_alive: {str(value)[:30]!r} is not a duration such as 30s, 10m or 1h")
 
 
+THINK_CHOICES = f"think: must be true, false or one of {', '.join(THINK_LEVELS)}"
+
+
+def validate_think(value: Any) -> bool | str | None:
+    """The Think control's value: on or off (true, false), a level for the models that
+    take one (webchat/ollama/modelinfo.think_levels), or None when a frame leaves it out.
+    What reaches Ollama is decided per model (think_to_send)."""
+    if value is None or isinstance(value, bool) or value in THINK_LEVELS:
+        return value
+    raise InvalidInput(THINK_CHOICES)
+
+
 def validate_settings(value: Any) -> dict[str, Any]:
     """A conversation's saved settings: model, endpoint, options, keep_alive, think, and
     trim (how the context window moves, webchat/store/window.py)."""
@@ -203,9 +217,9 @@ def validate_settings(value: Any) -> dict[str, Any]:
             except InvalidInput as exc:  # gathered: the form marks every bad field
                 problems.update(exc.fields or {field_of(str(exc)) or key: str(exc)})
         elif key == "think":
-            if not isinstance(item, bool):
-                raise InvalidInput("think: must be true or false")
-            clean[key] = item
+            if item is None:
+                raise InvalidInput(THINK_CHOICES)
+            clean[key] = validate_think(item)
         elif key == "trim":
             if item not in ("steps", "sliding"):
                 raise InvalidInput('trim: must be "steps" or "sliding"')

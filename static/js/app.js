@@ -111,7 +111,8 @@ const searchBox = new SearchBox(
   { onQuery: (text) => search.query(text), onPick: (hit) => search.openHit(hit) });
 const toolbar = new Toolbar(
   { title: $("chat-title"), modelSelect: $("model-select"), endpointSelect: $("endpoint-select"),
-    thinkToggle: $("think-toggle"), exportMenu: $("export-menu"), exportMd: $("export-md"),
+    thinkToggle: $("think-toggle"), thinkField: $("think-field"), thinkLevel: $("think-level"),
+    thinkLevelField: $("think-level-field"), exportMenu: $("export-menu"), exportMd: $("export-md"),
     exportJson: $("export-json"), modelInfo: $("model-info") },
   { onPick: (value) => models.pick(value),
     onEndpoint: (endpoint) => settingsControl.chooseEndpoint(endpoint),

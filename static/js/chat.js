@@ -277,6 +277,11 @@ export class ChatView {
     this.stream = stream;
   }
 
+  /** What to say until the first token (a `wait` frame); "" takes it away. */
+  setWaiting(text) {
+    this.stream?.setWaiting(text);
+  }
+
   appendChunk(text) {
     this.stream?.addText(text);
   }

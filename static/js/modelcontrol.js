@@ -32,7 +32,8 @@ export class ModelControl {
   #showCapabilities() {
     const { installed, settings } = this;
     const model = installed.model;
-    this.toolbar.showThink(installed.capable(model, "thinking"), settings.think, model);
+    this.toolbar.showThink(installed.capable(model, "thinking"), settings.think, model,
+      installed.infoOf(model)?.think_levels || []);
     const vision = installed.capable(model, "vision");
     this.composer.setVision(vision, !model ? "Choose a model to attach images."
       : !installed.knows(model) ? `Checking whether ${model} can see images…`

@@ -72,6 +72,10 @@ export class ReplyControl {
       this.act.updateControls();
     },
     start: (frame) => this.#start(frame),
+    wait: (frame) => { // why the reply is slow to start: said where it will appear
+      if (!this.reply.running || !this.here) return;
+      this.view.setWaiting(frame.clear ? "" : frame.message || "");
+    },
     chunk: (frame) => {
       if (!this.reply.running) return;
       if (!this.reply.running.text && this.loaded.awaited) { // loaded now: as Ollama lists it

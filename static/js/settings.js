@@ -29,7 +29,8 @@ export class Settings {
     this.#saved = settings || {};
     this.#savedFor = conversation;
     this.#endpoint = this.#saved.endpoint === "generate" ? "generate" : "chat";
-    this.#think = Boolean(this.#saved.think);
+    const think = this.#saved.think; // on, off, or a level (low, medium, high)
+    this.#think = typeof think === "string" ? think : Boolean(think);
   }
 
   /** Another conversation opens: until its history comes, nothing is saved into it. */
@@ -51,7 +52,8 @@ export class Settings {
     this.#endpoint = endpoint === "generate" ? "generate" : "chat";
   }
 
+  /** @param {boolean|string} on on, off, or a level ("low", "medium", "high") */
   chooseThink(on) {
-    this.#think = Boolean(on);
+    this.#think = typeof on === "string" ? on : Boolean(on);
   }
 }

@@ -26,8 +26,9 @@ export class SettingsControl {
     };
     if (part.keep_alive !== null) fields.keep_alive = part.keep_alive;
     if (installed.host) fields.host = installed.host; // pinned in the picker ("… on gpu")
-    // `think` only goes to a model that says it can: others answer it with a 400.
-    if (settings.think && installed.capable(installed.model, "thinking")) fields.think = true;
+    // `think` only goes to a model that says it can (others answer it with a 400), off too:
+    // a thinking model thinks when it is left out. The server sends what fits the model.
+    if (installed.capable(installed.model, "thinking")) fields.think = settings.think;
     return fields;
   }
 

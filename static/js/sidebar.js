@@ -49,10 +49,12 @@ export class Sidebar {
       if (m.name === selected) item.classList.add("selected");
       const pick = el("button", "model-pick");
       pick.type = "button";
-      pick.title = on ? `Use ${m.name} on ${on}` : `Use ${m.name}`; // read out: what it shows
+      pick.title = (on ? `Use ${m.name} on ${on}` : `Use ${m.name}`) // read out: what it shows
+        + (m.cloud ? " (runs on ollama.com: the conversation leaves this machine)" : "");
       pick.append(el("span", "model-name", m.name));
       const details = m.details || {};
-      const facts = [on && `on ${on}`, formatBytes(m.size), details.parameter_size,
+      const facts = [m.cloud ? "cloud: runs on ollama.com" : "", on && `on ${on}`,
+        m.cloud ? "" : formatBytes(m.size), details.parameter_size,
         details.quantization_level].filter(Boolean).join(" · ");
       pick.append(el("span", "model-facts", facts));
       pick.addEventListener("click", () => this.handlers.onPick(on ? `${m.name}@${on}` : m.name));
@@ -84,16 +86,19 @@ export class Sidebar {
       return item;
     };
     const names = [...new Set(models.map((m) => m.name))];
+    // A cloud model sends the whole conversation to ollama.com: the picker says so.
+    const cloud = new Set(models.filter((m) => m.cloud).map((m) => m.name));
+    const named = (name) => (cloud.has(name) ? `${name} (cloud: ollama.com)` : name);
     if (!hosts) {
-      select.replaceChildren(...names.map((name) => option(name, name)));
+      select.replaceChildren(...names.map((name) => option(name, named(name))));
     } else {
       const any = el("optgroup");
       any.label = "Any host";
-      any.append(...names.map((name) => option(name, name)));
+      any.append(...names.map((name) => option(name, named(name))));
       const pinned = el("optgroup");
       pinned.label = "On one host";
       pinned.append(...models.filter((m) => m.host)
-        .map((m) => option(`${m.name}@${m.host}`, `${m.name} on ${m.host}`)));
+        .map((m) => option(`${m.name}@${m.host}`, `${named(m.name)} on ${m.host}`)));
       select.replaceChildren(any, pinned);
     }
     select.disabled = false;

@@ -8,7 +8,8 @@ export class Toolbar {
    *          exportMenu: HTMLDetailsElement, exportMd: HTMLAnchorElement,
    *          exportJson: HTMLAnchorElement, modelInfo: HTMLButtonElement}} els
    * @param {{onPick: (value: string) => void, onEndpoint: (endpoint: string) => void,
-   *          onThink: (on: boolean) => void, onDetails: () => void}} handlers
+   *          onThink: (on: boolean|string) => void, onDetails: () => void}} handlers
+   *   (els also thinkField, thinkLevel, thinkLevelField: the level picker)
    */
   constructor(els, handlers) {
     this.els = els;
@@ -16,6 +17,7 @@ export class Toolbar {
     els.endpointSelect.addEventListener("change", () =>
       handlers.onEndpoint(els.endpointSelect.value));
     els.thinkToggle.addEventListener("change", () => handlers.onThink(els.thinkToggle.checked));
+    els.thinkLevel.addEventListener("change", () => handlers.onThink(els.thinkLevel.value));
     els.modelInfo.addEventListener("click", () => handlers.onDetails());
     for (const link of [els.exportMd, els.exportJson]) {
       link.addEventListener("click", () => { els.exportMenu.open = false; });
@@ -34,13 +36,22 @@ export class Toolbar {
     this.els.endpointSelect.value = endpoint;
   }
 
-  /** @param {string} model the current model ("" = none picked) */
-  showThink(capable, on, model) {
-    const toggle = this.els.thinkToggle;
+  /**
+   * @param {boolean|string} on the choice: on, off, or a level ("low", "medium", "high")
+   * @param {string} model the current model ("" = none picked)
+   * @param {string[]} levels the levels it thinks at (gpt-oss), [] for on/off: such a model
+   *   cannot be turned off, so it is offered the levels, as the server sends it one
+   *   (webchat/ollama/modelinfo.py think_to_send)
+   */
+  showThink(capable, on, model, levels = []) {
+    const { thinkToggle: toggle, thinkField, thinkLevel, thinkLevelField } = this.els;
+    thinkField.hidden = levels.length > 0;
+    thinkLevelField.hidden = !levels.length;
+    if (levels.length) thinkLevel.value = levels.includes(on) ? on : on ? "medium" : levels[0];
     toggle.disabled = !capable;
-    toggle.checked = capable && on;
-    toggle.closest("label").title = capable
-      ? "Ask the model to show its reasoning (think: true)"
+    toggle.checked = capable && Boolean(on);
+    thinkField.title = capable
+      ? "Show the model's reasoning (think: true); off sends think: false, or it thinks anyway"
       : `${model || "This model"} does not think out loud`;
   }
 

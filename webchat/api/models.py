@@ -20,7 +20,7 @@ from ..guard.roles import (
 )
 from ..models.loaded import loaded_state
 from ..ollama.hosts import Host, UnknownHost
-from ..ollama.modelinfo import describe_show
+from ..ollama.modelinfo import describe_show, is_cloud
 from ..validation import InvalidInput, validate_model_name
 from .helpers import app_services, json_object
 
@@ -30,9 +30,12 @@ models_bp = Blueprint("models", __name__)
 @models_bp.get("/models")
 def models() -> Any:
     """Installed models, once per host that has each; with several hosts, `hosts` says
-    which are up."""
+    which are up. `cloud`: Ollama runs it on ollama.com (the conversation leaves the
+    machine)."""
     hosts = app_services().hosts
     listed, answers = hosts.models()
+    listed = [{**model, "cloud": is_cloud(str(model.get("name") or ""), model)}
+              for model in listed]
     return {"models": listed, **({"hosts": hosts.summary(answers)} if hosts.several else {})}
 
 
@@ -123,10 +126,13 @@ def delete_model() -> Any:
 
 @models_bp.get("/me")
 def me() -> Any:
-    """What this browser may do here, so the page can disable what it may not."""
+    """What this browser may do here, so the page can disable what it may not
+    (`cloud_models`: chat with a model Ollama runs on ollama.com)."""
     who = role()
     manage = may_manage_models(who)
+    cloud = who == ADMIN or bool(app_services().config.get("ALLOW_CLOUD_MODELS"))
     return {"role": who, "manage_models": manage, "reason": None if manage else FORBIDDEN,
+            "cloud_models": cloud,
             "max_keep_alive": None if who == ADMIN else
             app_services().config.get("MAX_KEEP_ALIVE") or "30m"}
 

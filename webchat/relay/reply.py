@@ -30,6 +30,7 @@ from .outcome import NOT_SAVED, Outcome, counted, final_frame, outcome_of
 from .payload import ENDPOINTS, redact_images
 from .pump import BURST_EVENTS, FRAME_BUDGET
 from .speed import never_waits, pumpable, watched_fd
+from .starts import LoadTimes, SlowStart, in_memory
 
 if TYPE_CHECKING:
     from ..ollama.hosts import Host
@@ -70,7 +71,8 @@ class Reply:
 
     def __init__(self, request: ReplyRequest, exchanges: ExchangeWriter,
                  active: ActiveReplies[Reply], listeners: list[Listener],
-                 on_end: Callable[[], None] | None = None) -> None:
+                 on_end: Callable[[], None] | None = None,
+                 load_times: LoadTimes | None = None) -> None:
         self.request = request
         self.sid = request.sid
         self.host = request.host
@@ -81,6 +83,9 @@ class Reply:
         self.client: OllamaClient = request.host.client
         self.active = active  # the running replies: its claim, the grace, the pump
         self.on_end = on_end
+        self.started_at = time.monotonic()  # replies to the same model queue in this order
+        self.load_times = load_times  # given: say why the start is slow (relay/starts.py)
+        self.slow_start: SlowStart | None = None
         # as it goes in every chunk frame
         self._conversation_json = json.dumps(request.conversation_id)
         self.cancel = Cancellation()
@@ -179,13 +184,29 @@ class Reply:
             self._closed = self._closed or last
 
     def _heard(self) -> None:
-        """A byte from Ollama: clear a silence notice if one is showing."""
+        """A byte from Ollama: clear a silence notice, or a `wait`, if one is showing."""
         self._last_byte = time.monotonic()
+        if self.slow_start is not None:
+            self.slow_start.heard()
         if self._silent:
             with self._lock:
                 self._silent = False
             self._relay({"type": "notice", "code": "ollama_silent", "message": "",
                          "clear": True})
+
+    def check_wait(self) -> None:
+        """Called by the watchdog: a `wait` changes as the replies ahead finish."""
+        if self.slow_start is not None and not self.ending:
+            self.slow_start.update()
+
+    def _ahead(self) -> int:
+        """This server's replies to the same model on the same host, begun earlier and
+        still generating: Ollama answers them before this one."""
+        return sum(1 for other in self.active.all()
+                   if other is not self and not other.ending
+                   and getattr(other, "model", None) == self.model
+                   and getattr(other, "host", None) is self.host
+                   and getattr(other, "started_at", 0.0) < self.started_at)
 
     def check_silence(self, now: float, limit: float) -> None:
         """Called by the watchdog: say so once when Ollama has sent nothing for `limit` s."""
@@ -268,6 +289,8 @@ class Reply:
         elif isinstance(failure, OllamaError):
             self.host.forget()  # it may be gone: routing looks again before trusting it
         stats = self._stats
+        if self.slow_start is not None:
+            self.slow_start.ended(stats)
         stats.update(self._timings(started, self._first_token))
         text = "".join(self._content)
         outcome = outcome_of(failure, text, reason=self.cancel.reason, grace=self.active.grace,
@@ -305,6 +328,12 @@ class Reply:
                                                   request.endpoint,
                                                   redact_images(request.payload))
             self._reply_id = reply_id
+            if self.load_times is not None:  # looked at before the request loads the model
+                self.slow_start = SlowStart(
+                    self.model, self.host.label,
+                    in_memory(self.host, self.client, self.model) is False, self.load_times,
+                    self._ahead, self._relay)
+                self.slow_start.update()
             batches = self.client.stream_batches(ENDPOINTS[request.endpoint],
                                                  request.payload, self.cancel)
             for batch in batches:

@@ -35,6 +35,8 @@ class Running(Protocol):
 
     def check_silence(self, now: float, limit: float) -> None: ...
 
+    def check_wait(self) -> None: ...
+
     def unsaved(self) -> tuple[int, str, str] | None: ...
 
 
@@ -159,6 +161,8 @@ class ActiveReplies(Generic[R]):
                     self._watchdog = None
                     return
             now = time.monotonic()
+            for reply in replies:
+                reply.check_wait()
             if self.silence > 0:
                 for reply in replies:
                     reply.check_silence(now, self.silence)

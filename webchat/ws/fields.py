@@ -12,8 +12,10 @@ import re
 from typing import Any
 
 from ..guard.ids import is_id
-from ..guard.roles import cap_keep_alive
+from ..guard.roles import ADMIN, Forbidden, cap_keep_alive
+from ..ollama.errors import OllamaError
 from ..ollama.hosts import Host, UnknownHost
+from ..ollama.modelinfo import is_cloud, think_to_send
 from ..services import Services
 from ..validation import (
     MAX_IMAGES,
@@ -21,6 +23,7 @@ from ..validation import (
     validate_keep_alive,
     validate_model_name,
     validate_options,
+    validate_think,
 )
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -88,6 +91,28 @@ class FrameFields:
         except UnknownHost as exc:
             raise InvalidInput(str(exc)) from None
 
+    def think(self, request: dict[str, Any], host: Host) -> bool | str | None:
+        """The `think` this reply sends to the model on `host`: what the Think control says
+        (webchat/ollama/modelinfo.think_to_send reads the model's /api/show). When /api/show
+        fails, none: the chat request then gets Ollama's own answer (not found, down).
+        A cloud model is refused here first to a guest the server does not let use one."""
+        try:
+            show: dict[str, Any] | None = host.client.show_model(request["model"])
+        except OllamaError:
+            show = None
+        self._check_cloud(request["model"], show or {})
+        return None if show is None else think_to_send(request["think"], show)
+
+    def _check_cloud(self, model: str, show: dict[str, Any]) -> None:
+        """A model Ollama runs on ollama.com gets the whole conversation: on a shared
+        server only the admin, or guests with --allow-cloud-models, may send it one."""
+        if (self.role == ADMIN or self.services.config.get("ALLOW_CLOUD_MODELS")
+                or not is_cloud(model, show)):
+            return
+        raise Forbidden(f"{model} runs on ollama.com, so the whole conversation would "
+                        "leave this machine: on this shared server only the admin may chat "
+                        "with cloud models (or start it with --allow-cloud-models).")
+
     def reply_settings(self, frame: dict[str, Any]) -> dict[str, Any]:
         options = frame.get("options")
         keep_alive = frame.get("keep_alive")
@@ -97,9 +122,7 @@ class FrameFields:
         endpoint = frame.get("endpoint", "chat")
         if endpoint not in ("chat", "generate"):
             raise InvalidInput('endpoint: must be "chat" or "generate"')
-        think = frame.get("think")
-        if think is not None and not isinstance(think, bool):
-            raise InvalidInput("think: must be true or false")
+        think = validate_think(frame.get("think"))
         return {
             "host": self.host(frame),
             "model": validate_model_name(frame.get("model")),

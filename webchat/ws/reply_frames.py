@@ -128,6 +128,7 @@ class ReplyFrames:
         sessions, active = services.sessions, services.active
         host = services.hosts.route(request["model"], request["host"],
                                     services.last_host.get(cid), services.busy_hosts())
+        think = self.fields.think(request, host)
         tabs = [self.tab] + [c for c in list(services.connections)
                              if c is not self.tab and c.sid == self.sid and c.following]
         if not active.claim(self.sid):
@@ -138,7 +139,7 @@ class ReplyFrames:
             window = sessions.history.context_window(cid)
             payload = build_payload(
                 request["endpoint"], request["model"], sessions.conversations.system_prompt(cid),
-                window, request["options"], request["keep_alive"], request["think"],
+                window, request["options"], request["keep_alive"], think,
                 self._image_data(window))
         except BaseException:
             active.release(self.sid, None)
@@ -146,7 +147,8 @@ class ReplyFrames:
         reply = Reply(ReplyRequest(self.sid, cid, user_id, request["model"],
                                    request["endpoint"], payload, host,
                                    name_host=services.hosts.several),
-                      sessions.exchanges, active, tabs, on_end=services.loaded_watch.poke)
+                      sessions.exchanges, active, tabs, on_end=services.loaded_watch.poke,
+                      load_times=services.load_times)
         active.begin(self.sid, reply)
         services.last_host[cid] = host.label
         services.usage.used(self.sid, request["model"], host.label)

@@ -4,9 +4,9 @@ Each scenario is a request (after some set-up requests) whose answer is reduced 
 the app depends on: the HTTP status, the order of the kinds of lines in a stream, and the
 keys and JSON types (never the values) of every object. tests/captures/contract/VERSION/
 holds a real Ollama's raw answers per release (scripts/refresh_captures.py rewrites them);
-tests/test_contract.py holds the stand-in (in each release's mode) and the live real servers
+tests/real/test_contract.py holds the stand-in (in each release's mode) and the live real servers
 to them. Where the releases differ, each release's captures say how, and the stand-in
-answers as the release it is asked to be (tests/fake_ollama.py RELEASES).
+answers as the release it is asked to be (tests/support/fake_ollama.py RELEASES).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_RELEASE", "RELEASES", "SCENARIOS", "Scenario", "capture_path
 
 # One folder per release in RELEASES: the one people run today (what the stand-in models by
 # default and ../shared/real-ollama/start serves) and an older one still in use.
-CONTRACT_CAPTURES = Path(__file__).resolve().parent / "captures" / "contract"
+CONTRACT_CAPTURES = Path(__file__).resolve().parent.parent / "captures" / "contract"
 RELEASES = tuple(STAND_IN_RELEASES)
 MODEL = "gemma3:270m"
 THINKER = "gemma3-think:270m"  # the shared start script's model that lists `thinking`
@@ -49,7 +49,7 @@ class Scenario:
     same: tuple[str, ...] = ()
     # Where the releases answer differently: each path only some releases have, with the
     # release it comes from and the reason. Each release's captures hold the stand-in to
-    # that release; tests/test_contract.py holds this list to the captures.
+    # that release; tests/real/test_contract.py holds this list to the captures.
     per_release: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 

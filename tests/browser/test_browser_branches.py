@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from .test_browser import (
+from ..support.live import ROOT
+from ..support.page import (
     expect,
     export_json_then_import,
     history_of,
-    needs_chromium,
     open_chat,
     send,
     stored_reply,
 )
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "versions.png"
+SCREENSHOT = ROOT / "docs" / "versions.png"
 
-pytestmark = needs_chromium
 
 
 def edit_last_question(page, text: str) -> None:

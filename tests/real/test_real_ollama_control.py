@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .live import BrowserClient, ChatSocket, LiveServer, reply_text, wait_until
-from .real import (
+from ..support.live import BrowserClient, ChatSocket, LiveServer, reply_text, wait_until
+from ..support.real import (
     GEMMA,
     LOAD_ABANDONED,
     LOAD_STARTED,
@@ -85,7 +85,7 @@ def test_stop_while_the_model_is_still_loading(real_app: LiveServer) -> None:
     release = version()
     assert log is None or release in LOAD_STARTED, (
         f"what does Ollama {release}'s log say when a load starts and is given up? "
-        "Add it to LOAD_STARTED and LOAD_ABANDONED in tests/real.py")
+        "Add it to LOAD_STARTED and LOAD_ABANDONED in tests/support/real.py")
     mark = log.mark() if log else 0
     ws.send({"type": "chat", "text": LONG_ANSWER, "model": GEMMA, "options": LONG})
     assert ws.recv(timeout=REPLY_TIMEOUT)["type"] == "start"
@@ -100,7 +100,9 @@ def test_stop_while_the_model_is_still_loading(real_app: LiveServer) -> None:
     stopped_at = log.mark() if log else 0
     ws.send({"type": "stop"})
     frames = ws.recv_until("done", "error", timeout=ENDS_SOON)
-    assert [f["type"] for f in frames if f["type"] != "notice"] == ["done"]
+    assert [f["type"] for f in frames if f["type"] not in ("notice", "wait")] == ["done"]
+    said = [f for f in frames if f["type"] == "wait"]  # the page said why it was slow
+    assert said and said[0]["reason"] == "loading" and GEMMA in said[0]["message"]
     assert frames[-1]["stats"]["stopped"] is True
     asked = user.history()["messages"][-1]  # no reply kept: the message can be retried
     assert (asked["role"], asked["status"], asked["error"]) == (

@@ -34,6 +34,7 @@ class LiveServer:
         self.port = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+        self.stopped = False
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -41,8 +42,16 @@ class LiveServer:
     def services(self) -> Any:
         return self.app.extensions["webchat"]
 
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.config["DATA_DIR"])
+
     def stop(self, unload: bool = False) -> list[str]:
-        """Stop serving; like SIGTERM when `unload`, else leave Ollama's state alone."""
+        """Stop serving; like SIGTERM when `unload`, else leave Ollama's state alone.
+        Once: the `make_server` fixture stops what a test did not."""
+        if self.stopped:
+            return []
+        self.stopped = True
         self._server.shutdown()
         self._server.server_close()
         return shutdown(self.app, unload=unload)
@@ -159,7 +168,7 @@ def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> 
     return bool(predicate())
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def start_run_py(data_dir: Path, ollama_url: str,

@@ -1,6 +1,6 @@
 """The stand-in Ollama held to the real one, release by release: the same scenarios.
 
-Each scenario (tests/contract.py) is compared with a real Ollama's answer captured in
+Each scenario (tests/support/contract.py) is compared with a real Ollama's answer captured in
 tests/captures/contract/VERSION/ (scripts/refresh_captures.py): status code, the order of the
 kinds of lines in a stream, and the keys and JSON types of every object — not the values,
 which vary (timings, digests, dates, the model's text), except the few each scenario names
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pytest
 
-from .contract import (
+from ..support.contract import (
     RELEASES,
     SCENARIOS,
     Scenario,
@@ -28,8 +28,8 @@ from .contract import (
     run,
     version_of,
 )
-from .fake_ollama import FakeOllama
-from .real import OLDER_URL, REAL_URL, needs_older_ollama, needs_real_ollama
+from ..support.fake_ollama import FakeOllama
+from ..support.real import OLDER_URL, REAL_URL, needs_older_ollama, needs_real_ollama
 
 SERVERS = ([f"stand-in-{release}" for release in RELEASES]
            + [pytest.param("real", marks=needs_real_ollama),

@@ -12,11 +12,11 @@ try:
 except ImportError:  # as in test_browser.py: a dev machine without it skips
     pytest.skip("the playwright Python package is not installed", allow_module_level=True)
 
-from .live import LiveServer
-from .real import GEMMA, load, loaded_names, needs_real_ollama
-from .test_browser import needs_chromium, open_chat, send, stored_reply
+from ..support.live import LiveServer
+from ..support.page import open_chat, send, stored_reply, type_into
+from ..support.real import GEMMA, load, loaded_names, needs_real_ollama
 
-pytestmark = [*needs_real_ollama, *needs_chromium]
+pytestmark = needs_real_ollama
 
 REPLY_WAIT_MS = 120_000  # a short reply on 2 busy cores
 SIDEBAR_WAIT_MS = 15_000  # the loaded list is pushed after a reply, and every 5 s
@@ -27,8 +27,7 @@ def test_chat_with_the_real_model_then_unload_it_from_the_sidebar(
     load(GEMMA)  # so the sidebar has it to show even before the reply ends
     open_chat(page, real_app.url)
     page.click("#params-box summary")
-    page.fill("#p-num_predict", "8")
-    page.press("#p-num_predict", "Tab")
+    type_into(page, "#p-num_predict", "8")
     expect(page.locator("#params-status")).to_have_text("Saved ✓")
 
     send(page, "Say hello.")

@@ -11,10 +11,12 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
+
 import webchat.ws.fields
 
-from .live import BrowserClient, ChatSocket, LiveServer, reply_text
-from .real import (
+from ..support.live import BrowserClient, ChatSocket, LiveServer, reply_text
+from ..support.real import (
     GEMMA,
     REPLY_TIMEOUT,
     TINY,
@@ -74,8 +76,9 @@ def test_streamed_chat_and_flattened_generate_with_their_stats(real_app: LiveSer
     for endpoint in ("chat", "generate"):
         frames = say(ws, "Say hello.", endpoint=endpoint)
         assert frames[0]["type"] == "start"
-        # (a busy machine may make Ollama silent long enough for the app's notice)
-        assert {f["type"] for f in frames[1:-1]} - {"notice"} == {"chunk"}
+        # (a busy machine may make Ollama silent long enough for the app's notice; a
+        # model that must load first is said with `wait` frames)
+        assert {f["type"] for f in frames[1:-1]} - {"notice", "wait"} == {"chunk"}
         stats = done_stats(frames)
         assert STAT_KEYS <= set(stats), stats
         assert 0 < stats["eval_count"] <= 8 and stats["prompt_eval_count"] > 0
@@ -180,3 +183,37 @@ def test_a_kept_prefix_uses_ollamas_prompt_cache(real_app: LiveServer) -> None:
         if second["prompt_eval_duration"] * 2 < first["prompt_eval_duration"]:
             return
     raise AssertionError(f"no pair showed the cache (first, second ns): {pairs}")
+
+
+THINKER = "gemma3-think:270m"  # lists `thinking`; its template makes it reason first
+
+
+@pytest.mark.parametrize(("think", "thinks"), [(None, True), (True, True), (False, False)],
+                         ids=["absent", "on", "off"])
+def test_ollama_thinks_unless_told_not_to(think: bool | None, thinks: bool) -> None:
+    """Straight to Ollama: the rule the stand-in models (tests/fake_ollama.py _thinks),
+    and why the app must send false. Left out, a thinking model thinks."""
+    body: dict[str, Any] = {"model": THINKER, "stream": False, "options": {"num_predict": 4},
+                            "messages": [{"role": "user", "content": "Say hello."}]}
+    if think is not None:
+        body["think"] = think
+    answer = ollama("POST", "/api/chat", body)
+    assert answer.status_code == 200, answer.text
+    assert bool(answer.json()["message"].get("thinking")) is thinks
+
+
+@pytest.mark.parametrize(("think", "sent", "thinks"),
+                         [(None, False, False), (True, True, True), (False, False, False)],
+                         ids=["absent", "on", "off"])
+def test_think_through_the_app_means_what_it_says(real_app: LiveServer, think: bool | None,
+                                                 sent: bool, thinks: bool) -> None:
+    """Over /ws: off, and a frame that says nothing, reach Ollama as "think": false, so
+    the model does not think; on streams its reasoning as `thinking` frames."""
+    user = BrowserClient(real_app)
+    frames = say(user.socket(), "Say hello.", model=THINKER, num_predict=4,
+                 **({} if think is None else {"think": think}))
+    done_stats(frames)
+    assert any(f["type"] == "thinking" for f in frames) is thinks
+    history = user.history()
+    assert user.stored_request(history, -1)["think"] is sent  # the inspector's JSON
+    assert bool(history["messages"][-1]["thinking"]) is thinks

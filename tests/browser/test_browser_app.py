@@ -1,18 +1,16 @@
-"""The page as an app, in Chromium: search across conversations, accessibility (axe-core),
-installable (manifest, service worker, offline shell)."""
+"""The page as an app, in Chromium and Firefox: search across conversations,
+accessibility (axe-core), installable (manifest, service worker, offline shell)."""
 
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from .test_browser import LiveServer, expect, needs_chromium, open_chat, send, stored_reply
-
-pytestmark = needs_chromium
+from ..support.live import ROOT
+from ..support.page import AXE, expect, open_chat, send, serious_violations, stored_reply
 
 
 def import_conversation(tab, url: str, title: str, texts: list[str]) -> int:
@@ -26,7 +24,7 @@ def import_conversation(tab, url: str, title: str, texts: list[str]) -> int:
     return response.json()["id"]
 
 
-SEARCH_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "search.png"
+SEARCH_SCREENSHOT = ROOT / "docs" / "search.png"
 COMMUTE = ["Which route is quickest to the office by bike?",
            "Along the canal: 6 km, mostly flat, about 22 minutes.",
            "What should I carry for a puncture?",
@@ -89,41 +87,16 @@ def hit_id(tab, conversation: int, index: int) -> int:
 
 # -- accessibility -------------------------------------------------------------------------
 
-AXE = Path(__file__).resolve().parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
 REPLY_WITH_CODE = ("## Result\n\n| name | size |\n| --- | ---: |\n| a | 1 |\n\n"
                    "```python\ndef add(a, b):\n    return a + b  # sum\n```\n\nUse `add` *gladly*.")
 
 
-def serious_violations(tab) -> list[dict]:
-    """axe-core's serious and critical findings on the page as it is now."""
-    return tab.evaluate("""async () => {
-        // Messages far from the view skip layout (content-visibility), so axe would not
-        // see their background: draw them all while it measures.
-        const skipped = [...document.querySelectorAll(".message")];
-        skipped.forEach((m) => { m.style.contentVisibility = "visible"; });
-        const result = await axe.run(document, { resultTypes: ["violations"] });
-        skipped.forEach((m) => { m.style.contentVisibility = ""; });
-        return result.violations
-            .filter((v) => v.impact === "serious" || v.impact === "critical")
-            .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-                           nodes: v.nodes.slice(0, 6).map((n) => n.target.join(" ")
-                               + " " + JSON.stringify(n.any.map((a) => a.data))) }));
-    }""")
-
-
 @pytest.fixture
-def axe_page(browser, live_server):
-    """A tab with axe-core injected before the page's scripts (a test-only tool)."""
+def axe_tab(open_tab):
+    """Open tabs with axe-core injected before the page's scripts (a test-only tool)."""
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: scripts/test.sh installs it with npm")
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.add_init_script(path=str(AXE))
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    yield tab
-    context.close()
-    assert errors == []
+    return lambda color_scheme="light": open_tab(color_scheme, init_script=str(AXE))
 
 
 def settled(tab) -> None:
@@ -132,8 +105,8 @@ def settled(tab) -> None:
                           "CSSTransition && /color|background/.test(a.transitionProperty))")
 
 
-def test_axe_finds_no_serious_violations(axe_page, live_server, fake_ollama):
-    tab = axe_page
+def test_axe_finds_no_serious_violations(axe_tab, live_server, fake_ollama):
+    tab = axe_tab()
     found: dict[str, list[dict]] = {}
 
     def check(state: str) -> None:
@@ -188,13 +161,23 @@ def test_axe_finds_no_serious_violations(axe_page, live_server, fake_ollama):
     import_conversation(tab, live_server.url, "Older messages",
                         [f"message {i} with `code` and a [link](https://example.com)"
                          for i in range(30)])
-    tab.reload()
-    tab.locator("#conversation-list .conversation-open", has_text="Older messages").click()
-    expect(tab.locator(".message.out-of-context").first).to_be_attached()
-    tab.locator(".message.out-of-context").first.scroll_into_view_if_needed()
+
+    def open_older_messages() -> None:
+        tab.reload()
+        tab.locator("#conversation-list .conversation-open", has_text="Older messages").click()
+        expect(tab.locator(".message.out-of-context").first).to_be_attached()
+        tab.locator(".message.out-of-context").first.scroll_into_view_if_needed()
+
+    open_older_messages()
     check("messages outside the context window")
 
-    tab.emulate_media(color_scheme="dark")
+    # The same, with the system's dark scheme: a tab of its own, as Firefox takes the
+    # scheme at launch (tests/support/engines.py), with the same cookie and so the same chats.
+    cookies = tab.context.cookies()
+    tab = axe_tab("dark")
+    tab.context.add_cookies(cookies)
+    tab.goto(live_server.url)
+    open_older_messages()
     check("dark theme")
     tab.set_viewport_size({"width": 390, "height": 800})
     tab.click("#sidebar-toggle")
@@ -207,68 +190,99 @@ def test_axe_finds_no_serious_violations(axe_page, live_server, fake_ollama):
     assert bad == {}, json.dumps(bad, indent=1)
 
 
+FOCUS_STOP = """() => {
+    const el = document.activeElement;
+    const ring = (node) => {
+        const style = getComputedStyle(node);
+        return (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
+            || style.boxShadow !== "none";
+    };
+    // The element's own ring, or its box's (the composer rings its textarea).
+    const shown = [el, el.parentElement, el.parentElement?.parentElement]
+        .some((node) => node && node !== document.body && ring(node));
+    return { what: el.id || el.className || el.tagName, left: el === document.body,
+             visible: shown };
+}"""
+
+
+def focus_walk(page, start: str, key: str, limit: int = 80) -> list[dict]:
+    """The stops `key` visits from `start` until focus leaves the page."""
+    page.locator(start).focus()
+    stops: list[dict] = []
+    for _ in range(limit):
+        page.keyboard.press(key)
+        stop = page.evaluate(FOCUS_STOP)
+        if stop["left"]:
+            return stops
+        stops.append(stop)
+    raise AssertionError(f"{key} never left the page in {limit} stops: {stops}")
+
+
 def test_keyboard_reaches_everything_with_a_visible_focus(page, live_server):
-    """Tab goes through the page; every stop shows an outline or a focus ring."""
+    """Tab goes through the page; every stop shows an outline or a focus ring.
+
+    One walk goes from the composer to the end, another, in a second tab, from Send back
+    to the top: past an end focus leaves the page, and headless Firefox gives it back to
+    no page, so a walk that went round would see no ring there (measured:
+    `document.hasFocus()` stays false after Tab, a click, `focus()` or bringing the page
+    to the front).
+    """
     open_chat(page, live_server.url)
     send(page, "hello")
     expect(stored_reply(page)).to_contain_text("You said: hello")
-    page.locator("body").focus()
-    seen: list[dict] = []
-    for _ in range(45):
-        page.keyboard.press("Tab")
-        seen.append(page.evaluate("""() => {
-            const el = document.activeElement;
-            const ring = (node) => {
-                const style = getComputedStyle(node);
-                return (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
-                    || style.boxShadow !== "none";
-            };
-            // The element's own ring, or its box's (the composer rings its textarea).
-            const shown = [el, el.parentElement, el.parentElement?.parentElement]
-                .some((node) => node && node !== document.body && ring(node));
-            return { what: el.id || el.className || el.tagName,
-                     visible: el === document.body || shown };
-        }"""))
+    seen = focus_walk(page, "#prompt", "Tab")
+    other = page.context.new_page()
+    open_chat(other, live_server.url)
+    expect(stored_reply(other)).to_contain_text("You said: hello")
+    seen += focus_walk(other, "#send", "Shift+Tab")
     assert [s["what"] for s in seen if not s["visible"]] == []
     reached = {s["what"] for s in seen}
-    for control in ("search-input", "new-chat", "prompt", "action copy-button"):
+    for control in ("search-input", "new-chat", "prompt", "send", "action copy-button"):
         assert control in reached, reached
 
 
 # -- installable -----------------------------------------------------------------------------
 
 
-def test_installable_and_reloads_offline_with_the_server_unreachable(page, tmp_path,
-                                                                       fake_ollama):
-    server = LiveServer(tmp_path / "offline", fake_ollama.url)
-    try:
-        open_chat(page, server.url)
-        scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
-        assert scope == server.url + "/"
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
-        cdp = page.context.new_cdp_session(page)
-        manifest = cdp.send("Page.getAppManifest")
-        assert manifest["url"] == server.url + "/static/manifest.webmanifest"
-        assert manifest["errors"] == [], manifest["errors"]
-        parsed = json.loads(manifest["data"])
-        assert parsed["display"] == "standalone" and parsed["short_name"]
-        errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
-        # Playwright's contexts are incognito ones: the only reason left is the test's own.
-        assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == [], errors
-        cached = page.evaluate("""async () => {
-            const urls = [];
-            for (const key of await caches.keys()) {
-                const cache = await caches.open(key);
-                urls.push(...(await cache.keys()).map((r) => r.url));
-            }
-            return urls;
-        }""")
-        assert server.url + "/" in cached and server.url + "/static/js/app.js" in cached
-        assert not [url for url in cached if "/api/" in url or url.endswith("/ws")], cached
-    finally:
-        server.stop()
+def test_installable_and_reloads_offline_with_the_server_unreachable(page, make_server):
+    server = make_server()
+    open_chat(page, server.url)
+    scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
+    assert scope == server.url + "/"
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    href = page.locator("link[rel=manifest]").evaluate("(link) => link.href")
+    assert href == server.url + "/static/manifest.webmanifest"
+    parsed = page.evaluate("(href) => fetch(href).then((r) => r.json())", href)
+    assert parsed["display"] == "standalone" and parsed["short_name"]
+    cached = page.evaluate("""async () => {
+        const urls = [];
+        for (const key of await caches.keys()) {
+            const cache = await caches.open(key);
+            urls.push(...(await cache.keys()).map((r) => r.url));
+        }
+        return urls;
+    }""")
+    assert server.url + "/" in cached and server.url + "/static/js/app.js" in cached
+    assert not [url for url in cached if "/api/" in url or url.endswith("/ws")], cached
+    server.stop()
     page.reload()  # the server is gone: the saved app shows, saying so
     expect(page.locator("#server-banner")).to_be_visible()
     expect(page.locator("#server-banner")).to_contain_text("unreachable")
     expect(page.locator("#prompt")).to_be_visible()
     expect(page.locator("#connection-status")).not_to_have_text("Connected")
+
+
+@pytest.mark.chromium_only(reason="the manifest's parse errors and the installability "
+                                  "checks are Chromium's, read through its DevTools protocol")
+def test_chromium_finds_the_manifest_whole_and_the_app_installable(page, live_server):
+    open_chat(page, live_server.url)
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    cdp = page.context.new_cdp_session(page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["url"] == live_server.url + "/static/manifest.webmanifest"
+    assert manifest["errors"] == [], manifest["errors"]
+    parsed = json.loads(manifest["data"])
+    assert parsed["display"] == "standalone" and parsed["short_name"]
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    # Playwright's contexts are incognito ones: the only reason left is the test's own.
+    assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == [], errors
