@@ -27,18 +27,21 @@ def test_a_burst_of_loads_is_limited_and_sigterm_stays_prompt(tmp_path, fake_oll
         url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
         http = requests.Session()
         http.get(url + "/", timeout=5).raise_for_status()
-        statuses: dict[int, int] = {}
+        statuses: list[int] = []
         refused = None
+        started = time.monotonic()
         for name in GHOSTS:
             answer = http.post(url + "/api/load", json={"model": name}, timeout=10)
-            statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+            statuses.append(answer.status_code)
             if answer.status_code == 429:
                 refused = answer
-        assert statuses[404] == 60 and statuses[429] == len(GHOSTS) - 60, statuses
+        minutes = (time.monotonic() - started) // 60 + 1  # a busy machine takes longer
+        assert statuses[:61] == [404] * 60 + [429], statuses[:70]
+        assert statuses.count(404) <= 60 * minutes, (statuses.count(404), minutes)
         body = refused.json()
         assert body["code"] == "rate_limited" and "at most 60 a minute" in body["error"]
         assert 0 < int(refused.headers["Retry-After"]) <= 61
-        assert to_ollama(fake_ollama, "/api/generate") == 60
+        assert to_ollama(fake_ollama, "/api/generate") == statuses.count(404)
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0

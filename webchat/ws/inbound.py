@@ -9,7 +9,8 @@ message open. Each socket may also keep a message unfinished for as long as it l
   - a message is counted in UTF-8 bytes as each piece arrives, and one past
     MAX_FRAME_BYTES closes its socket with 1009 (as before, now truly in bytes);
   - what a socket holds beyond FREE_BYTES (an unfinished message, and finished ones
-    its handler has not taken yet) is drawn from one PartialBudget shared by every
+    its handler has not taken yet) is drawn from one PartialBudget (guard/limits.py)
+    shared by every
     socket; a socket that cannot draw what it needs is closed with 1013 (try again
     later). An ordinary frame (a chat message is at most 32 KB) never draws on it.
 
