@@ -19,8 +19,8 @@ import pytest
 import requests
 
 from webchat.api import uploads as api_uploads
+from webchat.files import transfer
 from webchat.store import search as search_module
-from webchat.store import transfer
 
 from .support.data import tiny_png
 from .support.live import BrowserClient, LiveServer, wait_until
