@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import signal
 import sys
 from typing import Any
 
-from webchat.config import SETTINGS, is_loopback
+from webchat.config import SERVER_HEADER, SETTINGS, is_loopback
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -84,16 +85,70 @@ def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _idle_bound_handler(idle_timeout: float) -> Any:
+def _bounded_handler(idle_timeout: float, header_timeout: float) -> Any:
     """`--idle-timeout` (60 s by default: more than the sockets' 25 s ping, so a quiet
-    chat tab is never cut); 0 or less leaves connections unbounded."""
+    chat tab is never cut; 0 or less leaves connections unbounded) and `--header-timeout`
+    (10 s: a whole request header, however it trickles; 0 or less: none)."""
+    import socket
+    import time
+
     from werkzeug.serving import WSGIRequestHandler
+
+    silent = idle_timeout if idle_timeout > 0 else None
+
+    class HeaderDeadline(socket.SocketIO):
+        """Reads a request header by the handler's deadline: each read may wait only for
+        what is left of it (a timeout per read alone lets a client that sends a line
+        every few seconds hold its thread for ever)."""
+
+        def __init__(self, sock: socket.socket, handler: Any) -> None:
+            super().__init__(sock, "rb")
+            self.handler = handler
+
+        def readinto(self, buffer: Any) -> int | None:
+            deadline = self.handler.header_deadline
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("the request header did not come in time")
+                self._sock.settimeout(left if silent is None else min(left, silent))
+            return super().readinto(buffer)
 
     class Handler(WSGIRequestHandler):
         """The development server spends a thread per connection: one silent for
-        `timeout` seconds (a half-sent header, an idle keep-alive) is closed."""
+        `timeout` seconds (an idle keep-alive, a stalled body), or whose request header
+        is not whole within `header_timeout` seconds (1,000 half-sent requests were
+        1,000 threads for as long as they trickled), is closed."""
 
-        timeout = idle_timeout if idle_timeout > 0 else None
+        timeout = silent
+        header_deadline: float | None = None
+
+        def setup(self) -> None:
+            super().setup()
+            if header_timeout > 0:
+                self.rfile = io.BufferedReader(HeaderDeadline(self.connection, self))
+
+        def handle_one_request(self) -> None:
+            if header_timeout > 0:  # the next request line and header, from now
+                self.header_deadline = time.monotonic() + header_timeout
+            try:
+                super().handle_one_request()
+            finally:
+                self._header_read()
+
+        def parse_request(self) -> bool:
+            try:
+                return super().parse_request()  # reads the header lines
+            finally:
+                self._header_read()
+
+        def _header_read(self) -> None:
+            if self.header_deadline is not None:
+                self.header_deadline = None
+                self.connection.settimeout(self.timeout)
+
+        def version_string(self) -> str:
+            return SERVER_HEADER  # not Werkzeug's and Python's versions
 
     return Handler
 
@@ -138,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     host, port = app.config["HOST"], app.config["PORT"]
     try:
         server = make_server(host, port, app, threaded=True,
-                             request_handler=_idle_bound_handler(app.config["IDLE_TIMEOUT"]))
+                             request_handler=_bounded_handler(app.config["IDLE_TIMEOUT"],
+                                                              app.config["HEADER_TIMEOUT"]))
     except OSError as exc:
         print(f"Cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1

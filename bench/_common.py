@@ -1,7 +1,7 @@
 """What the benchmarks share: processes on loopback, clients, and the BENCH line.
 
 Importing this module puts the repository root on sys.path, so a benchmark run as
-`python bench/<name>.py` can import `tests.live`, `tests.fake_ollama` and `webchat`.
+`python bench/<name>.py` can import `tests.support.live`, `tests.support.fake_ollama` and `webchat`.
 Not a benchmark itself (run_all.py only runs the names it lists).
 """
 
@@ -73,7 +73,7 @@ def target(label: str, ok: bool) -> str:
 
 @dataclass
 class Remote:
-    """Where an app process listens; enough for tests.live.BrowserClient."""
+    """Where an app process listens; enough for tests.support.live.BrowserClient."""
 
     url: str
 
@@ -194,7 +194,7 @@ def deflate_socket(url: str, cookie: str) -> Any:
     from wsproto.events import AcceptConnection, Request
     from wsproto.extensions import PerMessageDeflate
 
-    from tests.live import ChatSocket, WebSocketClient
+    from tests.support.live import ChatSocket, WebSocketClient
 
     class DeflateClient(WebSocketClient):
         def handshake(self) -> None:

@@ -1,4 +1,4 @@
-"""The stand-in Ollama (tests/fake_ollama.py) as its own process, for the benchmarks.
+"""The stand-in Ollama (tests/support/fake_ollama.py) as its own process, for the benchmarks.
 
 `python bench/_fake_server.py --token-delay 0.02` prints the URL it listens on, then
 serves until it is terminated or its stdin closes. Every reply is the stand-in's default
@@ -15,7 +15,7 @@ import time
 
 import _common  # noqa: F401  (puts the repository root on sys.path)
 
-from tests.fake_ollama import FakeOllama, _Handler
+from tests.support.fake_ollama import FakeOllama, _Handler
 
 _pause = _Handler._pause
 

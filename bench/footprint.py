@@ -25,7 +25,7 @@ import _common
 import requests
 from _common import bench_line, median, target
 
-from tests.live import BrowserClient
+from tests.support.live import BrowserClient
 
 
 def wait_for_page(url: str, timeout: float = 20.0) -> None:

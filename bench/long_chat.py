@@ -29,8 +29,8 @@ from typing import Any
 import _common
 from _common import MODEL, bench_line, median
 
-from tests.fake_ollama import FakeOllama
-from tests.live import BrowserClient, LiveServer
+from tests.support.fake_ollama import FakeOllama
+from tests.support.live import BrowserClient, LiveServer
 from webchat.relay.payload import build_payload
 
 WORDS = ("the model answer context window token stream reply message ollama server "

@@ -32,8 +32,8 @@ from typing import Any
 import _common
 from _common import MODEL, NO_LIMITS_CONFIG, bench_line, median, target
 
-from tests.fake_ollama import FakeOllama
-from tests.live import BrowserClient, LiveServer
+from tests.support.fake_ollama import FakeOllama
+from tests.support.live import BrowserClient, LiveServer
 from webchat.config import settings_from_env
 
 SYSTEM = "You are a patient tutor. Answer in one or two short sentences."

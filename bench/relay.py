@@ -22,7 +22,7 @@ import _common
 import requests
 from _common import MODEL, bench_line, median, target
 
-from tests.live import BrowserClient, reply_text
+from tests.support.live import BrowserClient, reply_text
 
 ECHO_PREFIX = 3  # the stand-in answers "You", " said", ":" before echoing each word
 

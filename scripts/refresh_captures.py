@@ -5,10 +5,10 @@
 
 Start one with ../shared/real-ollama/start PORT (0.32.15; WEBCHAT_REAL_OLLAMA_VERSION=0.24.0
 for the older release). It writes, under contract/VERSION/ (VERSION from /api/version), the
-real answer to every scenario of tests/contract.py, and, unless --contract-only, the raw
+real answer to every scenario of tests/support/contract.py, and, unless --contract-only, the raw
 bodies the replay tests stream from the stand-in (chat-stream*.ndjson,
 generate-stream.ndjson, tags.json, ps-two-loaded.json). Those come from the release the
-stand-in models by default (tests/contract.py DEFAULT_RELEASE): refresh them from that one,
+stand-in models by default (tests/support/contract.py DEFAULT_RELEASE): refresh them from that one,
 and only the contract answers from the others. The text is a 270M base model's, poor by
 design: tests use the shapes, counts and order, never the wording.
 """
@@ -25,7 +25,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.contract import DEFAULT_RELEASE, SCENARIOS, capture_path, run  # noqa: E402
+from tests.support.contract import DEFAULT_RELEASE, SCENARIOS, capture_path, run  # noqa: E402
 
 CAPTURES = ROOT / "tests" / "captures"
 GEMMA, TINY = "gemma3:270m", "tiny-assistant:latest"
@@ -44,8 +44,8 @@ last line carrying `done: true` and the stats.
 - ps-two-loaded.json: `/api/ps` with two models loaded (`size_vram` 0 on CPU).
 - tags.json: `/api/tags` with two installed models.
 - contract/VERSION/NAME.json: the request and the real answer (status and lines) of each
-  scenario in tests/contract.py, per release (0.32.15 and 0.24.0, refreshed with
-  --contract-only from the older one), which tests/test_contract.py holds the stand-in to
+  scenario in tests/support/contract.py, per release (0.32.15 and 0.24.0, refreshed with
+  --contract-only from the older one), which tests/real/test_contract.py holds the stand-in to
   (in that release's mode) and the live real servers of those releases.
 """
 

@@ -5,23 +5,36 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Installs a Debian package when its command is missing: apt_install COMMAND PACKAGE WHY
+# Installs Debian packages whose commands are missing, with one `apt-get update` for all:
+# apt_install "COMMAND PACKAGE WHY" ...
 apt_install() {
-    command -v "$1" >/dev/null 2>&1 && return 0
-    echo "Installing Debian's $2 for $3..."
+    local wanted=() entry command package why
+    for entry in "$@"; do
+        read -r command package why <<<"$entry"
+        command -v "$command" >/dev/null 2>&1 && continue
+        echo "Installing Debian's $package for $why..."
+        wanted+=("$package")
+    done
+    [ ${#wanted[@]} -eq 0 ] && return 0
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${wanted[@]}" >/dev/null
 }
 
-apt_install chromium chromium "the browser tests"
+# The browsers the page is tested in (Chromium and Firefox through Playwright, WebKit
+# through Selenium in an Xvfb display: tests/support/engines.py), and npm for axe-core below.
+# About 650 MB and a minute on a new machine.
+apt_install "chromium chromium the browser tests" \
+    "firefox-esr firefox-esr the browser tests in Firefox" \
+    "WebKitWebDriver webkit2gtk-driver the WebKit test" \
+    "Xvfb xvfb the WebKit test's display" \
+    "npm npm the accessibility tests"
 
 python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
-# axe-core checks the page's accessibility inside Chromium (tests/test_browser_app.py).
+# axe-core checks the page's accessibility in the browsers (tests/browser/test_browser_app.py).
 # A test-only tool: installed into the git-ignored tests/js, never served with the page.
-apt_install npm npm "the accessibility tests"
 if [ ! -f tests/js/node_modules/axe-core/axe.min.js ]; then
     npm install --no-save --no-audit --no-fund --silent --prefix tests/js axe-core@4
 fi

@@ -4,7 +4,7 @@
 #
 # Two releases: today's (../shared/real-ollama/start's default, 0.32.15), which the whole
 # real-Ollama suite runs against, exported as WEBCHAT_TEST_OLLAMA_URL; and the older 0.24.0,
-# which only the contract scenarios (tests/test_contract.py) also run against, exported as
+# which only the contract scenarios (tests/real/test_contract.py) also run against, exported as
 # WEBCHAT_TEST_OLLAMA_URL_0_24. For each: when its variable is set, that server is used and
 # nothing is started; otherwise, when ../shared/real-ollama/start (beside the repo) is
 # executable, one server is started on a free loopback port (the two at once: starting
@@ -31,11 +31,17 @@ stop_real_ollama() {
         wait "$OLDER_JOB" 2>/dev/null || true
         OLDER_JOB=""
     fi
-    local file
-    for file in "$RUN_DIR"/ports-*; do
+    local file port stops=()
+    for file in "$RUN_DIR"/ports-*; do  # both at once: a stop waits ~2 s for the exit
         [ -f "$file" ] || continue
-        "$REAL_OLLAMA/stop" "$(cat "$file")" >/dev/null 2>&1 || true
+        port=$(cat "$file")
         rm -f "$file"
+        "$REAL_OLLAMA/stop" "$port" >/dev/null 2>&1 &
+        stops+=($!)
+    done
+    local stop
+    for stop in "${stops[@]}"; do
+        wait "$stop" || true
     done
     rm -rf "$RUN_DIR"
     local notice

@@ -1,12 +1,13 @@
-"""The JSON endpoints and the seed's commands, against a live server and stand-in."""
+"""The JSON endpoints and the seed's commands against the stand-in: through Flask's test
+client where no socket is needed, on a live server where one is."""
 
 from __future__ import annotations
 
-from .live import BrowserClient, wait_until
+from .support.live import BrowserClient, wait_until
 
 
-def test_models_lists_what_ollama_has(fake_ollama, user, live_server):
-    names = [m["name"] for m in user.http.get(live_server.url + "/api/models").json()["models"]]
+def test_models_lists_what_ollama_has(client):
+    names = [m["name"] for m in client.get("/api/models").json["models"]]
     assert "gemma3:270m" in names and "tiny-assistant:latest" in names
 
 
@@ -50,24 +51,24 @@ def test_unload_of_a_model_not_loaded_says_so(fake_ollama, user, live_server):
     assert "nothing to release" in ws.recv_until("info")[-1]["text"]
 
 
-def test_unload_errors_are_json(fake_ollama, user, live_server):
-    url = live_server.url + "/api/unload"
-    unknown = user.http.post(url, json={"model": "nope"})
-    assert unknown.status_code == 404 and "not found" in unknown.json()["error"]
+def test_unload_errors_are_json(client):
+    url = "/api/unload"
+    unknown = client.post(url, json={"model": "nope"})
+    assert unknown.status_code == 404 and "not found" in unknown.json["error"]
     for body in ({"model": "../../x"}, {"model": "http://evil.example/x"}, {}, [1]):
-        bad = user.http.post(url, json=body)
-        assert bad.status_code == 400 and "model" in bad.json()["error"].lower()
-    not_json = user.http.post(url, data="model=x")
-    assert not_json.status_code == 400 and "error" in not_json.json()
-    assert user.http.get(url).status_code == 405
-    assert user.http.get(live_server.url + "/api/nothing").json()["error"]
+        bad = client.post(url, json=body)
+        assert bad.status_code == 400 and "model" in bad.json["error"].lower()
+    not_json = client.post(url, data="model=x")
+    assert not_json.status_code == 400 and "error" in not_json.json
+    assert client.get(url).status_code == 405
+    assert client.get("/api/nothing").json["error"]
 
 
-def test_models_when_ollama_is_down(fake_ollama, user, live_server):
+def test_models_when_ollama_is_down(fake_ollama, client):
     fake_ollama.stop()
-    response = user.http.get(live_server.url + "/api/models")
+    response = client.get("/api/models")
     assert response.status_code == 503
-    assert "Cannot reach Ollama" in response.json()["error"]
+    assert "Cannot reach Ollama" in response.json["error"]
 
 
 def test_seed_commands(fake_ollama, user):
@@ -107,24 +108,23 @@ def test_text_that_only_looks_like_a_command_is_a_message(fake_ollama, user):
     assert sent == "/etc/hosts: what is this file?"
 
 
-def test_page_gives_a_session_cookie(live_server):
-    import requests
-    response = requests.get(live_server.url + "/", timeout=5)
+def test_page_gives_a_session_cookie(app):
+    response = app.test_client().get("/")
     assert response.status_code == 200
     cookie = response.headers["Set-Cookie"]
     assert "webchat_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert 'type="module"' in response.text
 
 
-def test_show_describes_a_model(fake_ollama, user, live_server):
-    url = live_server.url + "/api/show"
-    body = user.http.get(url, params={"model": "thinker:latest"}).json()
+def test_show_describes_a_model(client):
+    url = "/api/show"
+    body = client.get(url, query_string={"model": "thinker:latest"}).json
     assert (body["family"], body["context_length"]) == ("qwen3", 40960)
     assert body["capabilities"] == ["completion", "thinking"]
     assert (body["parameter_size"], body["quantization_level"]) == ("751.63M", "Q4_K_M")
-    assert user.http.get(url, params={"model": "nope"}).status_code == 404
-    bad = user.http.get(url, params={"model": "../x"})
-    assert bad.status_code == 400 and "model" in bad.json()["error"]
+    assert client.get(url, query_string={"model": "nope"}).status_code == 404
+    bad = client.get(url, query_string={"model": "../x"})
+    assert bad.status_code == 400 and "model" in bad.json["error"]
 
 
 def test_history_is_light_and_the_inspector_fetches_the_request(live_server, fake_ollama):

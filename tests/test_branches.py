@@ -7,7 +7,7 @@ import sqlite3
 from webchat.store.database import MIGRATE_TO_2, SCHEMA, Database
 from webchat.store.manager import SessionManager
 
-from .live import BrowserClient, reply_text
+from .support.live import BrowserClient, reply_text
 
 MODEL = "gemma3:270m"
 

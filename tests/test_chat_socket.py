@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from .fake_ollama import CAPTURES, FakeOllama
-from .live import BrowserClient, LiveServer, reply_text, wait_until
+from .support.fake_ollama import CAPTURES, FakeOllama
+from .support.live import BrowserClient, reply_text, wait_until
 
 
 def capture_text(name: str) -> str:
@@ -61,29 +61,26 @@ def test_generate_mode_sends_the_flattened_prompt(fake_ollama, user):
     assert prompt.endswith("User: Why is the sky blue?\nAssistant:")
 
 
-def test_window_keeps_system_prompt_and_last_n(tmp_path, fake_ollama):
+def test_window_keeps_system_prompt_and_last_n(make_server, fake_ollama):
     """The seed's sliding window, made of whole exchanges (tests/test_window.py has more)."""
-    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_HISTORY=4, WINDOW_STEP=0)
-    try:
-        user = BrowserClient(server)
-        ws = user.socket()
-        ws.send({"type": "system", "text": "You are terse."})
-        ws.recv()
-        for i in range(4):
-            assert ws.chat(f"question {i}")[-1]["type"] == "done"
-        sent = fake_ollama.last_payload("/api/chat")["messages"]
-        assert sent[0] == {"role": "system", "content": "You are terse."}
-        assert len(sent) == 1 + 5
-        assert sent[-1]["content"] == "question 3"
-        # The last 4 begin with question 1's reply: its question comes along, so the
-        # window starts with a question and Gemma 3's template keeps the system prompt.
-        assert sent[1] == {"role": "user", "content": "question 1"}
-        history = user.history()["messages"]
-        assert len(history) == 8  # nothing was deleted by trimming
-        # Marked for the next message: it will carry the last two exchanges.
-        assert [m["in_context"] for m in history] == [False] * 4 + [True] * 4
-    finally:
-        server.stop()
+    server = make_server(MAX_HISTORY=4, WINDOW_STEP=0)
+    user = BrowserClient(server)
+    ws = user.socket()
+    ws.send({"type": "system", "text": "You are terse."})
+    ws.recv()
+    for i in range(4):
+        assert ws.chat(f"question {i}")[-1]["type"] == "done"
+    sent = fake_ollama.last_payload("/api/chat")["messages"]
+    assert sent[0] == {"role": "system", "content": "You are terse."}
+    assert len(sent) == 1 + 5
+    assert sent[-1]["content"] == "question 3"
+    # The last 4 begin with question 1's reply: its question comes along, so the
+    # window starts with a question and Gemma 3's template keeps the system prompt.
+    assert sent[1] == {"role": "user", "content": "question 1"}
+    history = user.history()["messages"]
+    assert len(history) == 8  # nothing was deleted by trimming
+    # Marked for the next message: it will carry the last two exchanges.
+    assert [m["in_context"] for m in history] == [False] * 4 + [True] * 4
 
 
 def test_clear_keeps_the_system_prompt(fake_ollama, user):
@@ -112,20 +109,17 @@ def test_two_browsers_never_see_each_other(live_server, fake_ollama):
     assert all("bob" not in m["content"] for m in alice.history()["messages"])
 
 
-def test_restart_keeps_history(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url)
+def test_restart_keeps_history(make_server):
+    server = make_server()
     user = BrowserClient(server)
     user.socket().chat("remember me")
     user.close()
     server.stop()
-    restarted = LiveServer(tmp_path / "data", fake_ollama.url)
-    try:
-        user.server = restarted
-        messages = user.history()["messages"]
-        assert [m["content"] for m in messages][0] == "remember me"
-        assert messages[1]["status"] == "ok"
-    finally:
-        restarted.stop()
+    restarted = make_server(data_dir=server.data_dir)  # the same folder: a restart
+    user.server = restarted
+    messages = user.history()["messages"]
+    assert [m["content"] for m in messages][0] == "remember me"
+    assert messages[1]["status"] == "ok"
 
 
 def test_stop_mid_reply_hangs_up_on_ollama_and_keeps_the_partial(fake_ollama, user):
@@ -195,22 +189,19 @@ def test_a_reply_outlives_a_reload_and_reaches_every_tab(fake_ollama, user):
     assert frames[-1]["type"] == "done" and fake_ollama.disconnects == 0
 
 
-def test_nobody_back_within_the_grace_closes_the_upstream_request(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, REPLY_GRACE=0.3)
-    try:
-        user = BrowserClient(server)
-        fake_ollama.script(tokens=[" x"] * 1000, delay=0.02)
-        ws = user.socket()
-        ws.send({"type": "chat", "text": "long one", "model": "gemma3:270m"})
-        ws.recv_until("chunk")
-        ws.close()
-        assert fake_ollama.wait_for_disconnect(5)
-        assert wait_until(lambda: not user.history()["generating"])
-        reply = user.history()["messages"][1]
-        assert reply["status"] == "interrupted" and reply["content"].startswith(" x")
-        assert "none came back within 0.3 s" in reply["error"]
-    finally:
-        server.stop()
+def test_nobody_back_within_the_grace_closes_the_upstream_request(make_server, fake_ollama):
+    server = make_server(REPLY_GRACE=0.3)
+    user = BrowserClient(server)
+    fake_ollama.script(tokens=[" x"] * 1000, delay=0.02)
+    ws = user.socket()
+    ws.send({"type": "chat", "text": "long one", "model": "gemma3:270m"})
+    ws.recv_until("chunk")
+    ws.close()
+    assert fake_ollama.wait_for_disconnect(5)
+    assert wait_until(lambda: not user.history()["generating"])
+    reply = user.history()["messages"][1]
+    assert reply["status"] == "interrupted" and reply["content"].startswith(" x")
+    assert "none came back within 0.3 s" in reply["error"]
 
 
 def test_stop_names_its_conversation_and_a_chat_right_after_waits(fake_ollama, user):
@@ -232,17 +223,14 @@ def test_stop_names_its_conversation_and_a_chat_right_after_waits(fake_ollama, u
     assert frames[-1]["type"] == "done"
 
 
-def test_a_silent_ollama_is_said_and_the_notice_clears(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, SILENCE_NOTICE=0.3)
-    try:
-        fake_ollama.script(tokens=[" a", " b"], delay=0.8)
-        frames = BrowserClient(server).socket().chat("hello?")
-        notices = [f for f in frames if f["type"] == "notice"]
-        assert notices and "Ollama" in notices[0]["message"] and not notices[0].get("clear")
-        assert notices[-1]["clear"] is True and frames[-1]["type"] == "done"
-        assert frames.index(notices[-1]) < len(frames) - 2  # cleared when bytes came
-    finally:
-        server.stop()
+def test_a_silent_ollama_is_said_and_the_notice_clears(make_server, fake_ollama):
+    server = make_server(SILENCE_NOTICE=0.3)
+    fake_ollama.script(tokens=[" a", " b"], delay=0.8)
+    frames = BrowserClient(server).socket().chat("hello?")
+    notices = [f for f in frames if f["type"] == "notice"]
+    assert notices and "Ollama" in notices[0]["message"] and not notices[0].get("clear")
+    assert notices[-1]["clear"] is True and frames[-1]["type"] == "done"
+    assert frames.index(notices[-1]) < len(frames) - 2  # cleared when bytes came
 
 
 def test_unknown_model_is_a_clear_error_and_the_socket_lives(fake_ollama, user):
@@ -271,22 +259,19 @@ def test_retry_resends_a_failed_message_once(fake_ollama, user):
     assert ws.recv()["code"] == "invalid"
 
 
-def test_ollama_down_at_start(tmp_path, fake_ollama):
+def test_ollama_down_at_start(make_server, fake_ollama):
     port = fake_ollama.port
     fake_ollama.stop()
-    server = LiveServer(tmp_path / "data", f"http://127.0.0.1:{port}")
-    try:
-        user = BrowserClient(server)
-        frames = user.socket().chat("anyone there?")
-        assert frames[-1]["type"] == "error" and frames[-1]["code"] == "ollama"
-        assert "Cannot reach Ollama" in frames[-1]["message"]
-        response = user.http.get(server.url + "/api/loaded")
-        assert response.status_code == 503 and "Cannot reach Ollama" in response.json()["error"]
-        with FakeOllama(port=port):
-            assert user.socket().chat("now?")[-1]["type"] == "done"
-            assert user.http.get(server.url + "/api/loaded").status_code == 200
-    finally:
-        server.stop()
+    server = make_server(ollama_url=f"http://127.0.0.1:{port}")
+    user = BrowserClient(server)
+    frames = user.socket().chat("anyone there?")
+    assert frames[-1]["type"] == "error" and frames[-1]["code"] == "ollama"
+    assert "Cannot reach Ollama" in frames[-1]["message"]
+    response = user.http.get(server.url + "/api/loaded")
+    assert response.status_code == 503 and "Cannot reach Ollama" in response.json()["error"]
+    with FakeOllama(port=port):
+        assert user.socket().chat("now?")[-1]["type"] == "done"
+        assert user.http.get(server.url + "/api/loaded").status_code == 200
 
 
 @pytest.mark.parametrize("fault, expected", [
@@ -395,26 +380,115 @@ def test_thinking_is_streamed_separately(fake_ollama, user):
     assert user.history()["messages"][1]["thinking"] == "Let me think"
 
 
+# gpt-oss's template (abridged): harmony's tags are what make Ollama take think levels.
+HARMONY = "<|start|>system<|message|>Reasoning: {{ .ThinkLevel }}<|end|>{{ .Prompt }}"
+
+
+@pytest.mark.parametrize(("asked", "sent", "thinks"), [
+    (False, False, False), (None, False, False), (True, True, True)])
+def test_think_off_is_sent_as_false_to_a_thinking_model(fake_ollama, user, asked, sent,
+                                                         thinks):
+    """Ollama makes a thinking model think when `think` is left out: off (and a frame
+    that says nothing) must reach it as false, or the model thinks anyway."""
+    fields = {} if asked is None else {"think": asked}
+    frames = user.socket().chat("hi", model="thinker:latest", **fields)
+    assert fake_ollama.last_payload("/api/chat")["think"] is sent
+    assert any(f["type"] == "thinking" for f in frames) is thinks
+    assert frames[-1]["type"] == "done"
+    history = user.history()
+    url = (f"{user.server.url}/api/conversations/{history['conversation']}"
+           f"/messages/{history['messages'][-1]['id']}")
+    assert user.http.get(url).json()["request"]["think"] is sent  # the inspector's JSON
+
+
+@pytest.mark.parametrize("asked", [True, False, "high"])
+def test_think_never_reaches_a_model_that_cannot_think(fake_ollama, user, asked):
+    frames = user.socket().chat("hi", think=asked)  # gemma3:270m: true would be a 400
+    assert frames[-1]["type"] == "done"
+    assert "think" not in fake_ollama.last_payload("/api/chat")
+
+
+@pytest.mark.parametrize(("asked", "sent"), [
+    ("low", "low"), ("high", "high"), (True, "medium"), (None, "low"), (False, "low")])
+def test_a_level_model_gets_a_level(fake_ollama, user, asked, sent):
+    """gpt-oss ignores true and false (it thinks at medium): it is sent a level."""
+    fake_ollama.add_model("gpt-oss:20b", family="gptoss", template=HARMONY,
+                          capabilities=("completion", "thinking", "tools"))
+    fields = {} if asked is None else {"think": asked}
+    frames = user.socket().chat("hi", model="gpt-oss:20b", **fields)
+    assert frames[-1]["type"] == "done"
+    assert fake_ollama.last_payload("/api/chat")["think"] == sent
+    info = user.http.get(user.server.url + "/api/show", params={"model": "gpt-oss:20b"})
+    assert info.json()["think_levels"] == ["low", "medium", "high"]
+
+
+@pytest.mark.parametrize("asked", ["extreme", 1, [], "max"])
+def test_a_bad_think_is_refused_before_anything_is_sent(fake_ollama, user, asked):
+    frames = user.socket().chat("hi", model="thinker:latest", think=asked)
+    assert frames[-1]["type"] == "error" and frames[-1]["code"] == "invalid"
+    assert frames[-1]["message"] == "think: must be true, false or one of low, medium, high"
+    assert fake_ollama.last_payload("/api/chat") is None
+
+
+def waits(frames):
+    return [f for f in frames if f["type"] == "wait"]
+
+
+def test_a_loading_model_is_said_with_its_last_load_time(fake_ollama, user):
+    fake_ollama.load_delay = 0.6
+    ws = user.socket()
+    frames = ws.chat("hello")
+    said, cleared = waits(frames)
+    assert (said["reason"], said["message"], said["last_load_s"]) == (
+        "loading", "loading gemma3:270m…", None)  # never loaded here before
+    assert cleared == {"type": "wait", "clear": True, "conversation": said["conversation"]}
+    first_chunk = next(i for i, f in enumerate(frames) if f["type"] == "chunk")
+    assert frames.index(said) == 1 and frames.index(cleared) < first_chunk
+    assert waits(ws.chat("warm now")) == []  # in memory: nothing to say
+    user.http.post(user.server.url + "/api/unload", json={"model": "gemma3:270m"})
+    assert wait_until(lambda: "gemma3:270m" not in fake_ollama.loaded_names())
+    said = waits(ws.chat("cold again"))[0]
+    took = frames[-1]["stats"]["load_duration"] / 1e9  # the first reply's load
+    assert said["last_load_s"] == round(took, 1) and took >= 0.6
+    assert said["message"] == f"loading gemma3:270m (it took {took:.1f} s last time)"
+
+
+def test_a_reply_behind_another_on_the_same_model_says_how_many_are_ahead(fake_ollama,
+                                                                         user):
+    ws = user.socket()
+    ws.chat("load it")  # warm: only the queue is a reason
+    fake_ollama.script(tokens=[" slow"] * 20, delay=0.05)  # the reply ahead: about 1 s
+    fake_ollama.script(tokens=[" mine"], load_delay=2.0)  # Ollama answers it after
+    ws.send({"type": "chat", "text": "first", "model": "gemma3:270m"})
+    ws.recv_until("chunk")
+    other = BrowserClient(user.server).socket()
+    frames = other.chat("second")
+    said, cleared = waits(frames)
+    host = said["host"]
+    assert (said["reason"], said["ahead"]) == ("queued", 1) and host
+    assert said["message"] == f"waiting for Ollama: 1 reply ahead on {host}"
+    assert cleared["clear"] is True  # the one ahead finished: nothing left to wait for
+    assert frames.index(cleared) < next(i for i, f in enumerate(frames) if f["type"] == "chunk")
+    assert ws.recv_until("done", "error")[-1]["type"] == "done"
+
+
 def test_no_session_cookie_gets_an_error(live_server):
-    from .live import ChatSocket
+    from .support.live import ChatSocket
     ws = ChatSocket(live_server.ws_url, "")
     assert ws.recv()["code"] == "no_session"
 
 
-def test_a_stalled_stream_times_out_with_a_clear_error(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, READ_TIMEOUT=0.5)
-    try:
-        user = BrowserClient(server)
-        ws = user.socket()
-        fake_ollama.script(tokens=[" a", " b", " c"], stall_after=2)
-        frames = ws.chat("hello")
-        assert frames[-1]["type"] == "error" and "sent nothing for 0.5 s" in frames[-1]["message"]
-        assert reply_text(frames) == " a b"
-        assert fake_ollama.wait_for_disconnect(2)
-        assert user.history()["messages"][1]["content"] == " a b"
-        assert ws.chat("next")[-1]["type"] == "done"
-    finally:
-        server.stop()
+def test_a_stalled_stream_times_out_with_a_clear_error(make_server, fake_ollama):
+    server = make_server(READ_TIMEOUT=0.5)
+    user = BrowserClient(server)
+    ws = user.socket()
+    fake_ollama.script(tokens=[" a", " b", " c"], stall_after=2)
+    frames = ws.chat("hello")
+    assert frames[-1]["type"] == "error" and "sent nothing for 0.5 s" in frames[-1]["message"]
+    assert reply_text(frames) == " a b"
+    assert fake_ollama.wait_for_disconnect(2)
+    assert user.history()["messages"][1]["content"] == " a b"
+    assert ws.chat("next")[-1]["type"] == "done"
 
 
 def test_a_burst_is_joined_but_a_paced_stream_goes_token_by_token(fake_ollama):

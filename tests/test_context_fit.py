@@ -14,7 +14,6 @@ from webchat.store.context_fit import (
     DEFAULT_CHARS_PER_TOKEN,
     DEFAULT_RESERVE,
     Budget,
-    MessageTooLong,
     chars_per_token,
     estimate_tokens,
     fit_window,
@@ -26,6 +25,7 @@ from webchat.store.context_fit import (
 from webchat.store.database import Database
 from webchat.store.manager import SessionManager
 from webchat.store.window import plan_window
+from webchat.validation import MessageTooLong
 
 
 @dataclass

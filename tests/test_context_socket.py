@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from .fake_ollama import RELEASES
-from .live import BrowserClient, LiveServer
+from .support.fake_ollama import RELEASES
+from .support.live import BrowserClient, LiveServer
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
 

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import base64
 import sqlite3
-import struct
-import zlib
 
 import pytest
 
 from webchat.store.database import SCHEMA, SCHEMA_VERSION, Database
 
-from .live import BrowserClient, LiveServer, reply_text, wait_until
+from .support.data import tiny_png
+from .support.live import BrowserClient, reply_text, wait_until
 
 MODEL = "gemma3:270m"
-
-
-def tiny_png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    raw = b"\x00\xff\x00\x00"  # one red pixel
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def api(user, method, path, **kwargs):
@@ -75,16 +65,13 @@ def test_another_browsers_conversation_is_not_found(fake_ollama, live_server, us
     assert api(user, "GET", f"/api/conversations/{mine}").json()["title"] == ""
 
 
-def test_limit_on_conversations_is_a_clear_error(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_CONVERSATIONS=2)
-    try:
-        user = BrowserClient(server)
-        new_conversation(user)
-        new_conversation(user)
-        refused = api(user, "POST", "/api/conversations", json={})
-        assert refused.status_code == 409 and "(2)" in refused.json()["error"]
-    finally:
-        server.stop()
+def test_limit_on_conversations_is_a_clear_error(make_server):
+    server = make_server(MAX_CONVERSATIONS=2)
+    user = BrowserClient(server)
+    new_conversation(user)
+    new_conversation(user)
+    refused = api(user, "POST", "/api/conversations", json={})
+    assert refused.status_code == 409 and "(2)" in refused.json()["error"]
 
 
 def test_settings_are_validated_and_kept(fake_ollama, user):
@@ -105,6 +92,22 @@ def test_settings_are_validated_and_kept(fake_ollama, user):
     again = api(user, "GET", f"/api/conversations/{cid}").json()
     assert again["settings"] == settings
     assert (again["title"], again["system"]) == ("My chat", "Be terse.")
+
+
+@pytest.mark.parametrize("think", [False, True, "low", "medium", "high"])
+def test_the_think_setting_is_kept_as_chosen(fake_ollama, user, think):
+    cid = new_conversation(user)
+    saved = api(user, "PATCH", f"/api/conversations/{cid}", json={"settings": {"think": think}})
+    assert saved.status_code == 200
+    assert api(user, "GET", f"/api/conversations/{cid}").json()["settings"]["think"] == think
+
+
+@pytest.mark.parametrize("think", [None, "max", "on", 1])
+def test_a_bad_think_setting_is_refused(fake_ollama, user, think):
+    cid = new_conversation(user)
+    bad = api(user, "PATCH", f"/api/conversations/{cid}", json={"settings": {"think": think}})
+    assert bad.status_code == 400
+    assert bad.json()["error"] == "think: must be true, false or one of low, medium, high"
 
 
 def test_regenerate_edit_and_delete_last(fake_ollama, user):
@@ -202,61 +205,58 @@ def test_export_markdown_and_json_then_import(fake_ollama, user):
     assert bad.status_code == 400 and "format" in bad.json()["error"]
 
 
-def test_images_upload_limits_and_payload(tmp_path, fake_ollama):
+def test_images_upload_limits_and_payload(make_server, fake_ollama):
     fake_ollama.add_model("eyes:latest", capabilities=("completion", "vision"))
-    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_IMAGE_BYTES=2000)
-    try:
-        user = BrowserClient(server)
-        png = tiny_png()
-        too_big = api(user, "POST", "/api/uploads", data=png + b"\0" * 3000,
-                      headers={"Content-Type": "image/png"})
-        assert too_big.status_code == 413 and "limit" in too_big.json()["error"]
-        not_image = api(user, "POST", "/api/uploads", data=b"<svg></svg>",
-                        headers={"Content-Type": "image/png"})
-        assert not_image.status_code == 415 and "PNG" in not_image.json()["error"]
-        upload = api(user, "POST", "/api/uploads", data=png,
-                     headers={"Content-Type": "image/png"})
-        assert upload.status_code == 201
-        upload_id = upload.json()["id"]
-        assert api(user, "GET", f"/api/uploads/{upload_id}").content == png
-        assert api(BrowserClient(server), "GET", f"/api/uploads/{upload_id}").status_code == 404
+    server = make_server(MAX_IMAGE_BYTES=2000)
+    user = BrowserClient(server)
+    png = tiny_png()
+    too_big = api(user, "POST", "/api/uploads", data=png + b"\0" * 3000,
+                  headers={"Content-Type": "image/png"})
+    assert too_big.status_code == 413 and "limit" in too_big.json()["error"]
+    not_image = api(user, "POST", "/api/uploads", data=b"<svg></svg>",
+                    headers={"Content-Type": "image/png"})
+    assert not_image.status_code == 415 and "PNG" in not_image.json()["error"]
+    upload = api(user, "POST", "/api/uploads", data=png,
+                 headers={"Content-Type": "image/png"})
+    assert upload.status_code == 201
+    upload_id = upload.json()["id"]
+    assert api(user, "GET", f"/api/uploads/{upload_id}").content == png
+    assert api(BrowserClient(server), "GET", f"/api/uploads/{upload_id}").status_code == 404
 
-        ws = user.socket()
-        ws.send({"type": "chat", "text": "what is it?", "model": MODEL, "images": [upload_id]})
-        error = ws.recv()
-        assert error["code"] == "invalid" and "cannot see images" in error["message"]
-        frames = ws.chat("what is it?", model="eyes:latest", images=[upload_id])
-        assert frames[-1]["type"] == "done"
-        sent = fake_ollama.last_payload("/api/chat")["messages"][-1]
-        assert sent["images"] == [base64.b64encode(png).decode()]
-        history = user.history()
-        assert history["messages"][0]["images"] == [upload_id]
-        request = user.stored_request(history, 1)
-        assert request["messages"][-1]["images"][0].startswith("<image: ")
+    ws = user.socket()
+    ws.send({"type": "chat", "text": "what is it?", "model": MODEL, "images": [upload_id]})
+    error = ws.recv()
+    assert error["code"] == "invalid" and "cannot see images" in error["message"]
+    frames = ws.chat("what is it?", model="eyes:latest", images=[upload_id])
+    assert frames[-1]["type"] == "done"
+    sent = fake_ollama.last_payload("/api/chat")["messages"][-1]
+    assert sent["images"] == [base64.b64encode(png).decode()]
+    history = user.history()
+    assert history["messages"][0]["images"] == [upload_id]
+    request = user.stored_request(history, 1)
+    assert request["messages"][-1]["images"][0].startswith("<image: ")
 
-        # Exports keep the picture (JSON) or say it is there (Markdown); an import brings
-        # it back as this browser's own upload.
-        cid = history["conversation"]
-        md = api(user, "GET", f"/api/conversations/{cid}/export?format=md").text
-        assert "_(1 image attached: kept in the JSON export" in md
-        exported = api(user, "GET", f"/api/conversations/{cid}/export?format=json").json()
-        assert exported["messages"][0]["images"] == [
-            {"mime": "image/png", "data": base64.b64encode(png).decode()}]
-        imported = api(user, "POST", "/api/conversations/import", json=exported)
-        assert imported.status_code == 201
-        copy = user.history(imported.json()["id"])["messages"][0]
-        assert len(copy["images"]) == 1 and copy["images"] != [upload_id]
-        assert api(user, "GET", f"/api/uploads/{copy['images'][0]}").content == png
-        for bad, named in (([{"data": "not base64!"}], "messages[0].images[0]: not a PNG"),
-                           ([{"data": base64.b64encode(b"<svg/>").decode()}], "not a PNG"),
-                           ([{"data": base64.b64encode(png + b"\0" * 3000).decode()}],
-                            "the limit is"),
-                           ("one", "messages[0].images: must be a list")):
-            exported["messages"][0]["images"] = bad
-            refused = api(user, "POST", "/api/conversations/import", json=exported)
-            assert refused.status_code == 400 and named in refused.json()["error"], named
-    finally:
-        server.stop()
+    # Exports keep the picture (JSON) or say it is there (Markdown); an import brings
+    # it back as this browser's own upload.
+    cid = history["conversation"]
+    md = api(user, "GET", f"/api/conversations/{cid}/export?format=md").text
+    assert "_(1 image attached: kept in the JSON export" in md
+    exported = api(user, "GET", f"/api/conversations/{cid}/export?format=json").json()
+    assert exported["messages"][0]["images"] == [
+        {"mime": "image/png", "data": base64.b64encode(png).decode()}]
+    imported = api(user, "POST", "/api/conversations/import", json=exported)
+    assert imported.status_code == 201
+    copy = user.history(imported.json()["id"])["messages"][0]
+    assert len(copy["images"]) == 1 and copy["images"] != [upload_id]
+    assert api(user, "GET", f"/api/uploads/{copy['images'][0]}").content == png
+    for bad, named in (([{"data": "not base64!"}], "messages[0].images[0]: not a PNG"),
+                       ([{"data": base64.b64encode(b"<svg/>").decode()}], "not a PNG"),
+                       ([{"data": base64.b64encode(png + b"\0" * 3000).decode()}],
+                        "the limit is"),
+                       ("one", "messages[0].images: must be a list")):
+        exported["messages"][0]["images"] = bad
+        refused = api(user, "POST", "/api/conversations/import", json=exported)
+        assert refused.status_code == 400 and named in refused.json()["error"], named
 
 
 def test_pull_progress_cancel_delete_and_pushes(fake_ollama, user):
@@ -303,7 +303,7 @@ def test_bad_action_frames(fake_ollama, user, frame):
     assert ws.recv()["code"] in ("invalid", "not_found")
 
 
-def test_version_1_history_moves_into_one_conversation(tmp_path, fake_ollama):
+def test_version_1_history_moves_into_one_conversation(make_server, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     conn = sqlite3.connect(data / "webchat.sqlite3")
@@ -320,12 +320,9 @@ def test_version_1_history_moves_into_one_conversation(tmp_path, fake_ollama):
     assert [tuple(r) for r in rows] == [("from before", "Be old.")]
     assert db.query("SELECT conversation_id FROM messages")[0][0] is not None
     db.close()
-    server = LiveServer(data, fake_ollama.url)
-    try:
-        assert wait_until(lambda: server.services.sessions.conversations.resolve("old") > 0)
-        cid = server.services.sessions.conversations.resolve("old")
-        messages = server.services.sessions.history.messages(cid)
-        assert [m.content for m in messages] == ["from before"]
-        assert server.services.sessions.conversations.system_prompt(cid) == "Be old."
-    finally:
-        server.stop()
+    server = make_server(data_dir=data)
+    assert wait_until(lambda: server.services.sessions.conversations.resolve("old") > 0)
+    cid = server.services.sessions.conversations.resolve("old")
+    messages = server.services.sessions.history.messages(cid)
+    assert [m.content for m in messages] == ["from before"]
+    assert server.services.sessions.conversations.system_prompt(cid) == "Be old."

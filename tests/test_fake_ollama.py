@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from tests.fake_ollama import CAPTURES, DEFAULT_RELEASE, RELEASES, FakeOllama
+from .support.fake_ollama import CAPTURES, DEFAULT_RELEASE, RELEASES, FakeOllama
 
 CHAT_ERROR_TYPE = "application/json; charset=utf-8"
 # A stream cut mid-body surfaces as either, depending on where requests notices.

@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from .live import ChatSocket, reply_text, start_run_py
+from .support.live import ChatSocket, reply_text, start_run_py
 
 
 def _url(lines: list[str]) -> str:

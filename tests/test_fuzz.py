@@ -10,8 +10,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .fake_ollama import FakeOllama
-from .live import BrowserClient, LiveServer, wait_until
+from .support.fake_ollama import FakeOllama
+from .support.live import BrowserClient, LiveServer, wait_until
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-2**40, 2**40)

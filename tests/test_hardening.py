@@ -7,35 +7,19 @@ import json
 import re
 import socket
 import stat
-from pathlib import Path
-from urllib.parse import unquote
+import time
+
+import pytest
+import requests
 
 from webchat import create_app, shutdown
 from webchat.guard.netinfo import lan_addresses
 
-from .fake_ollama import FakeOllama
-from .live import LiveServer, reply_text, start_run_py
-
-TITLES = ["Γειά σου κόσμε", "İstanbul'da çığ", "日本語のタイトル", "🎉 party 🎉"]
-
-
-def exported_name(disposition: str) -> tuple[str, str]:
-    """The ASCII fallback and the UTF-8 name a browser would pick from the header."""
-    fallback = disposition.split('filename="', 1)[1].split('"', 1)[0]
-    utf8 = unquote(disposition.split("filename*=UTF-8''", 1)[1])
-    return fallback, utf8
-
-
-def check_export(http, url: str, title: str) -> None:
-    created = http.post(url + "/api/conversations", json={"title": title}, timeout=5)
-    cid = created.json()["id"]
-    for kind in ("md", "json"):
-        response = http.get(f"{url}/api/conversations/{cid}/export?format={kind}", timeout=5)
-        assert response.status_code == 200
-        fallback, utf8 = exported_name(response.headers["Content-Disposition"])
-        assert fallback.isascii() and fallback.endswith(f".{kind}")
-        assert utf8.endswith(f".{kind}")
-        assert [w for w in title.split() if w.isalnum()][0] in utf8
+from .support.data import TITLES, check_export
+from .support.fake_ollama import FakeOllama
+from .support.live import ChatSocket, reply_text, start_run_py, wait_until
+from .support.slow_reader import LONG_FAST_REPLY, close_after_reading, send_frame, slow_reader
+from .support.wire import peak_memory_mb, raw_get, read_answer
 
 
 def test_export_any_title_on_the_dev_server(user, live_server):
@@ -72,21 +56,8 @@ def test_data_folder_and_files_made_private_at_every_start(tmp_path, fake_ollama
         shutdown(app, unload=False)
 
 
-def read_answer(conn: socket.socket) -> str:
-    """What the server answered, up to its closing the connection or a pause."""
-    data = b""
-    with contextlib.suppress(OSError):
-        conn.settimeout(1.0)
-        while piece := conn.recv(65536):
-            data += piece
-            if b"\r\n\r\n" in data and data.endswith(b"}\n"):
-                break
-    return data.decode("latin-1")
 
 
-def peak_memory_mb(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) // 1024
 
 
 def test_a_huge_chunked_import_gets_413_and_memory_stays_bounded(tmp_path, fake_ollama):
@@ -126,14 +97,6 @@ def test_bodies_are_capped_per_route_with_a_json_413(user, live_server):
     assert answer.startswith("HTTP/1.1 413") and '{"error":' in answer
 
 
-def raw_get(port: int, path: str, host: str, *extra: str, method: str = "GET") -> str:
-    head = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close", *extra]
-    if method == "POST":
-        head += ["Content-Type: application/json", "Content-Length: 2"]
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-        conn.sendall(("\r\n".join(head) + "\r\n\r\n" + ("{}" if method == "POST" else ""))
-                     .encode())
-        return read_answer(conn)
 
 
 WS_UPGRADE = ("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
@@ -182,34 +145,27 @@ def test_origin_is_checked_against_own_names_scheme_included(user, live_server):
         assert response.status_code == status, origin
 
 
-def test_allowed_host_and_origin_for_a_reverse_proxy(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, ALLOWED_HOSTS="chat.lan",
-                        ALLOWED_ORIGINS="https://proxy.example:8443")
-    try:
-        for host in ("chat.lan", "chat.lan:9000", "proxy.example:8443"):
-            assert raw_get(server.port, "/api/pulls", host).startswith("HTTP/1.1 200")
-        assert raw_get(server.port, "/api/pulls", "proxy.example").startswith("HTTP/1.1 421")
-        ok = raw_get(server.port, "/api/unload", "proxy.example:8443",
-                     "Origin: https://proxy.example:8443", method="POST")
-        assert ok.startswith("HTTP/1.1 400")  # past the checks, to the missing model
-        wrong = raw_get(server.port, "/api/unload", "proxy.example:8443",
-                        "Origin: http://proxy.example:8443", method="POST")
-        assert wrong.startswith("HTTP/1.1 403")
-    finally:
-        server.stop()
+def test_allowed_host_and_origin_for_a_reverse_proxy(make_server):
+    server = make_server(ALLOWED_HOSTS="chat.lan", ALLOWED_ORIGINS="https://proxy.example:8443")
+    for host in ("chat.lan", "chat.lan:9000", "proxy.example:8443"):
+        assert raw_get(server.port, "/api/pulls", host).startswith("HTTP/1.1 200")
+    assert raw_get(server.port, "/api/pulls", "proxy.example").startswith("HTTP/1.1 421")
+    ok = raw_get(server.port, "/api/unload", "proxy.example:8443",
+                 "Origin: https://proxy.example:8443", method="POST")
+    assert ok.startswith("HTTP/1.1 400")  # past the checks, to the missing model
+    wrong = raw_get(server.port, "/api/unload", "proxy.example:8443",
+                    "Origin: http://proxy.example:8443", method="POST")
+    assert wrong.startswith("HTTP/1.1 403")
 
 
-def test_lan_mode_answers_to_the_machines_names(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, HOST="0.0.0.0", NO_AUTH=True)
-    try:
-        names = [socket.gethostname(), *lan_addresses()]
-        for name in names:
-            answer = raw_get(server.port, "/api/pulls", f"{name}:{server.port}")
-            assert answer.startswith("HTTP/1.1 200"), name
-        assert raw_get(server.port, "/api/pulls", f"evil.example:{server.port}").startswith(
-            "HTTP/1.1 421")
-    finally:
-        server.stop()
+def test_lan_mode_answers_to_the_machines_names(make_server):
+    server = make_server(HOST="0.0.0.0", NO_AUTH=True)
+    names = [socket.gethostname(), *lan_addresses()]
+    for name in names:
+        answer = raw_get(server.port, "/api/pulls", f"{name}:{server.port}")
+        assert answer.startswith("HTTP/1.1 200"), name
+    assert raw_get(server.port, "/api/pulls", f"evil.example:{server.port}").startswith(
+        "HTTP/1.1 421")
 
 
 def strict_json(text: str) -> object:
@@ -315,3 +271,78 @@ def test_non_numeric_sizes_from_ollama_do_not_break_loaded(user, live_server, fa
     response = user.http.get(live_server.url + "/api/loaded", timeout=5)
     assert response.status_code == 200
     assert response.json()["models"][0]["size_vram"] == 0
+
+
+def frames_on_time(chat: ChatSocket, gap: float, timeout: float) -> list[dict]:
+    """Every frame up to `done` or `error`, failing if any took longer than `gap` s."""
+    frames: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while not frames or frames[-1]["type"] not in ("done", "error"):
+        waited = time.monotonic()
+        assert waited < deadline, "the reply did not end in time"
+        frames.append(chat.recv(timeout=gap))  # TimeoutError: the relay stalled
+    return frames
+
+
+@pytest.fixture(params=["dev", "production"])
+def any_server(request, tmp_path, fake_ollama):
+    """run.py as users start it: the development server, or --production."""
+    if request.param == "production":
+        pytest.importorskip("gunicorn")
+    flags = ["--production"] if request.param == "production" else []
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url, *flags)
+    url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
+    yield url
+    process.kill()
+    process.wait(timeout=10)
+
+
+def _browser(url: str) -> tuple[requests.Session, str]:
+    http = requests.Session()
+    http.get(url + "/", timeout=10).raise_for_status()
+    return http, "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+
+
+@pytest.mark.parametrize("slow", ["chats", "follows"])
+def test_a_reader_that_stops_reading_never_stalls_other_replies(any_server, fake_ollama,
+                                                                slow):
+    """A client with a 4 KB receive window stops reading a long, fast reply (its own,
+    or, in a second tab, one it follows with `watch`). Every other browser's reply keeps
+    flowing; the slow one is dropped, and reads why when it reads again."""
+    url = any_server
+    port = int(url.rsplit(":", 1)[1])
+    _, cookie = _browser(url)
+    if slow == "chats":
+        conn, ws = slow_reader(port, cookie)
+        fake_ollama.script(tokens=LONG_FAST_REPLY, delay=0.0005)
+        send_frame(conn, ws, {"type": "chat", "text": "long", "model": "gemma3:270m"})
+    else:  # a browser's own tab reads on; its second tab follows the reply, reads nothing
+        own = ChatSocket(url.replace("http://", "ws://") + "/ws", cookie)
+        fake_ollama.script(tokens=LONG_FAST_REPLY, delay=0.001)
+        own.send({"type": "chat", "text": "long", "model": "gemma3:270m"})
+        text = ""
+        while len(text) < 100_000:
+            frame = own.recv(timeout=10)
+            text += frame.get("text", "") if frame["type"] == "chunk" else ""
+        conn, ws = slow_reader(port, cookie)
+        send_frame(conn, ws, {"type": "watch", "replies": True})
+    assert wait_until(lambda: fake_ollama.active_streams >= 1, timeout=10)
+
+    _, other_cookie = _browser(url)  # another browser, reading as browsers do
+    other = ChatSocket(url.replace("http://", "ws://") + "/ws", other_cookie)
+    tokens = [f" n{i}" for i in range(150)]
+    fake_ollama.script(tokens=tokens, delay=0.02)
+    other.send({"type": "chat", "text": "hello", "model": "gemma3:270m"})
+    frames = frames_on_time(other, gap=10, timeout=40)  # a stall was 55-75 s
+    assert frames[-1]["type"] == "done" and reply_text(frames) == "".join(tokens)
+    # Once the long reply has all left the stand-in, more of it was sent than a reader
+    # may leave unread: reading again (within DROP_LINGER) it learns why it was dropped.
+    assert wait_until(lambda: fake_ollama.active_streams == 0, timeout=30)
+    closed, seen = close_after_reading(conn, ws)
+    assert closed is not None, seen[-5:]
+    assert closed.code == 1008 and "behind" in closed.reason
+    conn.close()
+    if slow == "follows":
+        rest = frames_on_time(own, gap=10, timeout=60)  # the tab that reads gets it all
+        text += reply_text(rest)
+        assert rest[-1]["type"] == "done" and text == "".join(LONG_FAST_REPLY)

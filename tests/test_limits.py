@@ -12,8 +12,8 @@ import requests
 
 from webchat.store.pruning import prune_empty_sessions
 
-from .live import BrowserClient, ChatSocket, LiveServer, wait_until
-from .test_conversations import tiny_png
+from .support.data import tiny_png
+from .support.live import BrowserClient, ChatSocket, LiveServer, wait_until
 
 
 def count(server: LiveServer, table: str) -> int:
@@ -81,12 +81,10 @@ def test_empty_browsers_are_pruned_and_others_kept(live_server, user, fake_ollam
 
 
 @pytest.fixture
-def capped(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, PEER_LIMITS_ON_LOOPBACK=True,
-                        NEW_SESSIONS_PER_MINUTE=3, SOCKETS_PER_ADDRESS=2,
-                        MESSAGES_PER_ADDRESS=3)
-    yield server
-    server.stop()
+def capped(make_server):
+    server = make_server(PEER_LIMITS_ON_LOOPBACK=True, NEW_SESSIONS_PER_MINUTE=3,
+                         SOCKETS_PER_ADDRESS=2, MESSAGES_PER_ADDRESS=3)
+    return server
 
 
 def test_one_address_cannot_dodge_limits_with_fresh_cookies(capped):
@@ -106,18 +104,14 @@ def test_one_address_cannot_dodge_limits_with_fresh_cookies(capped):
     assert sent[-1][-1]["code"] == "rate_limited" and "address" in sent[-1][-1]["message"]
 
 
-def test_image_quota_per_browser_and_in_total(tmp_path, fake_ollama):
+def test_image_quota_per_browser_and_in_total(make_server):
     png = tiny_png()
-    server = LiveServer(tmp_path / "data", fake_ollama.url, UPLOAD_QUOTA_BYTES=len(png) * 2,
-                        UPLOADS_TOTAL_BYTES=len(png) * 3)
-    try:
-        one, two = BrowserClient(server), BrowserClient(server)
-        assert [upload(one, png).status_code for _ in range(3)] == [201, 201, 413]
-        assert "limit" in upload(one, png).json()["error"]
-        assert [upload(two, png).status_code for _ in range(2)] == [201, 413]
-        assert "full" in upload(two, png).json()["error"]
-    finally:
-        server.stop()
+    server = make_server(UPLOAD_QUOTA_BYTES=len(png) * 2, UPLOADS_TOTAL_BYTES=len(png) * 3)
+    one, two = BrowserClient(server), BrowserClient(server)
+    assert [upload(one, png).status_code for _ in range(3)] == [201, 201, 413]
+    assert "limit" in upload(one, png).json()["error"]
+    assert [upload(two, png).status_code for _ in range(2)] == [201, 413]
+    assert "full" in upload(two, png).json()["error"]
 
 
 def imported_with_image(user: BrowserClient) -> int:
@@ -145,5 +139,7 @@ def test_images_go_with_their_messages(live_server, user):
     assert count(live_server, "uploads") == 1  # kept for the undo
     with live_server.services.sessions.db.transaction() as conn:
         conn.execute("UPDATE conversations SET deleted_at = ?", (time.time() - 3600,))
-    user.http.get(live_server.url + "/api/conversations", timeout=5)  # purges past undo
-    assert count(live_server, "uploads") == 0
+    user.http.get(live_server.url + "/api/conversations", timeout=5)
+    assert count(live_server, "uploads") == 1  # a read writes nothing
+    user.http.post(live_server.url + "/api/conversations", json={}, timeout=5)
+    assert count(live_server, "uploads") == 0  # the next one made purges past its undo

@@ -8,21 +8,22 @@ import re
 from webchat.pages import shell_files
 
 
-def test_service_worker_lists_the_shell_and_never_the_api(user):
-    response = user.http.get(user.server.url + "/sw.js", timeout=5)
+def test_service_worker_lists_the_shell_and_never_the_api(client):
+    response = client.get("/sw.js")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/javascript")
     assert response.headers["Cache-Control"] == "no-cache"
-    shell = json.loads(re.search(r"^const SHELL = (\[.*\]);", response.text, re.M).group(1))
+    text = response.get_data(as_text=True)
+    shell = json.loads(re.search(r"^const SHELL = (\[.*\]);", text, re.M).group(1))
     assert shell[0] == "/"
     for path in ("/static/js/app.js", "/static/js/search.js", "/static/css/style.css",
                  "/static/vendor/marked.esm.js", "/static/manifest.webmanifest",
                  "/static/icons/icon-512.png"):
         assert path in shell
-    lazy = json.loads(re.search(r"^const LAZY = (\[.*\]);", response.text, re.M).group(1))
+    lazy = json.loads(re.search(r"^const LAZY = (\[.*\]);", text, re.M).group(1))
     assert "/static/vendor/highlight/core.min.js" in lazy and lazy[0] not in shell
     assert not [p for p in shell if p.startswith("/api") or p == "/ws"]
-    manifest = user.http.get(user.server.url + "/static/manifest.webmanifest", timeout=5)
+    manifest = client.get("/static/manifest.webmanifest")
     assert manifest.headers["Content-Type"].startswith("application/manifest+json")
 
 

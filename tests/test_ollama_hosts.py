@@ -17,8 +17,8 @@ import pytest
 
 from webchat.ollama.hosts import HostsConfigError, parse_hosts
 
-from .fake_ollama import FakeOllama
-from .live import ROOT, BrowserClient, LiveServer, reply_text, wait_until
+from .support.fake_ollama import FakeOllama
+from .support.live import ROOT, BrowserClient, LiveServer, reply_text, wait_until
 
 MODEL = "gemma3:270m"
 
@@ -79,10 +79,9 @@ def nas() -> Iterator[FakeOllama]:
 
 
 @pytest.fixture
-def two(tmp_path, gpu, nas) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path / "data", f"gpu={gpu.url},nas={nas.url}")
-    yield server
-    server.stop()
+def two(gpu, nas, make_server) -> LiveServer:
+    server = make_server(ollama_url=f"gpu={gpu.url},nas={nas.url}")
+    return server
 
 
 @pytest.fixture
@@ -178,13 +177,13 @@ def test_a_host_dying_mid_reply_then_coming_back(browser, gpu, nas):
     assert ws.chat("pinned back", host="gpu")[-1]["stats"]["host"] == "gpu"
 
 
-def test_a_host_that_never_answers_does_not_hold_up_the_page(tmp_path, gpu):
+def test_a_host_that_never_answers_does_not_hold_up_the_page(make_server, gpu):
     hole = socket.socket()
     hole.bind(("127.0.0.1", 0))
     hole.listen(64)  # accepts connections (the kernel does), never answers
     port = hole.getsockname()[1]
-    server = LiveServer(tmp_path / "data", f"hole=http://127.0.0.1:{port},gpu={gpu.url}",
-                        CONNECT_TIMEOUT=0.5)
+    server = make_server(ollama_url=f"hole=http://127.0.0.1:{port},gpu={gpu.url}",
+                         CONNECT_TIMEOUT=0.5)
     try:
         browser = BrowserClient(server)
         started = time.monotonic()

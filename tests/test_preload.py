@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .live import BrowserClient, LiveServer, wait_until
+from .support.live import BrowserClient, wait_until
 
 
 def _load_in_background(user: BrowserClient, body: dict[str, Any]) -> dict[str, Any]:
@@ -20,46 +20,40 @@ def _load_in_background(user: BrowserClient, body: dict[str, Any]) -> dict[str, 
     return answer
 
 
-def test_load_uses_the_conversations_keep_alive(fake_ollama, user, live_server):
-    url = live_server.url
-    cid = user.http.post(url + "/api/conversations",
-                         json={"settings": {"keep_alive": -1}}).json()["id"]
-    response = user.http.post(url + "/api/load", json={"model": "gemma3:270m",
-                                                       "conversation": cid})
-    assert response.status_code == 200 and response.json()["loaded"] is True
+def test_load_uses_the_conversations_keep_alive(fake_ollama, client):
+    cid = client.post("/api/conversations", json={"settings": {"keep_alive": -1}}).json["id"]
+    response = client.post("/api/load", json={"model": "gemma3:270m", "conversation": cid})
+    assert response.status_code == 200 and response.json["loaded"] is True
     assert fake_ollama.last_payload("/api/generate") == {
         "model": "gemma3:270m", "keep_alive": -1, "stream": True}
-    loaded = user.http.get(url + "/api/loaded").json()["models"]
+    loaded = client.get("/api/loaded").json["models"]
     assert [m["name"] for m in loaded] == ["gemma3:270m"] and loaded[0]["expires_never"]
 
 
-def test_load_errors(fake_ollama, user, live_server):
-    url = live_server.url + "/api/load"
-    unknown = user.http.post(url, json={"model": "nope"})
-    assert unknown.status_code == 404 and "not found" in unknown.json()["error"]
+def test_load_errors(fake_ollama, client):
+    url = "/api/load"
+    unknown = client.post(url, json={"model": "nope"})
+    assert unknown.status_code == 404 and "not found" in unknown.json["error"]
     for body in ({"model": "../../x"}, {}, [1]):
-        bad = user.http.post(url, json=body)
-        assert bad.status_code == 400 and "model" in bad.json()["error"].lower()
-    other = user.http.post(url, json={"model": "gemma3:270m", "conversation": 999})
+        bad = client.post(url, json=body)
+        assert bad.status_code == 400 and "model" in bad.json["error"].lower()
+    other = client.post(url, json={"model": "gemma3:270m", "conversation": 999})
     assert other.status_code == 404
-    foreign = user.http.post(url, json={"model": "gemma3:270m"},
-                             headers={"Origin": "http://evil.example"})
+    foreign = client.post(url, json={"model": "gemma3:270m"},
+                          headers={"Origin": "http://evil.example"})
     assert foreign.status_code == 403
     fake_ollama.stop()
-    down = user.http.post(url, json={"model": "gemma3:270m"})
-    assert down.status_code == 503 and "Cannot reach Ollama" in down.json()["error"]
+    down = client.post(url, json={"model": "gemma3:270m"})
+    assert down.status_code == 503 and "Cannot reach Ollama" in down.json["error"]
 
 
-def test_no_preload_turns_it_off(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, NO_PRELOAD=True)
-    try:
-        user = BrowserClient(server)
-        page = user.http.get(server.url + "/").text
-        assert 'data-load-on-pick="off"' in page
-        response = user.http.post(server.url + "/api/load", json={"model": "gemma3:270m"})
-        assert response.status_code == 409 and fake_ollama.loaded_names() == []
-    finally:
-        server.stop()
+def test_no_preload_turns_it_off(make_server, fake_ollama):
+    server = make_server(NO_PRELOAD=True)
+    user = BrowserClient(server)
+    page = user.http.get(server.url + "/").text
+    assert 'data-load-on-pick="off"' in page
+    response = user.http.post(server.url + "/api/load", json={"model": "gemma3:270m"})
+    assert response.status_code == 409 and fake_ollama.loaded_names() == []
 
 
 def test_unload_during_a_preload_wins(fake_ollama, user, live_server):
@@ -85,17 +79,14 @@ def test_stop_cuts_a_preload(fake_ollama, user, live_server):
     assert fake_ollama.wait_for_disconnect()
 
 
-def test_a_preloading_browser_counts_as_a_user(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, UNLOAD_GRACE=0.2)
-    try:
-        alice, bob = BrowserClient(server), BrowserClient(server)
-        alice_ws, bob_ws = alice.socket(), bob.socket()
-        assert alice.http.post(server.url + "/api/load",
-                               json={"model": "gemma3:270m"}).json()["loaded"]
-        bob_ws.chat("hello")
-        bob_ws.close()
-        assert not wait_until(lambda: fake_ollama.unloads, timeout=0.6)  # alice uses it
-        alice_ws.close()
-        assert wait_until(lambda: fake_ollama.unloads == ["gemma3:270m"], timeout=3)
-    finally:
-        server.stop()
+def test_a_preloading_browser_counts_as_a_user(make_server, fake_ollama):
+    server = make_server(UNLOAD_GRACE=0.2)
+    alice, bob = BrowserClient(server), BrowserClient(server)
+    alice_ws, bob_ws = alice.socket(), bob.socket()
+    assert alice.http.post(server.url + "/api/load",
+                           json={"model": "gemma3:270m"}).json()["loaded"]
+    bob_ws.chat("hello")
+    bob_ws.close()
+    assert not wait_until(lambda: fake_ollama.unloads, timeout=0.6)  # alice uses it
+    alice_ws.close()
+    assert wait_until(lambda: fake_ollama.unloads == ["gemma3:270m"], timeout=3)

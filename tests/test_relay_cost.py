@@ -64,10 +64,12 @@ def test_partial_saves_are_searchable_only_once_the_reply_ends(tmp_path):
 
 
 def test_a_browser_that_stops_reading_is_dropped_not_waited_for():
-    import select
     import socket
+    import time
     import types
 
+    from webchat.guard.roles import GUEST
+    from webchat.relay.outbox import close_frame
     from webchat.relay.tcp import MAX_UNSENT
     from webchat.ws.chat_socket import ChatConnection
 
@@ -80,18 +82,24 @@ def test_a_browser_that_stops_reading_is_dropped_not_waited_for():
 
     ours, browser = socket.socketpair()
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * MAX_UNSENT)
-    ours.settimeout(5)  # without the limit a send would wait this long, then fail
+    ours.settimeout(5)  # a send that waited for room would wait this long, then fail
     services = types.SimpleNamespace(config={})
-    connection = ChatConnection(Ws(ours), "sid", services)  # type: ignore[arg-type]
+    connection = ChatConnection(Ws(ours), "sid", services, GUEST)  # type: ignore[arg-type]
     frame = {"type": "chunk", "text": "x" * 4000}
     sent = 0
+    started = time.monotonic()
     while connection.send(frame):  # the browser reads nothing
         sent += 1
         assert sent < 10_000, "sending never stopped"
+    assert time.monotonic() - started < 2  # no send waited for room
     assert sent * 4000 >= MAX_UNSENT // 2  # it got its share first (the count is in
     # the kernel's bytes, with their overhead)
-    assert select.select([], [ours], [], 0)[1]  # stopped before a send could block
-    browser.recv(1 << 22)  # it reads again: frames go to it again
-    assert connection.send(frame)
+    assert not connection.send(frame)  # dropped: nothing more goes to it
+    browser.settimeout(10)
+    received = b""
+    while piece := browser.recv(1 << 20):  # it reads again: what was out, then the end
+        received += piece
+    assert received.endswith(close_frame(1008, "Too far behind: over 256 KB unread. "
+                                                "Reconnecting reloads the chat."))
     ours.close()
     browser.close()

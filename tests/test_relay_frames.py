@@ -5,8 +5,8 @@ must give exactly what the long way gives."""
 from __future__ import annotations
 
 import json
-import select
 import socket
+import time
 import types
 
 import pytest
@@ -14,12 +14,13 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
 from wsproto.extensions import PerMessageDeflate
 
+from webchat.guard.roles import GUEST
 from webchat.ollama.chunked import ChunkedLines
 from webchat.ollama.stream import parse_line, plain_token
 from webchat.relay.frames import FrameWriter
 from webchat.ws.chat_socket import MAX_UNSENT, ChatConnection
 
-from .fake_ollama import CAPTURES
+from .support.fake_ollama import CAPTURES
 
 
 def _pair(deflate: bool) -> tuple[WSConnection, WSConnection]:
@@ -80,24 +81,41 @@ def test_frames_written_directly_read_like_wsprotos_in_any_mix(deflate):
     browser.close()
 
 
-def test_a_browser_that_stops_reading_is_dropped_with_frames_written_directly():
-    server, _ = _pair(False)
+def test_a_browser_that_stops_reading_is_dropped_with_a_reason_it_reads_later():
+    """Writes never wait on a browser (relay/outbox.py): one that reads nothing is dropped, and
+    when it reads again it gets whole frames, then a close frame saying why, then the end."""
+    server, client = _pair(False)
     ours, browser = socket.socketpair()
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * MAX_UNSENT)
-    ours.settimeout(5)  # without the limit a send would wait this long, then fail
-    connection = ChatConnection(_socket(server, ours), "sid",
-                                types.SimpleNamespace(config={}))  # type: ignore[arg-type]
+    ours.settimeout(5)  # a send that waited for room would wait this long, then fail
+    connection = ChatConnection(_socket(server, ours), "sid", types.SimpleNamespace(config={}),
+                                GUEST)  # type: ignore[arg-type]
     assert connection._writer is not None
     frame = {"type": "chunk", "text": "x" * 4000}
     sent = 0
+    started = time.monotonic()
     while connection.send(frame):  # the browser reads nothing
         sent += 1
         assert sent < 10_000, "sending never stopped"
+    assert time.monotonic() - started < 2  # no send waited for room
     assert sent * 4000 >= MAX_UNSENT // 2
-    assert select.select([], [ours], [], 0)[1]  # stopped before a send could block
-    while select.select([browser], [], [], 0.2)[0]:
-        browser.recv(1 << 22)  # it reads again: frames go to it again
-    assert connection.send(frame)
+    assert not connection.send(frame)  # dropped for good
+    browser.settimeout(10)
+    messages: list[str] = []
+    closed = None
+    while closed is None:
+        data = browser.recv(1 << 20)
+        assert data, "the socket ended without a close frame"
+        client.receive_data(data)
+        for event in client.events():
+            if isinstance(event, CloseConnection):
+                closed = event
+            elif event.message_finished:
+                messages.append(event.data)
+    assert 0 < len(messages) <= sent
+    assert all(json.loads(m) == frame for m in messages)  # whole frames, none cut
+    assert closed.code == 1008 and "behind" in closed.reason
+    assert browser.recv(1) == b""  # then the server ends the connection
     ours.close()
     browser.close()
 
@@ -166,7 +184,7 @@ def test_a_reader_that_never_waits_says_when_nothing_came():
 
 
 def test_a_chunk_frame_built_as_text_is_what_json_dumps_writes():
-    from webchat.relay.reply import Reply
+    from webchat.relay.reply import Reply, ReplyRequest
 
     class Tab:
         def __init__(self) -> None:
@@ -177,9 +195,9 @@ def test_a_chunk_frame_built_as_text_is_what_json_dumps_writes():
             return True
 
     tab = Tab()
-    reply = Reply(sid="s" * 32, user_id=1, model="m", endpoint="chat", payload={},
-                  sessions=None, client=None, active=None,  # type: ignore[arg-type]
-                  listeners=[tab], conversation_id=7)
+    host = types.SimpleNamespace(client=None)  # no Ollama: only the frames are built
+    request = ReplyRequest("s" * 32, 7, 1, "m", "chat", {}, host)  # type: ignore[arg-type]
+    reply = Reply(request, None, None, [tab])  # type: ignore[arg-type]
     for kind, pieces in (("content", ['a"b', "\\ é 😀\n\t", "\x01"]), ("thinking", ["hm"])):
         reply._relay_held([kind, *pieces])
     assert tab.texts == [

@@ -5,20 +5,18 @@ from __future__ import annotations
 import pytest
 import requests
 
-from .live import BrowserClient, LiveServer, start_run_py
+from .support.live import BrowserClient, LiveServer, start_run_py
+from .support.roles import guest, unload
 
 MODEL = "gemma3:270m"
 
 
 @pytest.fixture
-def shared(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, HOST="0.0.0.0")
-    yield server
-    server.stop()
+def shared(make_server):
+    server = make_server(HOST="0.0.0.0")
+    return server
 
 
-def guest(server: LiveServer) -> BrowserClient:
-    return BrowserClient(server, token=server.app.config["ACCESS_TOKEN"])
 
 
 def admin(server: LiveServer) -> BrowserClient:
@@ -34,15 +32,12 @@ def delete(client: BrowserClient, model: str) -> requests.Response:
                               timeout=5)
 
 
-def unload(client: BrowserClient, model: str) -> requests.Response:
-    return client.http.post(client.server.url + "/api/unload", json={"model": model},
-                            timeout=5)
 
 
-def test_guests_may_not_pull_or_delete_and_the_admin_may(shared, fake_ollama, tmp_path):
-    assert (tmp_path / "data" / "admin_token").stat().st_mode & 0o777 == 0o600
+def test_guests_may_not_pull_or_delete_and_the_admin_may(shared, fake_ollama):
+    assert (shared.data_dir / "admin_token").stat().st_mode & 0o777 == 0o600
     visitor = guest(shared)
-    assert me(visitor) == {"role": "guest", "manage_models": False,
+    assert me(visitor) == {"role": "guest", "manage_models": False, "cloud_models": False,
                            "reason": me(visitor)["reason"], "max_keep_alive": "30m"}
     assert "admin" in me(visitor)["reason"]
     refused = delete(visitor, MODEL)
@@ -64,17 +59,13 @@ def test_guests_may_not_pull_or_delete_and_the_admin_may(shared, fake_ollama, tm
     assert delete(boss, "new:1b").json() == {"deleted": "new:1b"}
 
 
-def test_guests_manage_models_flag_and_the_loopback_user(tmp_path, fake_ollama, user):
+def test_guests_manage_models_flag_and_the_loopback_user(make_server, fake_ollama, user):
     assert me(user)["role"] == "admin"  # loopback-only: the machine's own user
-    server = LiveServer(tmp_path / "lan", fake_ollama.url, HOST="0.0.0.0",
-                        GUESTS_MANAGE_MODELS=True)
-    try:
-        visitor = guest(server)
-        assert me(visitor)["manage_models"] is True
-        fake_ollama.add_model("spare:1b")
-        assert delete(visitor, "spare:1b").status_code == 200
-    finally:
-        server.stop()
+    server = make_server(HOST="0.0.0.0", GUESTS_MANAGE_MODELS=True)
+    visitor = guest(server)
+    assert me(visitor)["manage_models"] is True
+    fake_ollama.add_model("spare:1b")
+    assert delete(visitor, "spare:1b").status_code == 200
 
 
 def test_a_guest_unloads_only_what_nobody_else_uses(shared, fake_ollama):
@@ -101,24 +92,21 @@ def test_guests_keep_alive_is_capped(shared, fake_ollama):
     assert fake_ollama.last_payload("/api/chat")["keep_alive"] == -1
 
 
-def test_pulls_from_other_registries_and_more_than_two_at_once(tmp_path, fake_ollama):
-    server = LiveServer(tmp_path / "data", fake_ollama.url, ALLOW_PULL_FROM="ok.example")
-    try:
-        ws = BrowserClient(server).socket()
-        ws.send({"type": "pull", "model": "evil.example/ns/model:1b"})
-        error = ws.recv()
-        assert error["code"] == "invalid" and "--allow-pull-from evil.example" in \
-            error["message"]
-        fake_ollama.pull_delay = 0.3
-        for name in ("ok.example/ns/one:1b", "two:1b"):
-            ws.send({"type": "pull", "model": name})
-        ws.send({"type": "pull", "model": "three:1b"})
-        frames = ws.recv_until("error")
-        assert "most at once" in frames[-1]["message"]
-        for name in ("ok.example/ns/one:1b", "two:1b"):
-            ws.send({"type": "pull_cancel", "model": name})
-    finally:
-        server.stop()
+def test_pulls_from_other_registries_and_more_than_two_at_once(make_server, fake_ollama):
+    server = make_server(ALLOW_PULL_FROM="ok.example")
+    ws = BrowserClient(server).socket()
+    ws.send({"type": "pull", "model": "evil.example/ns/model:1b"})
+    error = ws.recv()
+    assert error["code"] == "invalid" and "--allow-pull-from evil.example" in \
+        error["message"]
+    fake_ollama.pull_delay = 0.3
+    for name in ("ok.example/ns/one:1b", "two:1b"):
+        ws.send({"type": "pull", "model": name})
+    ws.send({"type": "pull", "model": "three:1b"})
+    frames = ws.recv_until("error")
+    assert "most at once" in frames[-1]["message"]
+    for name in ("ok.example/ns/one:1b", "two:1b"):
+        ws.send({"type": "pull_cancel", "model": name})
 
 
 def test_lan_banner_prints_the_admin_link(tmp_path, fake_ollama):
@@ -130,3 +118,57 @@ def test_lan_banner_prints_the_admin_link(tmp_path, fake_ollama):
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+CLOUD = "gpt-oss:120b-cloud"
+
+
+def add_cloud_model(fake_ollama) -> None:
+    """As Ollama lists one: a few hundred bytes, served by ollama.com."""
+    fake_ollama.add_model(CLOUD, size=384, family="gptoss",
+                          remote_host="https://ollama.com:443")
+
+
+def test_cloud_models_are_marked(fake_ollama, user):
+    add_cloud_model(fake_ollama)
+    fake_ollama.add_model("qwen3-coder:480b-cloud")  # the name alone says so, too
+    fake_ollama.add_model("kimi:cloud")
+    listed = {m["name"]: m["cloud"]
+              for m in user.http.get(user.server.url + "/api/models").json()["models"]}
+    assert listed[CLOUD] is listed["qwen3-coder:480b-cloud"] is listed["kimi:cloud"] is True
+    assert listed[MODEL] is listed["thinker:latest"] is False
+    show = user.http.get(user.server.url + "/api/show", params={"model": CLOUD}).json()
+    assert show["cloud"] is True
+    assert user.http.get(user.server.url + "/api/show",
+                         params={"model": MODEL}).json()["cloud"] is False
+
+
+def test_a_guest_may_not_chat_with_a_cloud_model_and_the_admin_may(shared, fake_ollama):
+    add_cloud_model(fake_ollama)
+    visitor = guest(shared)
+    assert me(visitor)["cloud_models"] is False
+    ws = visitor.socket()
+    frames = ws.chat("my private notes", model=CLOUD)
+    assert [f["type"] for f in frames] == ["error"] and frames[0]["code"] == "forbidden"
+    assert "ollama.com" in frames[0]["message"]
+    assert "--allow-cloud-models" in frames[0]["message"]
+    assert fake_ollama.last_payload("/api/chat") is None  # nothing left the machine
+    assert visitor.history()["messages"] == []  # nor was it stored as sent
+    assert ws.chat("hello")[-1]["type"] == "done"  # a local model still answers
+
+    boss = admin(shared)
+    assert me(boss)["cloud_models"] is True
+    assert boss.socket().chat("hello cloud", model=CLOUD)[-1]["type"] == "done"
+    assert fake_ollama.last_payload("/api/chat")["model"] == CLOUD
+
+
+def test_allow_cloud_models_lets_guests_use_them(tmp_path, fake_ollama):
+    add_cloud_model(fake_ollama)
+    server = LiveServer(tmp_path / "data", fake_ollama.url, HOST="0.0.0.0",
+                        ALLOW_CLOUD_MODELS=True)
+    try:
+        visitor = guest(server)
+        assert me(visitor)["cloud_models"] is True
+        assert visitor.socket().chat("hi", model=CLOUD)[-1]["type"] == "done"
+    finally:
+        server.stop()

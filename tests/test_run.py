@@ -8,12 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import requests
 
-from .live import start_run_py
+from .support.live import close_all, ended_by_server, start_run_py, trickle, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,3 +72,37 @@ def test_dev_server_closes_a_silent_connection_and_still_serves(tmp_path, fake_o
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
+
+
+def _threads(pid: int) -> int:
+    status = open(f"/proc/{pid}/status").read()
+    return int(re.search(r"Threads:\s+(\d+)", status).group(1))
+
+
+def test_dev_server_cuts_a_header_that_trickles_past_its_deadline(tmp_path, fake_ollama):
+    """`--header-timeout` on the development server: 30 requests that send a header line
+    every 0.3 s (never silent, so --idle-timeout never fires) each held a thread for as
+    long as they trickled. They are closed at the deadline and their threads end, while
+    a page loads meanwhile."""
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url, "--header-timeout", "2")
+    tricklers: list[socket.socket] = []
+    stop = threading.Event()  # (until the trickle starts)
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
+        port = int(url.rsplit(":", 1)[1])
+        assert requests.get(url + "/", timeout=10).status_code == 200
+        before = _threads(process.pid)
+        for _ in range(30):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+            conn.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode())
+            tricklers.append(conn)
+        stop = trickle(tricklers, b"X-Slow: 1\r\n", 0.3)
+        assert requests.get(url + "/", timeout=10).status_code == 200
+        deadline = time.monotonic() + 30  # generous: the limit is 2 s
+        cut = sum(ended_by_server(conn, max(0.01, deadline - time.monotonic()))
+                  for conn in tricklers)
+        assert cut == len(tricklers)
+        assert wait_until(lambda: _threads(process.pid) <= before + 2, timeout=10)
+    finally:
+        stop.set()
+        close_all(process, tricklers)

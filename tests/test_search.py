@@ -7,7 +7,7 @@ import sqlite3
 from webchat.store.database import MIGRATE_TO_2, SCHEMA, SCHEMA_VERSION, Database
 from webchat.store.search import fts_query, search_messages, split_snippet
 
-from .live import BrowserClient, reply_text
+from .support.live import BrowserClient, reply_text
 
 MODEL = "gemma3:270m"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import simple_websocket
 
-from .live import ChatSocket
+from .support.live import ChatSocket
 
 
 @pytest.mark.parametrize("path", ["/", "/api/history", "/api/models", "/api/nothing",

@@ -1,6 +1,8 @@
 """Many browsers chatting, stopping, clearing and unloading at random for a while.
 
-Bounded: WEBCHAT_SOAK_SECONDS (default 8; run it for minutes with e.g. 180). Afterwards
+Bounded: WEBCHAT_SOAK_SECONDS (default 8; run it for minutes with e.g. 180). Among them
+one client with a 4 KB receive window asks for a long, fast reply and never reads it:
+every other reply still comes whole and on time, and that client is dropped. Afterwards
 no unexpected error frames, no leaked threads or file descriptors, memory flat.
 """
 
@@ -14,8 +16,9 @@ from pathlib import Path
 
 from webchat.ollama.client import OllamaClient
 
-from .fake_ollama import connection_thread_name
-from .live import BrowserClient, LiveServer, wait_until
+from .support.fake_ollama import connection_thread_name
+from .support.live import BrowserClient, LiveServer, wait_until
+from .support.slow_reader import LONG_FAST_REPLY, close_after_reading, send_frame, slow_reader
 
 SECONDS = float(os.environ.get("WEBCHAT_SOAK_SECONDS", "8"))
 BROWSERS = 8
@@ -81,38 +84,45 @@ def _browse(server: LiveServer, seed: int, stop_at: float, problems: list[str]) 
         user.close()
 
 
-def test_soak(tmp_path, fake_ollama):
+def test_soak(make_server, fake_ollama):
     fake_ollama.token_delay = 0.003
-    server = LiveServer(tmp_path / "data", fake_ollama.url, MESSAGES_PER_MINUTE=100000,
-                        UNLOAD_GRACE=0.2)
-    try:
-        warm = BrowserClient(server)  # first use imports and caches things: not a leak
-        warm.socket().chat("warm up")
-        warm.close()
-        time.sleep(0.5)
-        (threads, pooled_before), fds, rss = _threads(fake_ollama.port), _fds(), _rss_mb()
-        problems: list[str] = []
-        stop_at = time.monotonic() + SECONDS
-        workers = [threading.Thread(target=_browse, args=(server, seed, stop_at, problems))
-                   for seed in range(BROWSERS)]
-        for worker in workers:
-            worker.start()
-        rss_midway = None
-        while any(worker.is_alive() for worker in workers):
-            time.sleep(0.25)
-            if rss_midway is None and time.monotonic() > stop_at - SECONDS / 2:
-                rss_midway = _rss_mb()
-        assert problems == []
-        assert wait_until(lambda: len(_threads(fake_ollama.port)[0]) <= len(threads) + 1,
-                          timeout=10), (threads, _threads(fake_ollama.port))
-        pooled = _threads(fake_ollama.port)[1]
-        assert pooled <= OllamaClient.POOL_SIZE, pooled
-        # each pooled connection is two descriptors here: the app's end and the stand-in's
-        new_pooled = max(0, pooled - pooled_before)
-        assert wait_until(lambda: _fds() <= fds + 2 * new_pooled + 2, timeout=10), \
-            (_fds(), fds, pooled_before, pooled)
-        assert _rss_mb() - rss < 40, (rss, rss_midway, _rss_mb())
-        if SECONDS >= 60:  # long runs: memory stays flat after warming up
-            assert _rss_mb() - (rss_midway or rss) < 15
-    finally:
-        server.stop()
+    server = make_server(MESSAGES_PER_MINUTE=100000, UNLOAD_GRACE=0.2)
+    warm = BrowserClient(server)  # first use imports and caches things: not a leak
+    warm.socket().chat("warm up")
+    warm.close()
+    time.sleep(0.5)
+    (threads, pooled_before), fds, rss = _threads(fake_ollama.port), _fds(), _rss_mb()
+    problems: list[str] = []
+    stalled = BrowserClient(server)  # asks first, so the long reply is its own
+    conn, ws = slow_reader(server.port, stalled.cookie)
+    fake_ollama.script(tokens=LONG_FAST_REPLY, delay=0.0005)
+    send_frame(conn, ws, {"type": "chat", "text": "long", "model": "gemma3:270m"})
+    assert wait_until(lambda: fake_ollama.active_streams >= 1, timeout=10)
+    stop_at = time.monotonic() + SECONDS
+    workers = [threading.Thread(target=_browse, args=(server, seed, stop_at, problems))
+               for seed in range(BROWSERS)]
+    for worker in workers:
+        worker.start()
+    rss_midway = None
+    while any(worker.is_alive() for worker in workers):
+        time.sleep(0.25)
+        if rss_midway is None and time.monotonic() > stop_at - SECONDS / 2:
+            rss_midway = _rss_mb()
+    assert problems == []  # every reply whole, none later than recv_until allows
+    assert wait_until(lambda: any(c.dropped for c in list(server.services.connections)),
+                      timeout=30)  # the long reply got far enough ahead of it
+    closed, seen = close_after_reading(conn, ws)  # reading at last: it learns why
+    conn.close()
+    stalled.close()
+    assert closed is not None and closed.code == 1008, (closed, seen[-5:])
+    assert wait_until(lambda: len(_threads(fake_ollama.port)[0]) <= len(threads) + 1,
+                      timeout=10), (threads, _threads(fake_ollama.port))
+    pooled = _threads(fake_ollama.port)[1]
+    assert pooled <= OllamaClient.POOL_SIZE, pooled
+    # each pooled connection is two descriptors here: the app's end and the stand-in's
+    new_pooled = max(0, pooled - pooled_before)
+    assert wait_until(lambda: _fds() <= fds + 2 * new_pooled + 2, timeout=10), \
+        (_fds(), fds, pooled_before, pooled)
+    assert _rss_mb() - rss < 40, (rss, rss_midway, _rss_mb())
+    if SECONDS >= 60:  # long runs: memory stays flat after warming up
+        assert _rss_mb() - (rss_midway or rss) < 15

@@ -15,8 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .fake_ollama import FakeOllama
-from .live import ROOT, wait_until
+from .support.fake_ollama import FakeOllama
+from .support.live import ROOT, wait_until
 
 STUB_START = """#!/usr/bin/env bash
 VERSION=${WEBCHAT_REAL_OLLAMA_VERSION:-default}

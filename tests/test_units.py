@@ -10,6 +10,7 @@ from webchat.models.loaded import describe_loaded, processor_split
 from webchat.ollama.address import ollama_url_from_host
 from webchat.ollama.client import OllamaClient
 from webchat.ollama.errors import OllamaUnreachable, StreamFailed
+from webchat.ollama.modelinfo import is_cloud, think_levels, think_to_send
 from webchat.ollama.stream import iter_ndjson, reply_stats
 from webchat.pages import module_graph
 from webchat.relay.payload import build_payload, flatten_prompt
@@ -192,3 +193,93 @@ def test_an_unload_gives_up_soon_when_ollama_is_frozen():
             client.unload_model("gemma3:270m")
     finally:
         frozen.close()
+
+
+CHUNKED = (b"POST /api/conversations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"4;ext=1\r\n{\"a\"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\nX-Trailer: y\r\n\r\nGET / HTTP/1.1")
+
+
+def test_a_chunked_body_ends_where_it_ends_however_it_arrives():
+    """The --production worker (slow_clients.py) finds the end of a chunked body as its
+    bytes trickle in: split anywhere, the end is found at the same byte, never early."""
+    from webchat.serve.request_framing import ChunkedEnd, framing, header_end
+
+    end_of_head = header_end(CHUNKED)
+    assert framing(CHUNKED[:end_of_head]).chunked
+    body = CHUNKED[end_of_head:]
+    expected = body.index(b"GET")
+    for split in range(len(body) + 1):
+        for cut in range(split, len(body) + 1):
+            scanner = ChunkedEnd()
+            found = [scanner.feed(body[:split]), scanner.feed(body[split:cut])]
+            hit = next((f for f in found if f >= 0), -1)
+            assert hit == (expected if cut >= expected else -1), (split, cut)
+    with pytest.raises(ValueError):
+        ChunkedEnd().feed(b"zz\r\n")
+
+
+@pytest.mark.parametrize("head, expected", [
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", {"length": 0}),
+    (b"POST /a?q=1 HTTP/1.1\r\nContent-Length: 12\r\n\r\n", {"length": 12, "path": "/a"}),
+    (b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", {"refused": True}),
+    (b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", {"refused": True}),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+     {"refused": True}),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", {"refused": True}),
+    (b"POST / HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-Continue\r\n\r\n",
+     {"length": 5, "expects_continue": True}),
+    (b"POST / HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+     {"length": 5, "expects_continue": False}),
+])
+def test_request_framing_is_read_as_gunicorn_reads_it(head, expected):
+    from webchat.serve.request_framing import framing
+
+    found = framing(head)
+    assert {key: getattr(found, key) for key in expected} == expected
+
+
+HARMONY_SHOW = {"details": {"family": "gptoss"}, "capabilities": ["completion", "thinking"],
+                "template": "<|start|>system<|message|>Reasoning: {{ .ThinkLevel }}<|end|>"}
+
+
+@pytest.mark.parametrize(("show", "levels"), [
+    (HARMONY_SHOW, ["low", "medium", "high"]),
+    ({**HARMONY_SHOW, "details": {"family": "gpt-oss"}}, ["low", "medium", "high"]),
+    ({**HARMONY_SHOW, "template": "{{ .Prompt }}"}, []),  # no harmony tags: on/off
+    ({**HARMONY_SHOW, "details": {"family": "qwen3"}}, []),  # Ollama keys on the family
+    ({**HARMONY_SHOW, "capabilities": ["completion"]}, []),
+    ({}, []),
+])
+def test_think_levels_follow_ollamas_harmony_rule(show, levels):
+    assert think_levels(show) == levels
+
+
+@pytest.mark.parametrize(("wanted", "capabilities", "sent"), [
+    (False, ["completion", "thinking"], False),  # off is said, or the model thinks
+    (None, ["completion", "thinking"], False),
+    (True, ["completion", "thinking"], True),
+    ("high", ["completion", "thinking"], True),  # an on/off model: on
+    (True, ["completion"], None),  # never sent where it would be a 400
+    (False, ["completion"], None),
+    (None, None, None),
+])
+def test_think_to_send_says_off_to_a_thinking_model(wanted, capabilities, sent):
+    assert think_to_send(wanted, {"capabilities": capabilities}) is sent
+
+
+@pytest.mark.parametrize(("wanted", "sent"), [
+    ("low", "low"), ("medium", "medium"), ("high", "high"), (True, "medium"),
+    (False, "low"), (None, "low")])
+def test_think_to_send_gives_a_level_model_a_level(wanted, sent):
+    assert think_to_send(wanted, HARMONY_SHOW) == sent
+
+
+@pytest.mark.parametrize(("name", "entry", "cloud"), [
+    ("gpt-oss:120b-cloud", {}, True), ("kimi-k2:cloud", {}, True), ("Qwen3:CLOUD", {}, True),
+    ("gpt-oss:120b", {"remote_host": "https://ollama.com:443"}, True),
+    ("gpt-oss:120b", {"remote_model": "gpt-oss:120b"}, True),
+    ("gemma3:270m", {}, False), ("cloud", {}, False), ("my-cloud", {}, False),
+    ("registry.example:5000/cloud", {}, False), ("cloud-model:latest", {}, False),
+])
+def test_is_cloud_reads_ollamas_remote_fields_and_source_suffix(name, entry, cloud):
+    assert is_cloud(name, entry) is cloud

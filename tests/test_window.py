@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,8 @@ from webchat.relay.payload import build_payload
 from webchat.store.database import Database
 from webchat.store.manager import SessionManager
 
-from .fake_ollama import RELEASES, FakeOllama, render_gemma3
-from .live import BrowserClient, LiveServer
+from .support.fake_ollama import RELEASES, FakeOllama, render_gemma3
+from .support.live import BrowserClient, LiveServer
 
 TURNS = 14
 SYSTEM = "Always answer in French."
@@ -111,71 +112,68 @@ def test_reasons_say_why(tmp_path: Path) -> None:
     assert "reuses its cache" in reasons[0]
 
 
-def test_system_prompt_reaches_gemma3_prompt_through_the_app(tmp_path: Path,
-                                                             fake_ollama: FakeOllama) -> None:
+def test_system_prompt_reaches_gemma3_prompt_through_the_app(
+        make_server: Callable[..., LiveServer], fake_ollama: FakeOllama) -> None:
     """The issue's case: --max-history 4, a full conversation, Gemma 3's template."""
-    server = LiveServer(tmp_path / "data", fake_ollama.url, MAX_HISTORY=4, WINDOW_STEP=0)
-    try:
-        ws = BrowserClient(server).socket()
-        counts = []
-        for system in ("", SYSTEM):
-            ws.send({"type": "system", "text": system})
-            ws.recv()
-            for i in range(4):
-                frames = ws.chat(f"question {i}")
-            assert [m["role"] for m in fake_ollama.last_payload("/api/chat")["messages"]][:2] \
-                == (["system", "user"] if system else ["user", "assistant"])
-            assert (SYSTEM in fake_ollama.last_prompt) == bool(system)
-            counts.append(frames[-1]["stats"]["prompt_eval_count"])
-            ws.send({"type": "clear"})
-            ws.recv()
-        assert counts[1] > counts[0]
-    finally:
-        server.stop()
+    server = make_server(MAX_HISTORY=4, WINDOW_STEP=0)
+    ws = BrowserClient(server).socket()
+    counts = []
+    for system in ("", SYSTEM):
+        ws.send({"type": "system", "text": system})
+        ws.recv()
+        for i in range(4):
+            frames = ws.chat(f"question {i}")
+        assert [m["role"] for m in fake_ollama.last_payload("/api/chat")["messages"]][:2] \
+            == (["system", "user"] if system else ["user", "assistant"])
+        assert (SYSTEM in fake_ollama.last_prompt) == bool(system)
+        counts.append(frames[-1]["stats"]["prompt_eval_count"])
+        ws.send({"type": "clear"})
+        ws.recv()
+    assert counts[1] > counts[0]
 
 
-def _cache_run(tmp_path: Path, fake: FakeOllama, trim: str) -> tuple[int, int]:
+def _cache_run(make_server: Callable[..., LiveServer], fake: FakeOllama,
+               trim: str) -> tuple[int, int]:
     """20 turns with max_history 6: (turns that reused the previous prompt, total ns).
     On 0.32 each reply is followed by the app's warm-up of the cache (relay/cache_warm.py),
     waited for as a person reads; only the replies' own prompts are counted."""
-    server = LiveServer(tmp_path / trim, fake.url, MAX_HISTORY=6)
-    try:
-        user = BrowserClient(server)
-        ws = user.socket()
-        response = user.http.post(server.url + "/api/conversations",
-                                  json={"system": SYSTEM, "settings": {"trim": trim}})
-        cid = response.json()["id"]
-        fake.prompts.clear()
-        spent = 0
-        replies = []
-        for turn in range(20):
-            assert server.services.cache_warm.idle(10)
-            first = len(fake.requests)
-            replies.append(len(fake.prompts))
-            frames = ws.chat(f"question {turn} " + "word " * turn, conversation=cid)
-            spent += frames[-1]["stats"]["prompt_eval_duration"]
-            stored = [m["content"] for m in user.history(cid)["messages"]]
-            payload = next(p for _, path, p in fake.requests[first:] if path == "/api/chat")
-            sent = [m["content"] for m in payload["messages"][1:]]
-            asked = stored[:-1]  # what the request could hold: all but its own reply
-            assert len(sent) >= min(6, len(asked)) and sent[-6:] == asked[-6:]
-        prompts = [fake.prompts[i] for i in replies]
-        # A hit reads the whole previous prompt from the cache (and more: the reply).
-        hits = sum(1 for (_, _, cached), (_, before, _) in
-                   zip(prompts[1:], prompts[:-1], strict=True) if cached > before)
-        return hits, spent
-    finally:
-        server.stop()
+    server = make_server(MAX_HISTORY=6)
+    user = BrowserClient(server)
+    ws = user.socket()
+    response = user.http.post(server.url + "/api/conversations",
+                              json={"system": SYSTEM, "settings": {"trim": trim}})
+    cid = response.json()["id"]
+    fake.prompts.clear()
+    spent = 0
+    replies = []
+    for turn in range(20):
+        assert server.services.cache_warm.idle(10)
+        first = len(fake.requests)
+        replies.append(len(fake.prompts))
+        frames = ws.chat(f"question {turn} " + "word " * turn, conversation=cid)
+        spent += frames[-1]["stats"]["prompt_eval_duration"]
+        stored = [m["content"] for m in user.history(cid)["messages"]]
+        payload = next(p for _, path, p in fake.requests[first:] if path == "/api/chat")
+        sent = [m["content"] for m in payload["messages"][1:]]
+        asked = stored[:-1]  # what the request could hold: all but its own reply
+        assert len(sent) >= min(6, len(asked)) and sent[-6:] == asked[-6:]
+    server.stop()
+    prompts = [fake.prompts[i] for i in replies]
+    # A hit reads the whole previous prompt from the cache (and more: the reply).
+    hits = sum(1 for (_, _, cached), (_, before, _) in
+               zip(prompts[1:], prompts[:-1], strict=True) if cached > before)
+    return hits, spent
 
 
 @pytest.mark.parametrize("release", sorted(RELEASES))
-def test_steps_hit_ollamas_cache(tmp_path: Path, fake_ollama: FakeOllama, release) -> None:
+def test_steps_hit_ollamas_cache(make_server: Callable[..., LiveServer],
+                                 fake_ollama: FakeOllama, release) -> None:
     """The stand-in charges prompt time only for what follows the cached prefix (as each
-    release caches: 0.32 only up to a checkpoint, see tests/fake_ollama.py)."""
+    release caches: 0.32 only up to a checkpoint, see tests/support/fake_ollama.py)."""
     fake_ollama.release = RELEASES[release]
-    hits, spent = _cache_run(tmp_path, fake_ollama, "steps")
+    hits, spent = _cache_run(make_server, fake_ollama, "steps")
     assert hits >= 15  # at least 3 turns in 4
-    sliding_hits, sliding_spent = _cache_run(tmp_path, fake_ollama, "sliding")
+    sliding_hits, sliding_spent = _cache_run(make_server, fake_ollama, "sliding")
     assert sliding_hits < hits and sliding_spent > spent
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -12,9 +14,9 @@ from flask import Flask, Response, current_app, jsonify, request, session
 
 from . import compression, pages
 from .api import blueprint as api
-from .config import is_loopback, settings_from_env
+from .config import SERVER_HEADER, is_loopback, settings_from_env
 from .guard import auth, bodies, headers, ids, own_names, safejson
-from .guard.limits import RateLimiter, SocketCounter
+from .guard.limits import PartialBudget, RateLimiter, SocketCounter, budget_for
 from .guard.peers import PeerLimits, client_address
 from .guard.secret import load_or_create_secret, make_private
 from .models.usage import ModelUsage
@@ -51,9 +53,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         PERMANENT_SESSION_LIFETIME=timedelta(days=400),
+        # The cookie is sent only when it changes (a new id, a token, the daily
+        # renewal below): a response to an older request can then never bring back a
+        # cookie the admin link replaced (webchat/guard/auth.py).
+        SESSION_REFRESH_EACH_REQUEST=False,
         SOCK_SERVER_OPTIONS={"ping_interval": 25,
                              "max_message_size": app.config["MAX_FRAME_BYTES"]},
     )
+    app.config["SERVER_HEADER"] = SERVER_HEADER  # gunicorn's too (serve/production.py)
     app.config["ALLOWED_ORIGINS"] = _origins(app.config["ALLOWED_ORIGINS"])
     # Listening beyond loopback means anyone on the network can connect: ask for a token.
     app.config["AUTH_REQUIRED"] = not app.config["NO_AUTH"] and not is_loopback(
@@ -82,7 +89,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         message_rate=RateLimiter(app.config["MESSAGES_PER_MINUTE"], 60.0),
         peers=PeerLimits(app.config), pruner=Pruner(db),
         own_names=own_names.own_names(app.config),
-        auth_failures=RateLimiter(auth.FAILED_ATTEMPTS, auth.FAILED_WINDOW))
+        auth_failures=RateLimiter(auth.FAILED_ATTEMPTS, auth.FAILED_WINDOW),
+        slowed_guesses=threading.BoundedSemaphore(auth.DELAYED_AT_ONCE),
+        model_rate=RateLimiter(app.config["MODEL_OPS_PER_MINUTE"], 60.0),
+        partial_budget=PartialBudget(budget_for(app.config["MAX_FRAME_BYTES"])))
 
     own_names.init_app(app)  # first: a foreign Host gets 421 before anything else
     auth.init_app(app)
@@ -121,8 +131,15 @@ def _origins(value: Any) -> list[str]:
     return [origin.strip().rstrip("/") for origin in value or () if origin.strip()]
 
 
+COOKIE_RENEWAL = 86400  # seconds: the page renews its 400-day cookie once a day
+
+
 def _ensure_session_id() -> Any:
-    """Give each browser its id on an ordinary request: a WebSocket cannot set cookies."""
+    """Give each browser its id on an ordinary request: a WebSocket cannot set cookies.
+    Opening the page renews the cookie's 400 days once a day."""
+    if "sid" in session and request.path == "/" and \
+            session.get("renewed", 0) < time.time() - COOKIE_RENEWAL:
+        session["renewed"] = int(time.time())
     if "sid" in session or request.path == "/ws" or request.path.startswith("/static/"):
         return
     # No row yet: one is written when the browser first stores something, so a
@@ -132,6 +149,7 @@ def _ensure_session_id() -> Any:
         return _too_many(f"Too many new browsers from this address; try again in "
                          f"{int(wait) + 1} s.")
     session["sid"] = str(uuid.uuid4())
+    session["renewed"] = int(time.time())
     session.permanent = True
     current_app.extensions["webchat"].pruner.maybe_prune()
     return None

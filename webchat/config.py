@@ -15,6 +15,10 @@ from typing import Any
 
 from .ollama.address import ollama_url_from_host
 
+# The `Server` header on both servers and the socket's 101: a name, never versions
+# (Werkzeug's default told an attacker `Werkzeug/3.1.8 Python/3.11.7`).
+SERVER_HEADER = "ollama-webchat"
+
 
 def default_data_dir() -> str:
     """Keep data where the user's other applications keep theirs (XDG on Linux)."""
@@ -53,7 +57,8 @@ SETTINGS: tuple[Setting, ...] = (
             lambda: 32 * 1024, int, "largest chat message accepted, in UTF-8 bytes"),
     Setting("MAX_FRAME_BYTES", "WEBCHAT_MAX_FRAME_BYTES", "--max-frame-bytes",
             lambda: 1024 * 1024, int,
-            "largest WebSocket frame accepted; a bigger one closes the socket"),
+            "largest WebSocket message accepted, in bytes as it arrives (fragments "
+            "included); a bigger one closes the socket"),
     Setting("CONNECT_TIMEOUT", "WEBCHAT_CONNECT_TIMEOUT", "--connect-timeout",
             lambda: 5.0, float, "seconds to wait for a connection to Ollama"),
     Setting("READ_TIMEOUT", "WEBCHAT_READ_TIMEOUT", "--read-timeout", lambda: 300.0, float,
@@ -69,6 +74,9 @@ SETTINGS: tuple[Setting, ...] = (
             lambda: False, bool, "let guests (the share link) download and delete models too"),
     Setting("MAX_KEEP_ALIVE", "WEBCHAT_MAX_KEEP_ALIVE", "--max-keep-alive", lambda: "30m",
             str, "longest keep_alive a guest may ask for (never -1, forever)"),
+    Setting("ALLOW_CLOUD_MODELS", "WEBCHAT_ALLOW_CLOUD_MODELS", "--allow-cloud-models",
+            lambda: False, bool, "let guests (the share link) chat with models Ollama runs "
+            "on ollama.com, which sends their conversations off this machine"),
     Setting("ALLOW_PULL_FROM", "WEBCHAT_ALLOW_PULL_FROM", "--allow-pull-from", lambda: "",
             str, "registry hosts (comma-separated) models may be downloaded from besides "
             "Ollama's own"),
@@ -94,12 +102,31 @@ SETTINGS: tuple[Setting, ...] = (
             lambda: 60, int,
             "chat messages one network address may send per minute, all its browsers "
             "together (loopback exempt)"),
+    Setting("MODEL_OPS_PER_MINUTE", "WEBCHAT_MODEL_OPS_PER_MINUTE", "--model-ops-per-minute",
+            lambda: 60, int, "model operations (load, unload, show, pull, delete) one "
+            "browser may ask for per minute"),
+    Setting("MODEL_OPS_PER_ADDRESS", "WEBCHAT_MODEL_OPS_PER_ADDRESS",
+            "--model-ops-per-address", lambda: 120, int,
+            "model operations one network address may ask for per minute, all its "
+            "browsers together (loopback exempt)"),
     Setting("CONNECTIONS_PER_ADDRESS", "WEBCHAT_CONNECTIONS_PER_ADDRESS",
             "--connections-per-address", lambda: 64, int,
             "--production: open connections one network address may hold (0 = no cap; "
             "loopback exempt)"),
     Setting("HEADER_TIMEOUT", "WEBCHAT_HEADER_TIMEOUT", "--header-timeout", lambda: 10.0,
-            float, "--production: seconds a connection may take to send its request header"),
+            float, "seconds a connection may take to send its request header (both "
+            "servers)"),
+    Setting("BODY_TIMEOUT", "WEBCHAT_BODY_TIMEOUT", "--body-timeout", lambda: 60.0,
+            float, "--production: seconds a request may take to send its body, once its "
+            "header is in"),
+    Setting("KEEPALIVE_TIMEOUT", "WEBCHAT_KEEPALIVE_TIMEOUT", "--keepalive-timeout",
+            lambda: 5, int,
+            "--production: seconds an idle keep-alive connection stays open (it holds no "
+            "thread meanwhile)"),
+    Setting("CONNECTIONS_TOTAL", "WEBCHAT_CONNECTIONS_TOTAL", "--connections-total",
+            lambda: 1000, int,
+            "--production: connections open at once, of every kind; at the limit the "
+            "oldest idle keep-alive connection is closed to make room"),
     Setting("IDLE_TIMEOUT", "WEBCHAT_IDLE_TIMEOUT", "--idle-timeout", lambda: 60.0, float,
             "development server (no --production): seconds a connection may stay silent "
             "before it is closed; keep it above the sockets' 25 s ping (0 = never)"),
@@ -112,6 +139,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOADS_TOTAL_BYTES", "WEBCHAT_UPLOADS_TOTAL_BYTES", "--uploads-total-bytes",
             lambda: 2 * 1024 * 1024 * 1024, int,
             "image bytes the whole server keeps stored"),
+    Setting("STORAGE_QUOTA_BYTES", "WEBCHAT_STORAGE_QUOTA_BYTES", "--storage-quota-bytes",
+            lambda: 256 * 1024 * 1024, int,
+            "bytes one browser may keep stored, its messages (text, thinking, the requests "
+            "kept for the inspector) and images together; an import or upload past it is "
+            "refused (0 = no limit)"),
     Setting("SOCKETS_TOTAL", "WEBCHAT_SOCKETS_TOTAL", "--sockets-total", lambda: 256, int,
             "open sockets the whole server accepts"),
     Setting("UNLOAD_GRACE", "WEBCHAT_UNLOAD_GRACE", "--unload-grace", lambda: 60.0, float,

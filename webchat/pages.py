@@ -47,7 +47,7 @@ def index() -> Any:
 
 
 # Besides the modules: what the page loads itself, or when installed (manifest, icons).
-_SHELL_EXTRAS = ("css/style.css", "vendor/purify.min.js", "favicon.svg",
+_SHELL_EXTRAS = ("css/*.css", "vendor/purify.min.js", "favicon.svg",
                  "manifest.webmanifest", "icons/*.png", "vendor/highlight/**/*.js")
 # Kept once the page has used them, not fetched up front: highlight.js (121 KB) loads at
 # the first code block, and the first visit stays as light as before.

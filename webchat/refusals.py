@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .guard.limits import RateLimited
 from .guard.roles import Forbidden
 from .ollama.errors import OllamaError
 from .store.conversations import ConversationLimit, ConversationNotFound
@@ -29,6 +30,7 @@ REFUSALS: dict[type[Exception], Refusal] = {
     ConversationNotFound: Refusal(404, "not_found", names_conversation=True),
     ConversationLimit: Refusal(409, "limit"),
     Forbidden: Refusal(403, "forbidden", code_in_json=True),
+    RateLimited: Refusal(429, "rate_limited", code_in_json=True),
     OllamaError: Refusal(502, "ollama"),
 }
 
@@ -48,7 +50,10 @@ def http_status(exc: BaseException, refusal: Refusal) -> int:
 
 def details(exc: BaseException) -> dict[str, Any]:
     """What both answers add: the field a bad value came in, and with several checked
-    at once (a form) each bad field's own message."""
+    at once (a form) each bad field's own message; for a rate limit, in how many
+    seconds to try again."""
+    if isinstance(exc, RateLimited):
+        return {"retry_after": int(exc.retry_after) + 1}
     if not isinstance(exc, InvalidInput):
         return {}
     field = field_of(str(exc))

@@ -7,11 +7,12 @@ webchat/models/control.py, a reply in webchat/relay/, the guards in webchat/guar
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from .guard.limits import RateLimiter, SocketCounter
+from .guard.limits import PartialBudget, RateLimited, RateLimiter, SocketCounter
 from .guard.own_names import OwnNames
 from .guard.peers import PeerLimits
 from .models.control import ModelControl
@@ -21,10 +22,12 @@ from .models.pulls import Pulls
 from .models.usage import ModelUsage
 from .ollama.client import OllamaClient
 from .ollama.hosts import Host, Hosts
+from .ollama.names import same_model
 from .relay.cache_warm import CacheWarmer
 from .relay.context_length import ContextLengths
 from .relay.reply import Reply
 from .relay.running import ActiveReplies
+from .relay.starts import LoadTimes
 from .store.manager import SessionManager
 from .store.pruning import Pruner
 
@@ -42,13 +45,16 @@ class Services:
     pruner: Pruner  # forgets browsers that stored nothing
     own_names: OwnNames  # the names the app answers to (DNS rebinding)
     auth_failures: RateLimiter  # wrong access tokens per address
-    admin_sids: set[str] = field(default_factory=set)  # browsers that showed the admin token
+    slowed_guesses: threading.BoundedSemaphore  # wrong tokens waiting for their 429
+    model_rate: RateLimiter  # model operations (load, unload, show, pull, delete) per browser
+    partial_budget: PartialBudget  # what every socket holds unread, all together
     connections: set[Any] = field(default_factory=set)  # open ChatConnections
     loaded_watch: LoadedWatch = field(init=False)  # pushes /api/ps to the sockets
     pulls: Pulls = field(init=False)  # model downloads
     preloads: Preloads = field(init=False)  # models loading because they were picked
     models: ModelControl = field(init=False)  # preload and unload
     last_host: dict[int, str] = field(default_factory=dict)  # conversation -> host label
+    load_times: LoadTimes = field(default_factory=LoadTimes)  # last load per host and model
     context_lengths: ContextLengths = field(default_factory=ContextLengths)  # per model
     cache_warm: CacheWarmer = field(default_factory=CacheWarmer)  # Ollama 0.30+'s cache
 
@@ -89,6 +95,24 @@ class Services:
             except Exception:
                 pass  # already gone
 
+    def model_op(self, sid: str, address: str) -> None:
+        """Count one model operation (load, unload, show, pull, delete) for this browser
+        and its address, or raise RateLimited. Each is a request to Ollama: 20,000 loads
+        of names that do not exist were 20,000 requests, and each left a claim that
+        SIGTERM then unloaded one by one (23 s)."""
+        wait = self.model_rate.hit(sid)
+        if wait:
+            limit = self.config["MODEL_OPS_PER_MINUTE"]
+            raise RateLimited(f"Too many model operations: at most {limit} a minute. Try "
+                              f"again in {int(wait) + 1} s.", wait)
+        wait = self.peers.model_op(address)
+        if wait:
+            limit = self.config["MODEL_OPS_PER_ADDRESS"]
+            raise RateLimited(f"Too many model operations from this address: at most "
+                              f"{limit} a minute for all its browsers. Try again in "
+                              f"{int(wait) + 1} s.", wait)
+
     def replying_with(self, model: str, host: Host | None = None) -> bool:
-        return any(reply.model == model and not reply.ending
+        """A reply is streaming from `model` (any spelling of it) on `host`."""
+        return any(same_model(reply.model, model) and not reply.ending
                    and (host is None or reply.host is host) for reply in self.active.all())

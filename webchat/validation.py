@@ -10,6 +10,19 @@ import math
 import re
 from typing import Any
 
+from .ollama.modelinfo import THINK_LEVELS
+
+
+class MessageTooLong(ValueError):
+    """The newest message, with the system prompt and room for the reply, does not fit
+    the model's context (webchat/store/context_fit.py measures it): refused before it is
+    sent. `budget` is that context (a store.context_fit.Budget: its `to_json()` goes to
+    the page)."""
+
+    def __init__(self, message: str, tokens: int, budget: Any) -> None:
+        super().__init__(message)
+        self.tokens, self.budget = tokens, budget
+
 
 class InvalidInput(ValueError):
     """A value from the browser that cannot be sent on; the text names the field.
@@ -20,7 +33,8 @@ class InvalidInput(ValueError):
         self.fields = fields or {}
 
 
-# name: (type, minimum, maximum); None = unbounded. Ranges are what Ollama accepts.
+# name: (type, minimum, maximum); None = what Ollama's Go type holds (WIDEST below).
+# Ranges are what Ollama accepts; penalties past 100 change nothing a person would want.
 NUMERIC_OPTIONS: dict[str, tuple[type, float | None, float | None]] = {
     "temperature": (float, 0.0, 100.0),
     "top_p": (float, 0.0, 1.0),
@@ -31,7 +45,7 @@ NUMERIC_OPTIONS: dict[str, tuple[type, float | None, float | None]] = {
     "num_predict": (int, -2, None),
     "num_keep": (int, -1, None),
     "seed": (int, -(1 << 31), (1 << 31) - 1),
-    "repeat_penalty": (float, 0.0, None),
+    "repeat_penalty": (float, 0.0, 100.0),
     "repeat_last_n": (int, -1, None),
     "presence_penalty": (float, -100.0, 100.0),
     "frequency_penalty": (float, -100.0, 100.0),
@@ -40,6 +54,11 @@ NUMERIC_OPTIONS: dict[str, tuple[type, float | None, float | None]] = {
     "main_gpu": (int, 0, None),
     "num_thread": (int, 0, None),
 }
+# Ollama reads options into Go's int and float32 through a float64, and a number past
+# those (`1e19`, or a 400-digit integer that Python's float() cannot even take: an
+# OverflowError, a 500) would wrap around or become infinite there. The ints stop at
+# int32 (a float64 holds them exactly; no real model wants more).
+WIDEST = {int: float(2**31 - 1), float: 3.4028234663852886e38}
 BOOLEAN_OPTIONS = ("penalize_newline", "numa", "use_mmap")
 MAX_STOP_SEQUENCES = 16
 MAX_IMAGES = 4  # per message: in a chat frame and in an imported file
@@ -59,21 +78,25 @@ def validate_model_name(value: Any) -> str:
 
 
 def _number(name: str, value: Any, kind: type, low: float | None, high: float | None) -> Any:
+    """Compared before it is converted: Python compares an int of any size with a float
+    exactly, while float() of a 400-digit int raises OverflowError."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInput(f"options.{name}: must be a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidInput(f"options.{name}: must be a finite number")
-    if kind is int:
-        if isinstance(value, float) and not value.is_integer():
-            raise InvalidInput(f"options.{name}: must be a whole number")
-        value = int(value)
-    else:
-        value = float(value)
-    if low is not None and value < low:
-        raise InvalidInput(f"options.{name}: must be at least {low:g}")
-    if high is not None and value > high:
-        raise InvalidInput(f"options.{name}: must be at most {high:g}")
-    return value
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise InvalidInput(f"options.{name}: must be a whole number")
+    low = -WIDEST[kind] if low is None else low
+    high = WIDEST[kind] if high is None else high
+    if value < low:
+        raise InvalidInput(f"options.{name}: must be at least {_bound(kind, low)}")
+    if value > high:
+        raise InvalidInput(f"options.{name}: must be at most {_bound(kind, high)}")
+    return int(value) if kind is int else float(value)
+
+
+def _bound(kind: type, value: float) -> str:
+    return f"{int(value):,}" if kind is int else f"{value:g}"
 
 
 def _stop_sequences(value: Any) -> list[str]:
@@ -120,23 +143,68 @@ def _check_option(clean: dict[str, Any], name: Any, item: Any) -> None:
         raise InvalidInput(f"options.{str(name)[:40]}: not an option Ollama knows")
 
 
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+# Go's time.Duration is int64 nanoseconds: about 292 years. Ollama turns a longer
+# keep_alive into a negative duration (its ParseDuration refuses the text form).
+MAX_KEEP_ALIVE_SECONDS = (2**63 - 1) // 10**9
+
+
+def duration_seconds(value: Any) -> float | None:
+    """A keep_alive (seconds, or a Go duration such as 1h30m) in seconds; None if unknown.
+    A negative one means forever."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) if abs(value) <= 1e300 else None
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    text = value.strip()
+    sign = -1.0 if text.startswith("-") else 1.0
+    text = text.lstrip("+-")
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return sign * float(text)
+    parts = _PART.findall(text)
+    if not parts or "".join(a + b for a, b in parts) != text:
+        return None
+    return sign * sum(float(amount) * _UNITS[unit] for amount, unit in parts)
+
+
 def validate_keep_alive(value: Any) -> int | float | str | None:
-    """Seconds, -1 (forever), 0 (unload after the reply) or a Go duration like `10m`."""
+    """Seconds, -1 (forever), 0 (unload after the reply) or a Go duration like `10m`,
+    at most Go's longest duration (about 292 years)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise InvalidInput("keep_alive: must be seconds or a duration such as 10m")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or (value < 0 and value != -1):
+        if (isinstance(value, float) and not math.isfinite(value)) or (
+                value < 0 and value != -1):
             raise InvalidInput("keep_alive: must be -1 (forever), 0, or a positive duration")
+        if value > MAX_KEEP_ALIVE_SECONDS:  # compared before float(): any int will do
+            raise InvalidInput(f"keep_alive: at most {MAX_KEEP_ALIVE_SECONDS:,} seconds "
+                               f"(about 292 years); -1 keeps the model forever")
         return int(value) if float(value).is_integer() else value
     if isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"-?\d+", text):
+        if re.fullmatch(r"-?\d{1,30}", text):
             return validate_keep_alive(int(text))
-        if _DURATION.match(text):
+        if len(text) <= 100 and _DURATION.match(text):
+            if (duration_seconds(text) or 0) > MAX_KEEP_ALIVE_SECONDS:
+                raise InvalidInput(f"keep_alive: {text[:30]!r} is longer than Go's longest "
+                                   "duration (about 292 years)")
             return text
     raise InvalidInput(f"keep_alive: {str(value)[:30]!r} is not a duration such as 30s, 10m or 1h")
+
+
+THINK_CHOICES = f"think: must be true, false or one of {', '.join(THINK_LEVELS)}"
+
+
+def validate_think(value: Any) -> bool | str | None:
+    """The Think control's value: on or off (true, false), a level for the models that
+    take one (webchat/ollama/modelinfo.think_levels), or None when a frame leaves it out.
+    What reaches Ollama is decided per model (think_to_send)."""
+    if value is None or isinstance(value, bool) or value in THINK_LEVELS:
+        return value
+    raise InvalidInput(THINK_CHOICES)
 
 
 def validate_settings(value: Any) -> dict[str, Any]:
@@ -160,9 +228,9 @@ def validate_settings(value: Any) -> dict[str, Any]:
             except InvalidInput as exc:  # gathered: the form marks every bad field
                 problems.update(exc.fields or {field_of(str(exc)) or key: str(exc)})
         elif key == "think":
-            if not isinstance(item, bool):
-                raise InvalidInput("think: must be true or false")
-            clean[key] = item
+            if item is None:
+                raise InvalidInput(THINK_CHOICES)
+            clean[key] = validate_think(item)
         elif key == "trim":
             if item not in ("steps", "sliding"):
                 raise InvalidInput('trim: must be "steps" or "sliding"')

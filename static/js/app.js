@@ -1,85 +1,263 @@
-// The table of contents of the page: it wires controls to the module that owns what
-// they change, then starts. No logic lives here.
+// The table of contents of the page: it builds the store, the models (each the one
+// owner of its piece of state), the views (they draw what they are given) and the
+// controllers (they change the models and tell the views), hands each what it needs,
+// then starts. No logic lives here.
 //
-//   store.js       the page's state and the elements controllers write to
-//   parts.js       the views and the socket, built once with their callbacks
-//   navigation.js  the conversation list, which one is open, its history
-//   reply.js       the reply in progress: frames out and frames in
-//   models.js      installed models, the picker, what a model can do, the hosts
-//   loaded.js      models loaded in memory, unloading, loading a picked model
-//   pulls.js       downloads, and whether this browser may manage models
-//   contextmeter.js  the prompt's share of the context window
-//   settings.js    model, endpoint, think, parameters, system prompt
-//   chrome.js      connection badge, Ollama banner, sidebar drawer
-//   search.js      search across conversations (its view: searchbox.js)
-//   shortcuts.js   the keyboard
-//   offline.js     the service worker that keeps the app for reloads while offline
+// Models:       store.js (what is remembered), connection.js, reachability.js,
+//               conversations.js (the list), conversation.js (the one on screen),
+//               reply.js (this browser's reply), installed.js, loaded.js, pulls.js,
+//               settings.js, systemprompt.js
+// Views:        chat.js (with message.js, stream.js, scroll.js, versions.js), composer.js,
+//               conversationlist.js, sidebar.js, toolbar.js, systembox.js, params.js,
+//               contextmeter.js, pullform.js, searchbox.js, chrome.js, dialogs.js, theme.js
+// Controllers:  history.js, navigation.js, sending.js, replycontrol.js, settingscontrol.js,
+//               modelcontrol.js, loadedcontrol.js, pullcontrol.js, status.js, search.js,
+//               branches.js, shortcuts.js
+// Plumbing:     api.js, socket.js, markdown.js, format.js, dom.js, clipboard.js, offline.js
 
 import { onReachability } from "./api.js";
-import {
-  copyFromDialog, setServerDown, toggleSidebar, trapDrawerFocus, updateControls,
-} from "./chrome.js";
-import { initTheme, showHelp } from "./dialogs.js";
-import {
-  importFile, newChat, openConversation, refreshConversations, refreshHistory,
-} from "./navigation.js";
-import { refreshLoaded, unloadAll } from "./loaded.js";
-import { openModelDetails, pickModel, refreshModels } from "./models.js";
+import { Branches } from "./branches.js";
+import { ChatView } from "./chat.js";
+import { Chrome, copyFromDialog } from "./chrome.js";
+import { Composer } from "./composer.js";
+import { Connection } from "./connection.js";
+import { ContextMeter } from "./contextmeter.js";
+import { OpenConversation } from "./conversation.js";
+import { ConversationList } from "./conversationlist.js";
+import { Conversations } from "./conversations.js";
+import { showHelp } from "./dialogs.js";
+import { History } from "./history.js";
+import { Installed } from "./installed.js";
+import { Loaded } from "./loaded.js";
+import { LoadedControl } from "./loadedcontrol.js";
+import { ModelControl } from "./modelcontrol.js";
+import { Navigation } from "./navigation.js";
 import { registerServiceWorker } from "./offline.js";
-import { composer, sidebar, socket } from "./parts.js";
-import { loadPulls, loadRights, startPull } from "./pulls.js";
-import { chooseEndpoint, chooseThink, saveSystem, systemEdited } from "./settings.js";
-import { onShortcut } from "./shortcuts.js";
-import { $, els, state } from "./store.js";
+import { ParamsPanel } from "./params.js";
+import { PullControl } from "./pullcontrol.js";
+import { PullForm } from "./pullform.js";
+import { Pulls } from "./pulls.js";
+import { Reachability } from "./reachability.js";
+import { Reply } from "./reply.js";
+import { ReplyControl } from "./replycontrol.js";
+import { Search } from "./search.js";
+import { SearchBox } from "./searchbox.js";
+import { Sending } from "./sending.js";
+import { Settings } from "./settings.js";
+import { SettingsControl } from "./settingscontrol.js";
+import { shortcuts } from "./shortcuts.js";
+import { Sidebar } from "./sidebar.js";
+import { ChatSocket, frameRouter } from "./socket.js";
+import { Status } from "./status.js";
+import { Store } from "./store.js";
+import { SystemBox } from "./systembox.js";
+import { SystemPrompt } from "./systemprompt.js";
+import { Theme } from "./theme.js";
+import { Toolbar } from "./toolbar.js";
 
-els.modelSelect.addEventListener("change", () => pickModel(els.modelSelect.value));
-els.endpointSelect.addEventListener("change", chooseEndpoint);
-els.thinkToggle.addEventListener("change", chooseThink);
-els.systemInput.addEventListener("input", systemEdited);
-els.systemSave.addEventListener("click", saveSystem);
-els.refreshLoaded.addEventListener("click", () => {
-  refreshLoaded();
-  if (!state.models.length) refreshModels();
+const $ = (id) => document.getElementById(id);
+
+// -- models ------------------------------------------------------------------------
+
+const store = new Store();
+const socket = new ChatSocket({
+  onFrame: (frame) => onFrame(frame),
+  onOpen: () => replies.opened(),
+  onClose: (reason) => replies.closed(reason),
 });
-$("unload-all").addEventListener("click", unloadAll);
-$("new-chat").addEventListener("click", newChat);
-els.replyGo.addEventListener("click", () => {
-  if (state.running) openConversation(state.running.conversation);
+const connection = new Connection(socket);
+const reachability = new Reachability();
+const conversations = new Conversations();
+const conversation = new OpenConversation(store);
+const reply = new Reply();
+const installed = new Installed(store);
+const loaded = new Loaded(store);
+const pulls = new Pulls();
+const settings = new Settings();
+const system = new SystemPrompt();
+
+// -- views -------------------------------------------------------------------------
+
+const view = new ChatView($("messages"), {
+  onRetry: (id) => sending.retry(id),
+  onEdit: (id, text) => sending.edit(id, text),
+  onRegenerate: () => sending.regenerate(),
+  onDeleteLast: () => sending.deleteLast(),
+  onInspect: (message) => history.inspect(message),
+  onVersion: (id, which) => branches.switchVersion(id, which),
+}, $("jump-latest"), () => installed.severalHosts);
+const sidebar = new Sidebar(
+  { installed: $("installed-models"), loaded: $("loaded-models"), loadedError: $("loaded-error"),
+    select: $("model-select"), unloadAll: $("unload-all"), pulls: $("pulls") },
+  { onUnload: (name, host) => memory.unload(name, host), onPick: (value) => models.pick(value),
+    onDetails: (name, host) => models.openDetails(name, host),
+    onCancelPull: (name, host) => downloads.cancel(name, host) });
+const composer = new Composer(
+  { form: $("composer"), input: $("prompt"), send: $("send"), stop: $("stop"),
+    attach: $("attach"), attachFile: $("attach-file"), attachments: $("attachments"),
+    attachError: $("attach-error"), attachReason: $("attach-reason") },
+  { onSend: (text, images) => sending.chat(text, images), onStop: () => sending.stop() });
+const list = new ConversationList($("conversation-list"), {
+  onOpen: (id) => navigation.open(id), onRename: (id, title) => navigation.rename(id, title),
+  onDelete: (id) => navigation.remove(id),
 });
-$("import-button").addEventListener("click", () => els.importFile.click());
-els.importFile.addEventListener("change", () => {
-  const file = els.importFile.files[0];
-  els.importFile.value = "";
-  if (file) importFile(file);
+const params = new ParamsPanel(
+  { form: $("params-form"), reset: $("params-reset"), status: $("params-status"),
+    badge: $("params-badge") },
+  { onChange: (part) => settingsControl.save(part) });
+const searchBox = new SearchBox(
+  { input: $("search-input"), results: $("search-results"), status: $("search-status"),
+    list: $("conversation-list") },
+  { onQuery: (text) => search.query(text), onPick: (hit) => search.openHit(hit) });
+const toolbar = new Toolbar(
+  { title: $("chat-title"), modelSelect: $("model-select"), endpointSelect: $("endpoint-select"),
+    thinkToggle: $("think-toggle"), thinkField: $("think-field"), thinkLevel: $("think-level"),
+    thinkLevelField: $("think-level-field"), exportMenu: $("export-menu"), exportMd: $("export-md"),
+    exportJson: $("export-json"), modelInfo: $("model-info") },
+  { onPick: (value) => models.pick(value),
+    onEndpoint: (endpoint) => settingsControl.chooseEndpoint(endpoint),
+    onThink: (on) => settingsControl.chooseThink(on),
+    onDetails: () => models.openDetails(installed.model) });
+const systemBox = new SystemBox(
+  { input: $("system-prompt"), save: $("system-save"), status: $("system-status"),
+    badge: $("system-badge") },
+  { onEdit: () => settingsControl.systemEdited(), onSave: () => settingsControl.saveSystem() });
+const contextMeter = new ContextMeter(
+  { box: $("context-box"), meter: $("context-meter"), text: $("context-text") });
+const pullForm = new PullForm(
+  { form: $("pull-form"), name: $("pull-name"), host: $("pull-host"), error: $("pull-error"),
+    locked: $("pull-locked"), deleteButton: $("model-delete"),
+    deleteLocked: $("model-delete-locked") },
+  { onPull: (name, host) => downloads.pull(name, host) });
+const chrome = new Chrome(
+  { connection: $("connection-status"), serverBanner: $("server-banner"),
+    banner: $("ollama-banner"), replyStatus: $("reply-status"),
+    replyStatusText: $("reply-status-text"), replyGo: $("reply-go"),
+    conversationError: $("conversation-error"), announcer: $("reply-announcer"),
+    sidebar: $("sidebar"), backdrop: $("sidebar-backdrop") },
+  { onGoToReply: () => reply.running && navigation.open(reply.running.conversation) });
+new Theme($("theme-toggle"), $("dark-palette"), store);
+
+// -- controllers -------------------------------------------------------------------
+
+const status = new Status({ connection, reply, conversation, conversations, reachability,
+  installed, loaded, settings, chrome, composer, view, systemBox, contextMeter, params });
+const history = new History({ conversation, reply, view, toolbar, act: {
+  listChanged: () => navigation.renderList(),
+  showSystem: (shown) => settingsControl.showSystem(shown),
+  applySettings: (saved, id) => settingsControl.apply(saved, id),
+  preloadModel: () => memory.preload(installed.model),
+  showContext: () => status.showContext(),
+  updateControls: () => status.update(),
+} });
+const navigation = new Navigation({ conversations, conversation, settings, reply, list, view,
+  toolbar, composer, chrome, act: {
+    refreshHistory: () => history.refresh(),
+    showExport: () => history.showExport(),
+    updateControls: () => status.update(),
+    leaveSystem: () => settingsControl.leaveSystem(),
+    cleanSystem: () => system.clean(),
+    newSettings: () => settingsControl.newSettings(),
+  } });
+const settingsControl = new SettingsControl({ settings, system, installed, conversation,
+  connection, params, systemBox, toolbar, chrome, act: {
+    ensureConversation: () => navigation.ensureConversation(),
+    refreshHistory: () => history.refresh(),
+    useSavedModel: (wanted) => models.useSaved(wanted),
+    showContext: () => status.showContext(),
+  } });
+const models = new ModelControl({ installed, settings, reachability, sidebar, toolbar,
+  composer, pullForm, view, chrome, act: {
+    saveSettings: (part) => settingsControl.save(part),
+    preload: (name) => memory.preload(name),
+    showContext: () => status.showContext(),
+  } });
+const memory = new LoadedControl({ loaded, installed, reply, conversation, reachability,
+  sidebar, act: {
+    hostsChanged: (hosts) => models.hostsChanged(hosts),
+    showContext: () => status.showContext(),
+    keepAlive: () => params.read().keep_alive,
+  } }, document.body.dataset.loadOnPick === "on");
+const downloads = new PullControl({ pulls, connection, sidebar, pullForm, view, act: {
+  refreshModels: () => models.refresh(),
+} });
+const sending = new Sending({ connection, reply, conversation,
+  fields: () => settingsControl.fields() });
+const replies = new ReplyControl({ reply, conversation, connection, loaded, reachability,
+  view, composer, chrome, act: {
+    refreshHistory: () => history.refresh(),
+    refreshConversations: () => navigation.refreshList(),
+    refreshLoaded: () => memory.refresh(),
+    refreshModels: () => models.refresh(),
+    renderLoaded: () => memory.render(),
+    showLoadedList: (shown) => memory.showList(shown),
+    showContext: () => status.showContext(),
+    updateControls: () => status.update(),
+    currentModel: () => installed.model,
+    adopt: (id) => navigation.adopt(id),
+    saveStarted: () => settingsControl.saveStarted(),
+    showFieldError: (frame) => settingsControl.showFieldError(frame),
+    pullRefused: (frame) => downloads.refused(frame),
+    noSession: () => history.touchSession(),
+  } });
+const branches = new Branches({ conversation, reply, view,
+  refreshHistory: () => history.refresh() });
+const search = new Search({ conversation, searchBox, view, chrome, act: {
+  bringIntoView: (id, message) => branches.bringIntoView(id, message),
+  open: (id) => navigation.open(id),
+  refreshHistory: () => history.refresh(),
+} });
+const onFrame = frameRouter(replies.frames, settingsControl.frames, memory.frames,
+  downloads.frames);
+
+// -- the page's own controls -------------------------------------------------------
+
+$("refresh-loaded").addEventListener("click", () => {
+  memory.refresh();
+  if (!installed.list.length) models.refresh();
 });
-for (const link of [els.exportMd, els.exportJson]) {
-  link.addEventListener("click", () => { els.exportMenu.open = false; });
-}
-$("model-info").addEventListener("click", () => openModelDetails(state.model));
+$("unload-all").addEventListener("click", () => memory.unloadAll());
+$("new-chat").addEventListener("click", () => navigation.newChat());
+$("import-button").addEventListener("click", () => $("import-file").click());
+$("import-file").addEventListener("change", (event) => {
+  const file = event.target.files[0];
+  event.target.value = "";
+  if (file) navigation.importFile(file);
+});
 $("help-button").addEventListener("click", showHelp);
-$("sidebar-toggle").addEventListener("click", toggleSidebar);
-$("sidebar-close").addEventListener("click", toggleSidebar);
-$("sidebar-backdrop").addEventListener("click", toggleSidebar);
-els.pullForm.addEventListener("submit", startPull);
+for (const id of ["sidebar-toggle", "sidebar-close", "sidebar-backdrop"]) {
+  $(id).addEventListener("click", () => chrome.toggleSidebar());
+}
 document.addEventListener("click", copyFromDialog);
-document.addEventListener("keydown", onShortcut);
-document.addEventListener("keydown", trapDrawerFocus);
+document.addEventListener("keydown", shortcuts({
+  newChat: () => navigation.newChat(),
+  toggleSidebar: () => chrome.toggleSidebar(),
+  openSearch: () => search.open(),
+  focusComposer: () => composer.focus(),
+  replying: () => reply.runsIn(conversation.current) || conversation.remoteGenerating,
+  stop: () => sending.stop(),
+  drawerOpen: () => chrome.drawerOpen,
+}));
+document.addEventListener("keydown", (event) => chrome.trapDrawerFocus(event));
 document.addEventListener("visibilitychange", () => {
-  if (!document.hidden && !state.connected) refreshLoaded();
+  if (!document.hidden && !connection.connected) memory.refresh();
 });
 setInterval(() => sidebar.tick(), 1000);
-initTheme($("theme-toggle"));
-onReachability((answered) => setServerDown(!answered));
+reachability.addEventListener("change", () => status.showReachability());
+reachability.addEventListener("ollamaback", () => models.ollamaBack());
+onReachability((answered) => reachability.setServerDown(!answered));
 registerServiceWorker();
 
-updateControls();
-refreshModels();
-refreshLoaded();
-refreshConversations();
-loadPulls();
-loadRights();
-refreshHistory().then(() => {
-  socket.connect();
-  refreshConversations();
+// -- start -------------------------------------------------------------------------
+
+status.update();
+models.refresh();
+memory.refresh();
+navigation.refreshList();
+downloads.loadPulls();
+downloads.loadRights();
+history.refresh().then(() => {
+  connection.connect();
+  navigation.refreshList();
 });
 composer.focus();

@@ -3,38 +3,43 @@
 // its history, and the keyboard stays on the switcher that was used.
 
 import * as api from "./api.js";
-import { refreshHistory } from "./navigation.js";
-import { view } from "./parts.js";
-import { els, state } from "./store.js";
 
-export async function switchVersion(id, which) {
-  const conversation = state.current;
-  if (state.running?.conversation === conversation) {
-    view.addNote("Wait for the reply to end (or stop it) before switching versions.", "error");
-    return;
+export class Branches {
+  /**
+   * @param {object} parts the models it reads (`conversation`, `reply`), the chat `view`,
+   *   and `refreshHistory`
+   */
+  constructor({ conversation, reply, view, refreshHistory }) {
+    Object.assign(this, { conversation, reply, view, refreshHistory });
   }
-  try {
-    await api.switchBranch(conversation, id);
-  } catch (err) {
-    view.addNote(`Could not switch versions: ${err.message}`, "error");
-    return;
-  }
-  await refreshHistory();
-  if (state.current !== conversation) return;
-  const group = els.messages.querySelector(`.message[data-id="${Number(id)}"] .versions`);
-  const button = group?.querySelector(`.version-${which}:not(:disabled)`)
-    || group?.querySelector(".version-button:not(:disabled)");
-  button?.focus();
-}
 
-/** Make version `id` the one in view in `conversation` before it is opened (a search hit
- * in a version not shown). A message already in view changes nothing; while a reply runs
- * there, or on failure, the conversation simply opens as it is. */
-export async function bringIntoView(conversation, id) {
-  if (state.running?.conversation === conversation) return;
-  try {
-    await api.switchBranch(conversation, id);
-  } catch {
-    // opened as it is
+  async switchVersion(id, which) {
+    const conversation = this.conversation.current;
+    if (this.reply.runsIn(conversation)) {
+      this.view.addNote("Wait for the reply to end (or stop it) before switching versions.",
+        "error");
+      return;
+    }
+    try {
+      await api.switchBranch(conversation, id);
+    } catch (err) {
+      this.view.addNote(`Could not switch versions: ${err.message}`, "error");
+      return;
+    }
+    await this.refreshHistory();
+    if (this.conversation.current !== conversation) return;
+    this.view.focusVersion(id, which);
+  }
+
+  /** Make version `id` the one in view in `conversation` before it is opened (a search
+   * hit in a version not shown). A message already in view changes nothing; while a
+   * reply runs there, or on failure, the conversation simply opens as it is. */
+  async bringIntoView(conversation, id) {
+    if (this.reply.runsIn(conversation)) return;
+    try {
+      await api.switchBranch(conversation, id);
+    } catch {
+      // opened as it is
+    }
   }
 }

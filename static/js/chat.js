@@ -5,6 +5,7 @@
 
 import { renderMarkdown } from "./markdown.js";
 import { el } from "./dom.js";
+import { settleInPlace, signature } from "./finish.js";
 import { copyFeedback, MessageView } from "./message.js";
 import { PaneScroll } from "./scroll.js";
 import { StreamTarget } from "./stream.js";
@@ -21,19 +22,23 @@ export class ChatView {
    *          onInspect: (message: object) => void,
    *          onVersion: (id: number, which: "prev"|"next") => void}} handlers
    * @param {HTMLButtonElement|null} jump the "to the latest message" button
+   * @param {() => boolean} showHosts several Ollama hosts: a reply's stats say which
+   *   answered
    */
-  constructor(container, handlers, jump = null) {
+  constructor(container, handlers, jump = null, showHosts = () => false) {
     this.container = container;
     this.scroll = new PaneScroll(container, jump);
     this.draw = new MessageView(handlers, {
       watch: (article) => this.lazy.observe(article),
       laterThan: (id) => [...this.messages.keys()].filter((other) => other > id).length,
     });
-    this.showHosts = false; // several Ollama hosts: a reply's stats say which answered
+    this.showHosts = showHosts;
     this.messages = new Map(); // id -> the stored message, for the inspector
     this.notes = []; // {afterId: number|null, kind, text}: the page's own, not stored
     this.maxId = 0;
     this.stream = null;
+    this.ended = null; // {article, text}: the reply that ended here, until it is settled
+    this.drawnAs = new WeakMap(); // element -> signature of the message it shows
     this.generation = 0; // counts renders, so slices of an older one stop
     // Older replies of a long chat are drawn as markdown only when scrolled near: parsing
     // and sanitizing 500 replies at once blocked the page for 400 ms (bench/long_chat.py).
@@ -65,8 +70,39 @@ export class ChatView {
     this.scroll.toLatest();
   }
 
+  /** A reply runs here: the actions that would change the conversation step aside. */
+  setReplying(replying) {
+    this.container.classList.toggle("replying", replying);
+  }
+
+  /** Whether stored message `id` is in view. */
+  has(id) {
+    return this.messages.has(id);
+  }
+
+  hasMessages() {
+    return this.messages.size > 0 || Boolean(this.container.querySelector(".message"));
+  }
+
+  /** The text of the newest reply as shown (markdown rendered), for reading out. */
+  lastReplyText() {
+    const shown = [...this.container.querySelectorAll(".message.assistant .message-content")]
+      .pop();
+    return shown?.textContent || "";
+  }
+
+  /** After a version switch: the keyboard stays on the switcher of message `id`. */
+  focusVersion(id, which) {
+    const group = this.container.querySelector(`.message[data-id="${Number(id)}"] .versions`);
+    const button = group?.querySelector(`.version-${which}:not(:disabled)`)
+      || group?.querySelector(".version-button:not(:disabled)");
+    button?.focus();
+  }
+
   messageElement(m, isLast, eager = true) {
-    return this.draw.element(m, isLast, eager, this.showHosts);
+    const article = this.draw.element(m, isLast, eager, this.showHosts());
+    this.drawnAs.set(article, signature(m, isLast));
+    return article;
   }
 
   // -- whole list ---------------------------------------------------------------
@@ -87,6 +123,7 @@ export class ChatView {
     }
     this.maxId = newMax;
     this.stream = null;
+    this.ended = null;
     this.messages = new Map(messages.map((m) => [m.id, m]));
     const last = messages[messages.length - 1];
     const eagerFrom = messages.length - EAGER_MARKDOWN;
@@ -156,6 +193,7 @@ export class ChatView {
     this.notes = [];
     this.maxId = 0;
     this.stream = null;
+    this.ended = null;
     this.messages = new Map();
     this.container.replaceChildren();
     this.showEmptyState();
@@ -207,6 +245,7 @@ export class ChatView {
     const article = this.container.querySelector(`.message.user[data-id="${id}"]`);
     article?.querySelector(".message-actions")?.remove();
     article?.querySelector(".failure")?.remove();
+    this.drawnAs.delete(article); // no longer as drawn: the stored copy settles it
   }
 
   /** Coming back to a conversation whose reply still streams: show it live again. */
@@ -226,6 +265,7 @@ export class ChatView {
     article.querySelector(".failure")?.remove();
     article.className = "message user status-pending";
     article.dataset.status = "pending";
+    this.drawnAs.delete(article);
   }
 
   // -- the streamed reply -------------------------------------------------------
@@ -235,6 +275,11 @@ export class ChatView {
     const stream = StreamTarget.start(this.draw, model, waiting, () => this.grew());
     this.append(stream.article);
     this.stream = stream;
+  }
+
+  /** What to say until the first token (a `wait` frame); "" takes it away. */
+  setWaiting(text) {
+    this.stream?.setWaiting(text);
   }
 
   appendChunk(text) {
@@ -256,8 +301,30 @@ export class ChatView {
     const stream = this.stream;
     if (!stream) return;
     this.stream = null;
-    stream.end(stats, error, cutStatus, this.showHosts);
+    stream.end(stats, error, cutStatus, this.showHosts());
+    this.ended = { article: stream.article, text: stream.full };
     this.grew();
+  }
+
+  /** The history after a reply that ended here: the reply takes its stored place (its
+   * id, stats, actions) in the element it streamed into, and the list is updated in
+   * place (finish.js); false when the history is not that list (then `render`). */
+  settle(history) {
+    const ended = this.ended;
+    this.ended = null;
+    const messages = history.messages || [];
+    if (!ended?.article.isConnected || this.scroll.drawing || !settleInPlace(this.container,
+      messages, ended, this.drawnAs, (m, isLast) => this.messageElement(m, isLast))) {
+      return false;
+    }
+    const newMax = messages.reduce((max, m) => Math.max(max, m.id), 0);
+    for (const note of this.notes) {
+      if (note.afterId === null) note.afterId = newMax;
+    }
+    this.maxId = newMax;
+    this.messages = new Map(messages.map((m) => [m.id, m]));
+    this.scroll.follow(); // the actions bar came: still at the end for one who was
+    return true;
   }
 
   // -- the page's own notes -----------------------------------------------------

@@ -1,4 +1,5 @@
-// Dialogs (<dialog>: Esc closes, focus is trapped), the undo toast, and the theme.
+// Dialogs (<dialog>: Esc closes, focus is trapped) and the undo toast, drawn: the
+// inspector, help, a confirmation, a model's details.
 
 const $ = (id) => document.getElementById(id);
 
@@ -126,36 +127,4 @@ export function toast(text, actionLabel, onAction, ms = 8000) {
   box.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => { box.hidden = true; }, ms);
-}
-
-// -- theme: the system's unless the user picks one -------------------------------------
-
-const THEMES = ["system", "light", "dark"];
-const THEME_KEY = "webchat.theme";
-
-export function initTheme(button) {
-  let theme = "system";
-  try {
-    theme = localStorage.getItem(THEME_KEY) || "system";
-  } catch {
-    theme = "system";
-  }
-  const apply = () => {
-    if (theme === "system") delete document.documentElement.dataset.theme;
-    else document.documentElement.dataset.theme = theme;
-    const label = theme === "system" ? "follows the system" : theme;
-    button.setAttribute("aria-label", `Theme: ${label} (click to change)`);
-    button.title = `Theme: ${label}`;
-    button.textContent = { system: "◐", light: "☀", dark: "☾" }[theme];
-  };
-  button.addEventListener("click", () => {
-    theme = THEMES[(THEMES.indexOf(theme) + 1) % THEMES.length];
-    try {
-      localStorage.setItem(THEME_KEY, theme);
-    } catch {
-      // not remembered
-    }
-    apply();
-  });
-  apply();
 }

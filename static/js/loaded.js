@@ -1,120 +1,127 @@
-// The sidebar's loaded models: what Ollama holds in memory (GET /api/loaded and the
-// pushed `loaded` frame), unloading, and loading a picked model before the first
-// message ("loading…" until /api/ps lists it).
+// The models Ollama holds in memory (/api/loaded and the pushed `loaded` frame), which
+// are loading because they were picked (POST /api/load), which are being unloaded, the
+// model a reply waits for, and the context each was last loaded with.
 
-import * as api from "./api.js";
-import { setOllamaDown } from "./chrome.js";
-import { renderContext } from "./contextmeter.js";
-import { hostsChanged } from "./models.js";
-import { params, sidebar } from "./parts.js";
-import { loadOnPick, severalHosts, state } from "./store.js";
+import { KEYS } from "./store.js";
 
-function isLoaded(name) {
-  return state.loaded.some((m) => m.name === name && !m.unloading);
-}
+export class Loaded {
+  #list = [];
+  #seq = 0; // bumped at every fetch and push: an older answer is dropped
+  #known = false; // /api/ps answered at least once
+  #preloading = new Set(); // models being loaded because they were picked
+  #wanted = ""; // a model to load once the loaded list is known
+  #unloading = new Set(); // "host|model" being unloaded from here
+  #awaited = ""; // the model a reply is waiting for, not yet listed
+  #context = new Map(); // model name -> context length it was last loaded with
 
-function renderLoadedList() {
-  sidebar.renderLoaded(state.loaded, [...state.preloading], state.hosts);
-}
-
-/** Ask the server to load `name` now, so the first message does not wait for it; the
- * sidebar says "loading…" until /api/ps lists it. Not for a conversation that unloads
- * right after each reply (keep_alive 0). */
-export async function preload(name) {
-  if (!loadOnPick || !name || params.read().keep_alive === 0) return;
-  if (!state.loadedKnown) {
-    state.preloadWanted = name; // once the loaded list is known
-    return;
+  /** @param {import("./store.js").Store} store */
+  constructor(store) {
+    this.store = store;
   }
-  if (isLoaded(name) || state.preloading.has(name)) return;
-  state.preloading.add(name);
-  renderLoadedList();
-  try {
-    await api.loadModel(name, state.current, state.host);
-    sidebar.showLoadedError("");
-  } catch (err) {
-    if (err.status !== 409) sidebar.showLoadedError(`Could not load ${name}: ${err.message}`);
-    if (err.ollamaDown) setOllamaDown(err.message);
-  }
-  await refreshLoaded();
-  state.preloading.delete(name);
-  renderLoadedList();
-}
 
-/** A new loaded list: the models it shows are no longer "loading…". */
-function loadedListChanged() {
-  state.loadedKnown = true;
-  for (const name of [...state.preloading]) {
-    if (isLoaded(name)) state.preloading.delete(name);
+  get list() {
+    return this.#list;
   }
-  renderLoadedList();
-  if (state.preloadWanted) {
-    const wanted = state.preloadWanted;
-    state.preloadWanted = "";
-    preload(wanted);
-  }
-}
 
-export async function refreshLoaded() {
-  const seq = ++state.loadedSeq;
-  let body = null;
-  let error = null;
-  try {
-    body = await api.getLoaded();
-  } catch (err) {
-    error = err;
+  get known() {
+    return this.#known;
   }
-  if (seq !== state.loadedSeq) return; // a newer refresh or push arrived meanwhile
-  if (body) {
-    state.loaded = body.models || [];
-    hostsChanged(body.hosts);
-    loadedListChanged();
-    sidebar.showLoadedError("");
-    if (state.ollamaDown) setOllamaDown("");
-  } else if (error.ollamaDown) {
-    setOllamaDown(error.message);
-    sidebar.renderLoaded([]);
-  } else {
-    sidebar.showLoadedError(`Could not refresh: ${error.message}`);
-  }
-  renderContext();
-}
 
-/** @param {string} host "" = wherever it is loaded */
-export async function unload(name, host = "") {
-  sidebar.setUnloading(name, true, host);
-  try {
-    await api.unloadModel(name, host);
-    sidebar.showLoadedError("");
-  } catch (err) {
-    sidebar.showLoadedError(`Could not unload ${name}: ${err.message}`);
-    if (err.ollamaDown) setOllamaDown(err.message);
+  get awaited() {
+    return this.#awaited;
   }
-  await refreshLoaded();
-  sidebar.setUnloading(name, false, host);
-}
 
-export async function unloadAll() {
-  for (const model of [...state.loaded]) {
-    await unload(model.name, severalHosts() ? model.host : "");
+  /** Models loading on a pick (`picked`) or for a reply, not listed yet. */
+  pendingNames(picked = [...this.#preloading]) {
+    const waiting = [...picked];
+    if (this.#awaited) waiting.push(this.#awaited);
+    return [...new Set(waiting)].filter((name) => !this.#list.some((m) => m.name === name));
   }
-}
 
-/** Pushed frames about what is loaded. */
-export const loadedFrames = {
-  loaded(frame) {
-    if (frame.error) {
-      setOllamaDown(frame.error);
-      state.loaded = [];
-    } else {
-      if (state.ollamaDown) setOllamaDown("");
-      state.loaded = frame.models || [];
-      hostsChanged(frame.hosts);
-      sidebar.showLoadedError("");
+  isLoaded(name) {
+    return this.#list.some((m) => m.name === name && !m.unloading);
+  }
+
+  isListed(name) {
+    return this.#list.some((m) => m.name === name);
+  }
+
+  isPreloading(name) {
+    return this.#preloading.has(name);
+  }
+
+  /** An Unload of `name` on `host` clicked here, or of `name` wherever it is loaded. */
+  isUnloading(name, host = "") {
+    return this.#unloading.has(`${host}|${name}`) || this.#unloading.has(`|${name}`);
+  }
+
+  /** A fetch begins: its number, to check with `isLatest` once it answers. */
+  asking() {
+    return ++this.#seq;
+  }
+
+  isLatest(seq) {
+    return seq === this.#seq;
+  }
+
+  /** A new list (fetched or pushed): the models it shows are no longer "loading…".
+   * @param {boolean} pushed a push is newer than any fetch still in flight */
+  listed(list, pushed = false) {
+    if (pushed) this.#seq += 1;
+    this.#list = list || [];
+    this.#known = true;
+    for (const name of [...this.#preloading]) {
+      if (this.isLoaded(name)) this.#preloading.delete(name);
     }
-    state.loadedSeq += 1; // a GET still in flight is older than this
-    if (frame.error) sidebar.renderLoaded(state.loaded);
-    else loadedListChanged();
-    renderContext();
-  },
-};
+    if (this.#list.some((m) => m.name === this.#awaited)) this.#awaited = "";
+  }
+
+  /** Ollama did not answer: nothing is known to be loaded. */
+  unknown(pushed = false) {
+    if (pushed) this.#seq += 1;
+    this.#list = [];
+  }
+
+  /** Load `name` once the list is known (a pick before Ollama answered). */
+  wantLater(name) {
+    this.#wanted = name;
+  }
+
+  takeWanted() {
+    const wanted = this.#wanted;
+    this.#wanted = "";
+    return wanted;
+  }
+
+  preloading(name, busy) {
+    if (busy) this.#preloading.add(name);
+    else this.#preloading.delete(name);
+  }
+
+  unloadingNow(name, host, busy) {
+    if (busy) this.#unloading.add(`${host}|${name}`);
+    else this.#unloading.delete(`${host}|${name}`);
+  }
+
+  /** A reply waits for `model` to load ("" = none waits). */
+  await(model) {
+    this.#awaited = model || "";
+  }
+
+  /** The context `model` runs with: as loaded now, or as it was loaded last (kept
+   * across reloads); null when never seen loaded. */
+  contextOf(model) {
+    const loaded = this.#list.find((m) => m.name === model);
+    const key = KEYS.context(model);
+    if (loaded?.context_length) {
+      if (this.#context.get(model) !== loaded.context_length) {
+        this.#context.set(model, loaded.context_length);
+        this.store.write(key, String(loaded.context_length));
+      }
+      return { size: loaded.context_length, source: "as loaded" };
+    }
+    // Unloaded since: the context it ran with, not a jump to the model's maximum.
+    const before = this.#context.get(model) || Number(this.store.read(key));
+    return before ? { size: before, source: "as it was loaded last" } : null;
+  }
+}

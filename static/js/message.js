@@ -168,7 +168,9 @@ export class MessageView {
     const copy = add("Copy", "copy-button", "Copy this message", () =>
       copyFeedback(copy, m.content || "", "Copy"));
     if (m.role === "user") {
-      add("Edit", "edit-button", "Edit and send again", () => this.startEdit(article, m));
+      // The message's element at click time: a settled list updates it in place.
+      add("Edit", "edit-button", "Edit and send again", (event) =>
+        this.startEdit(event.currentTarget.closest(".message") || article, m));
     }
     if (m.role === "assistant" && (m.request || m.has_request)) {
       add("Inspect", "inspect-button", "Show the exact request sent to Ollama", () =>

@@ -2,57 +2,62 @@
 // wins), and opens a hit's conversation scrolled to its message.
 
 import * as api from "./api.js";
-import { bringIntoView } from "./branches.js";
-import { closeSidebarOnPhone, openSidebar } from "./chrome.js";
-import { openConversation, refreshHistory } from "./navigation.js";
-import { searchBox, view } from "./parts.js";
-import { state } from "./store.js";
 
 const TYPING_PAUSE_MS = 150;
 
-let asked = 0; // bumped at every query: an older answer must not draw over a newer one
-let timer = 0;
+export class Search {
+  #asked = 0; // bumped at every query: an older answer must not draw over a newer one
+  #timer = 0;
 
-export function onQuery(text) {
-  clearTimeout(timer);
-  const seq = ++asked;
-  if (!text.trim()) {
-    searchBox.render(null);
-    return;
+  /**
+   * @param {object} parts `conversation` (told which message to reveal), the views
+   *   `searchBox`, `view`, `chrome`, and `act`: bringIntoView, open, refreshHistory
+   */
+  constructor({ conversation, searchBox, view, chrome, act }) {
+    Object.assign(this, { conversation, searchBox, view, chrome, act });
   }
-  timer = setTimeout(async () => {
-    let body;
-    try {
-      body = await api.search(text);
-    } catch (err) {
-      if (seq === asked) searchBox.render([], text, `Search failed: ${err.message}`);
+
+  query(text) {
+    clearTimeout(this.#timer);
+    const seq = ++this.#asked;
+    if (!text.trim()) {
+      this.searchBox.render(null);
       return;
     }
-    if (seq === asked) searchBox.render(body.hits || [], text);
-  }, TYPING_PAUSE_MS);
-}
-
-/** Ctrl+K: the search box, with the sidebar open to show it. */
-export function openSearch() {
-  openSidebar();
-  searchBox.focus();
-}
-
-/** The hit's conversation, scrolled to its message (once drawn, if it is not on screen).
- * A hit in a version of a message not in view brings that version into view first. */
-export async function openHit(hit) {
-  const here = hit.conversation === state.current;
-  if (here && view.messages.has(hit.message)) {
-    closeSidebarOnPhone();
-    view.reveal(hit.message);
-    return;
+    this.#timer = setTimeout(async () => {
+      let body;
+      try {
+        body = await api.search(text);
+      } catch (err) {
+        if (seq === this.#asked) this.searchBox.render([], text, `Search failed: ${err.message}`);
+        return;
+      }
+      if (seq === this.#asked) this.searchBox.render(body.hits || [], text);
+    }, TYPING_PAUSE_MS);
   }
-  await bringIntoView(hit.conversation, hit.message);
-  state.reveal = hit.message;
-  if (!here) {
-    openConversation(hit.conversation);
-    return;
+
+  /** Ctrl+K: the search box, with the sidebar open to show it. */
+  open() {
+    this.chrome.openSidebar();
+    this.searchBox.focus();
   }
-  closeSidebarOnPhone();
-  refreshHistory();
+
+  /** The hit's conversation, scrolled to its message (once drawn, if it is not on
+   * screen). A hit in a version not in view brings that version into view first. */
+  async openHit(hit) {
+    const here = hit.conversation === this.conversation.current;
+    if (here && this.view.has(hit.message)) {
+      this.chrome.closeSidebarOnPhone();
+      this.view.reveal(hit.message);
+      return;
+    }
+    await this.act.bringIntoView(hit.conversation, hit.message);
+    this.conversation.revealLater(hit.message);
+    if (!here) {
+      this.act.open(hit.conversation);
+      return;
+    }
+    this.chrome.closeSidebarOnPhone();
+    this.act.refreshHistory();
+  }
 }

@@ -1,37 +1,39 @@
 // Keyboard shortcuts for the whole page (the help dialog lists them).
 
-import { toggleSidebar } from "./chrome.js";
 import { showHelp } from "./dialogs.js";
-import { newChat } from "./navigation.js";
-import { composer } from "./parts.js";
-import { stop } from "./reply.js";
-import { openSearch } from "./search.js";
-import { replyingHere, state } from "./store.js";
 
-export function onShortcut(event) {
-  const mod = event.ctrlKey || event.metaKey;
-  const key = event.key.toLowerCase();
-  if (mod && event.shiftKey && key === "o") {
-    event.preventDefault();
-    newChat();
-  } else if (mod && event.shiftKey && key === "s") {
-    event.preventDefault();
-    toggleSidebar();
-  } else if (mod && !event.shiftKey && key === "k") {
-    event.preventDefault();
-    openSearch();
-  } else if (mod && (key === "/" || key === "?")) {
-    event.preventDefault();
-    showHelp();
-  } else if (event.key === "Escape" && event.shiftKey) {
-    event.preventDefault();
-    composer.focus();
-  } else if (event.key === "Escape" && !mod && !document.querySelector("dialog[open]")) {
-    if (replyingHere() || state.remoteGenerating) {
+/**
+ * @param {{newChat: () => void, toggleSidebar: () => void, openSearch: () => void,
+ *          focusComposer: () => void, replying: () => boolean, stop: () => void,
+ *          drawerOpen: () => boolean}} act
+ * @returns {(event: KeyboardEvent) => void} the page's keydown listener
+ */
+export function shortcuts(act) {
+  return (event) => {
+    const mod = event.ctrlKey || event.metaKey;
+    const key = event.key.toLowerCase();
+    if (mod && event.shiftKey && key === "o") {
       event.preventDefault();
-      stop();
-    } else if (document.body.classList.contains("sidebar-open")) {
-      toggleSidebar();
+      act.newChat();
+    } else if (mod && event.shiftKey && key === "s") {
+      event.preventDefault();
+      act.toggleSidebar();
+    } else if (mod && !event.shiftKey && key === "k") {
+      event.preventDefault();
+      act.openSearch();
+    } else if (mod && (key === "/" || key === "?")) {
+      event.preventDefault();
+      showHelp();
+    } else if (event.key === "Escape" && event.shiftKey) {
+      event.preventDefault();
+      act.focusComposer();
+    } else if (event.key === "Escape" && !mod && !document.querySelector("dialog[open]")) {
+      if (act.replying()) {
+        event.preventDefault();
+        act.stop();
+      } else if (act.drawerOpen()) {
+        act.toggleSidebar();
+      }
     }
-  }
+  };
 }

@@ -1,5 +1,6 @@
-// The sidebar: models installed, models loaded in memory (with Unload), and the
-// model picker that the installed list fills.
+// The sidebar's model lists, drawn: models installed, models loaded in memory (with
+// Unload), downloads in progress, and the model picker that the installed list fills.
+// It draws what it is given; clicks become named callbacks.
 
 import { formatBytes, formatExpiry, formatMegabytes, formatProgress } from "./format.js";
 import { el } from "./dom.js";
@@ -16,25 +17,13 @@ export class Sidebar {
   /**
    * @param {{installed: HTMLElement, loaded: HTMLElement, loadedError: HTMLElement,
    *          select: HTMLSelectElement}} els
-   * @param {{onUnload: (name: string) => void, onPick: (name: string) => void}} handlers
+   * @param {{onUnload: (name: string, host: string) => void, onPick: (name: string) => void,
+   *          onDetails: (name: string, host: string) => void,
+   *          onCancelPull: (name: string, host: string) => void}} handlers
    */
   constructor(els, handlers) {
     this.els = els;
     this.handlers = handlers;
-    this.unloading = new Set(); // "host|model" being unloaded
-    this.models = []; // the loaded list last drawn
-    this.picked = []; // models loading because they were picked (POST /api/load)
-    this.loading = ""; // a model a reply is waiting for, not yet in the list
-    this.replyingWith = ""; // the model of this browser's running reply
-    this.hosts = []; // several Ollama hosts: the loaded list is grouped by host
-    this.grouped = false;
-  }
-
-  /** A reply started (or ended: ""): until the model is listed, say it is loading. */
-  setReply(model, loading) {
-    this.replyingWith = model || "";
-    this.loading = loading ? model : "";
-    this.renderLoaded(this.models, this.picked, this.hosts);
   }
 
   // -- installed ----------------------------------------------------------------
@@ -60,10 +49,12 @@ export class Sidebar {
       if (m.name === selected) item.classList.add("selected");
       const pick = el("button", "model-pick");
       pick.type = "button";
-      pick.title = on ? `Use ${m.name} on ${on}` : `Use ${m.name}`; // read out: what it shows
+      pick.title = (on ? `Use ${m.name} on ${on}` : `Use ${m.name}`) // read out: what it shows
+        + (m.cloud ? " (runs on ollama.com: the conversation leaves this machine)" : "");
       pick.append(el("span", "model-name", m.name));
       const details = m.details || {};
-      const facts = [on && `on ${on}`, formatBytes(m.size), details.parameter_size,
+      const facts = [m.cloud ? "cloud: runs on ollama.com" : "", on && `on ${on}`,
+        m.cloud ? "" : formatBytes(m.size), details.parameter_size,
         details.quantization_level].filter(Boolean).join(" · ");
       pick.append(el("span", "model-facts", facts));
       pick.addEventListener("click", () => this.handlers.onPick(on ? `${m.name}@${on}` : m.name));
@@ -95,16 +86,19 @@ export class Sidebar {
       return item;
     };
     const names = [...new Set(models.map((m) => m.name))];
+    // A cloud model sends the whole conversation to ollama.com: the picker says so.
+    const cloud = new Set(models.filter((m) => m.cloud).map((m) => m.name));
+    const named = (name) => (cloud.has(name) ? `${name} (cloud: ollama.com)` : name);
     if (!hosts) {
-      select.replaceChildren(...names.map((name) => option(name, name)));
+      select.replaceChildren(...names.map((name) => option(name, named(name))));
     } else {
       const any = el("optgroup");
       any.label = "Any host";
-      any.append(...names.map((name) => option(name, name)));
+      any.append(...names.map((name) => option(name, named(name))));
       const pinned = el("optgroup");
       pinned.label = "On one host";
       pinned.append(...models.filter((m) => m.host)
-        .map((m) => option(`${m.name}@${m.host}`, `${m.name} on ${m.host}`)));
+        .map((m) => option(`${m.name}@${m.host}`, `${named(m.name)} on ${m.host}`)));
       select.replaceChildren(any, pinned);
     }
     select.disabled = false;
@@ -120,21 +114,19 @@ export class Sidebar {
   // -- loaded -------------------------------------------------------------------
 
   /** @param {object[]} models as /api/loaded lists them
-   *  @param {string[]} loading models being loaded on a pick, not listed yet
-   *  @param {object[]} hosts several hosts ({label, up, error}): grouped by host */
-  renderLoaded(models, loading = [], hosts = []) {
+   *  @param {string[]} pending models loading (picked, or for a reply), not listed yet
+   *  @param {object[]} hosts several hosts ({label, up, error}): grouped by host
+   *  @param {{replyingWith: string, isUnloading: (name: string, host: string) => boolean}}
+   *    marks `replyingWith`: the model of this browser's reply; `isUnloading`: an
+   *    Unload clicked here and not answered yet */
+  renderLoaded(models, pending, hosts, marks) {
     const list = this.els.loaded;
-    this.models = models;
-    if (models.some((m) => m.name === this.loading)) this.loading = "";
     this.els.unloadAll.hidden = models.length < 1;
-    this.picked = loading;
-    this.hosts = hosts;
-    const waiting = this.loading ? [...loading, this.loading] : loading;
-    const pending = [...new Set(waiting)].filter((name) => !models.some((m) => m.name === name));
-    this.grouped = hosts.length > 1;
-    if (this.grouped) {
+    const grouped = hosts.length > 1;
+    const item = (m) => this.loadedItem(m, grouped, marks);
+    if (grouped) {
       list.replaceChildren(...hosts.flatMap((host) => this.hostGroup(host,
-        models.filter((m) => m.host === host.label))), ...pending.map((name) =>
+        models.filter((m) => m.host === host.label), item)), ...pending.map((name) =>
         this.loadingItem(name)));
       return;
     }
@@ -143,12 +135,11 @@ export class Sidebar {
         "A model is loaded when you pick it or send it a message."));
       return;
     }
-    list.replaceChildren(...models.map((m) => this.loadedItem(m)),
-      ...pending.map((name) => this.loadingItem(name)));
+    list.replaceChildren(...models.map(item), ...pending.map((name) => this.loadingItem(name)));
   }
 
   /** One host's heading (up, or down and why) and the models it holds. */
-  hostGroup(host, models) {
+  hostGroup(host, models, item) {
     const head = el("li", "host-group");
     head.dataset.host = host.label;
     head.dataset.up = host.up ? "yes" : "no";
@@ -156,10 +147,10 @@ export class Sidebar {
     const state = host.up ? (models.length ? "" : "nothing loaded") : "down";
     if (state) head.append(el("span", host.up ? "host-state" : "host-state host-down", state));
     head.title = host.up ? host.url || host.label : `${host.url || host.label}: ${host.error}`;
-    return [head, ...models.map((m) => this.loadedItem(m))];
+    return [head, ...models.map(item)];
   }
 
-  loadedItem(m) {
+  loadedItem(m, grouped, { replyingWith, isUnloading }) {
     const item = el("li", "model-item loaded-item");
     item.dataset.model = m.name;
     if (m.host) item.dataset.host = m.host;
@@ -176,7 +167,7 @@ export class Sidebar {
     if (m.unloading) {
       // Ollama unloads it when the reply using it ends (a deferred unload).
       expiry.dataset.unloading = "yes";
-      expiry.textContent = m.name === this.replyingWith ? "unloading after the current reply"
+      expiry.textContent = m.name === replyingWith ? "unloading after the current reply"
         : "unloading…";
     }
     info.append(expiry);
@@ -187,14 +178,14 @@ export class Sidebar {
     button.dataset.model = m.name;
     button.dataset.host = m.host || "";
     button.dataset.testid = "unload-button";
-    const where = this.grouped ? ` on ${m.host}` : "";
+    const where = grouped ? ` on ${m.host}` : "";
     button.setAttribute("aria-label", `Unload ${m.name}${where} from memory`);
-    if (this.unloading.has(`${m.host || ""}|${m.name}`) || m.unloading) {
+    if (isUnloading(m.name, m.host || "") || m.unloading) {
       button.disabled = true;
       button.textContent = "Unloading…";
     }
     button.addEventListener("click", () => this.handlers.onUnload(m.name,
-      this.grouped ? m.host : ""));
+      grouped ? m.host : ""));
     item.append(button);
     return item;
   }
@@ -211,7 +202,7 @@ export class Sidebar {
     button.type = "button";
     button.dataset.model = name;
     button.setAttribute("aria-label", `Stop loading ${name} and unload it`);
-    button.addEventListener("click", () => this.handlers.onUnload(name));
+    button.addEventListener("click", () => this.handlers.onUnload(name, ""));
     item.append(info, button);
     return item;
   }
@@ -226,8 +217,9 @@ export class Sidebar {
 
   // -- downloads ----------------------------------------------------------------
 
-  /** @param {Map<string, object>} pulls model -> last pull_progress frame */
-  renderPulls(pulls) {
+  /** @param {Map<string, object>} pulls model -> last pull_progress frame
+   *  @param {string} locked why this browser may not cancel a download ("" = it may) */
+  renderPulls(pulls, locked) {
     this.els.pulls.replaceChildren(...[...pulls.values()].map((p) => {
       const item = el("li", "pull-item");
       item.dataset.model = p.model;
@@ -237,9 +229,9 @@ export class Sidebar {
       cancel.type = "button";
       cancel.setAttribute("aria-label", `Cancel downloading ${p.model}`);
       cancel.addEventListener("click", () => this.handlers.onCancelPull(p.model, p.host));
-      if (this.modelsLocked) { // a guest: only the admin may cancel a download
+      if (locked) { // a guest: only the admin may cancel a download
         cancel.disabled = true;
-        cancel.title = this.modelsLocked;
+        cancel.title = locked;
       }
       head.append(cancel);
       const bar = el("progress", "pull-bar");
@@ -251,23 +243,6 @@ export class Sidebar {
       item.append(head, bar, status);
       return item;
     }));
-  }
-
-  /** @param {string} host "" = wherever it is loaded */
-  setUnloading(name, busy, host = "") {
-    const matches = (button) => button.dataset.model === name
-      && (!host || button.dataset.host === host);
-    for (const button of this.els.loaded.querySelectorAll(".unload-button")) {
-      if (!matches(button)) continue;
-      const on = button.dataset.host || "";
-      const key = `${on}|${name}`;
-      if (busy) this.unloading.add(key);
-      else this.unloading.delete(key);
-      const unloading = busy || this.models.some((m) => m.name === name
-        && (m.host || "") === on && m.unloading);
-      button.disabled = unloading;
-      button.textContent = unloading ? "Unloading…" : "Unload";
-    }
   }
 
   showLoadedError(message) {

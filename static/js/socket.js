@@ -13,6 +13,7 @@ export function socketUrl(path = "ws") {
 export class ChatSocket {
   /**
    * @param {{onFrame: Function, onOpen: Function, onClose: Function}} handlers
+   *   (onClose gets the reason the server gave for closing, or "")
    */
   constructor(handlers, url = socketUrl()) {
     this.url = url;
@@ -51,10 +52,10 @@ export class ChatSocket {
       }
       if (frame && typeof frame.type === "string") this.handlers.onFrame(frame);
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      this.handlers.onClose();
+      this.handlers.onClose(event.reason || "");
       this.scheduleReconnect();
     });
     // An "error" event is always followed by "close": reconnecting happens there.
@@ -73,4 +74,12 @@ export class ChatSocket {
     this.ws.send(JSON.stringify(frame));
     return true;
   }
+}
+
+/** One listener for every frame: each type goes to the table that names it (the first). */
+export function frameRouter(...tables) {
+  return (frame) => {
+    const table = tables.find((handlers) => Object.hasOwn(handlers, frame.type));
+    table?.[frame.type](frame);
+  };
 }

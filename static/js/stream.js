@@ -39,6 +39,20 @@ export class StreamTarget {
     this.frame = 0;
   }
 
+  /** The line above the reply until its first token: loading, or replies ahead. */
+  setWaiting(text) {
+    let line = this.article.querySelector(".reply-wait");
+    if (!text || this.full || this.thinkingText) {
+      line?.remove();
+      return;
+    }
+    if (!line) {
+      line = el("div", "reply-wait muted small");
+      this.content.before(line);
+    }
+    line.textContent = text;
+  }
+
   addText(text) {
     this.pending += text;
     this.schedule();

@@ -30,7 +30,10 @@ def refused(exc: Exception) -> Any:
     body: dict[str, Any] = {"error": str(exc), **details(exc)}
     if refusal.code_in_json:
         body["code"] = refusal.code
-    return jsonify(body), http_status(exc, refusal)
+    response = jsonify(body)
+    if "retry_after" in body:
+        response.headers["Retry-After"] = str(body["retry_after"])
+    return response, http_status(exc, refusal)
 
 
 for _kind in REFUSALS:

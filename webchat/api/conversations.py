@@ -10,16 +10,15 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, session
 
-from ..guard.bodies import MAX_IMPORT_BYTES, read_body
+from ..files.exports import content_disposition, to_markdown
+from ..files.transfer import export_data
 from ..guard.ids import is_id, parse_id
-from ..guard.safejson import parse as parse_json
 from ..store.conversations import ConversationNotFound
-from ..store.exports import check_import, content_disposition, to_markdown
-from ..store.search import MAX_QUERY_CHARS, search_messages
-from ..store.transfer import export_data, import_data
+from ..store.search import MAX_QUERY_CHARS
+from ..store.search import search as search_store
 from ..validation import InvalidInput, validate_settings
 from .helpers import app_services, json_object, running_in
-from .uploads import upload_quota
+from .imports import receive_import
 
 conversations_bp = Blueprint("conversations", __name__)
 
@@ -101,10 +100,11 @@ def message(cid: int, message_id: int) -> Any:
 
 @conversations_bp.get("/search")
 def search() -> Any:
-    """This browser's messages that hold every word of `?q=` (see webchat/store/search.py)."""
+    """This browser's messages that hold every word of `?q=` (see webchat/store/search.py);
+    `cut` is true when the search's bounded work left matches out."""
     text = request.args.get("q", "")[:MAX_QUERY_CHARS]
-    return {"query": text,
-            "hits": search_messages(app_services().sessions.db, session["sid"], text)}
+    found = search_store(app_services().sessions.db, session["sid"], text)
+    return {"query": text, "hits": found.hits, "cut": found.cut}
 
 
 def _conversation_arg() -> int | None:
@@ -150,10 +150,7 @@ def _conversation_fields(body: dict[str, Any]) -> dict[str, Any]:
 
 @conversations_bp.post("/conversations")
 def new_conversation() -> Any:
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body, dict):
-        raise InvalidInput("Send a JSON object")
-    fields = _conversation_fields(body)
+    fields = _conversation_fields(json_object(empty_ok=True))
     services = app_services()
     conversation = services.sessions.conversations.new_conversation(
         session["sid"], services.config["MAX_CONVERSATIONS"], fields.get("title", ""),
@@ -207,18 +204,4 @@ def export_conversation(cid: int) -> Any:
 
 @conversations_bp.post("/conversations/import")
 def import_conversation() -> Any:
-    if (request.content_length or 0) > MAX_IMPORT_BYTES:
-        return jsonify(error="The file is too large to import (32 MB at most)"), 413
-    try:
-        body = parse_json(read_body() or b"null")
-    except ValueError:
-        raise InvalidInput("The file is not JSON exported by Ollama WebChat") from None
-    services = app_services()
-    checked = check_import(body, services.config["MAX_IMAGE_BYTES"])
-    quota = upload_quota(sum(len(raw) for m in checked["messages"]
-                              for _, raw in m.get("images") or []))
-    if quota:
-        return jsonify(error=quota), 413
-    conversation = import_data(
-        services.sessions, session["sid"], services.config["MAX_CONVERSATIONS"], **checked)
-    return conversation.to_json(), 201
+    return receive_import()  # webchat/api/imports.py

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request, session
 
+from ..guard.peers import client_address
 from ..guard.roles import (
     ADMIN,
     FORBIDDEN,
@@ -19,7 +20,7 @@ from ..guard.roles import (
 )
 from ..models.loaded import loaded_state
 from ..ollama.hosts import Host, UnknownHost
-from ..ollama.modelinfo import describe_show
+from ..ollama.modelinfo import describe_show, is_cloud
 from ..validation import InvalidInput, validate_model_name
 from .helpers import app_services, json_object
 
@@ -29,9 +30,12 @@ models_bp = Blueprint("models", __name__)
 @models_bp.get("/models")
 def models() -> Any:
     """Installed models, once per host that has each; with several hosts, `hosts` says
-    which are up."""
+    which are up. `cloud`: Ollama runs it on ollama.com (the conversation leaves the
+    machine)."""
     hosts = app_services().hosts
     listed, answers = hosts.models()
+    listed = [{**model, "cloud": is_cloud(str(model.get("name") or ""), model)}
+              for model in listed]
     return {"models": listed, **({"hosts": hosts.summary(answers)} if hosts.several else {})}
 
 
@@ -53,9 +57,15 @@ def _host_arg(value: Any) -> Host | None:
         raise InvalidInput(str(exc)) from None
 
 
+def _model_op() -> None:
+    """Count a model operation against this browser and its address (429 past them)."""
+    app_services().model_op(session["sid"], client_address())
+
+
 @models_bp.get("/show")
 def show() -> Any:
     name = validate_model_name(request.args.get("model"))
+    _model_op()
     hosts = app_services().hosts
     host = hosts.route(name, _host_arg(request.args.get("host")))
     return {**describe_show(name, host.client.show_model(name)), "host": host.label}
@@ -64,10 +74,13 @@ def show() -> Any:
 @models_bp.post("/unload")
 def unload() -> Any:
     body, name = _model_body()
-    if not may_manage_models(role()) and app_services().usage.others_using(session["sid"], name):
+    _model_op()
+    host = _host_arg(body.get("host"))
+    if not may_manage_models(role()) and app_services().usage.others_using(
+            session["sid"], name, host.label if host is not None else ""):
         raise Forbidden(f"Another browser is using {name}: only the admin may unload it "
                         f"now.")
-    result = app_services().models.unload(name, _host_arg(body.get("host")))
+    result = app_services().models.unload(name, host)
     return {"unloaded": result["model"], "gone": result["unloaded"],
             "deferred": result["deferred"], "was_loaded": result["was_loaded"],
             "message": result["text"], "host": result["host"], "hosts": result["hosts"]}
@@ -77,6 +90,7 @@ def unload() -> Any:
 def load() -> Any:
     """Load a model now, before the first message (the page calls it on a pick)."""
     body, name = _model_body()
+    _model_op()
     services = app_services()
     if services.config["NO_PRELOAD"]:
         return jsonify(error="Preloading is turned off on this server (--no-preload)"), 409
@@ -95,6 +109,7 @@ def delete_model() -> Any:
     require_model_rights(role())
     body = json_object()
     name = validate_model_name(body.get("model"))
+    _model_op()
     services = app_services()
     host = _host_arg(body.get("host"))
     if host is None:
@@ -111,10 +126,13 @@ def delete_model() -> Any:
 
 @models_bp.get("/me")
 def me() -> Any:
-    """What this browser may do here, so the page can disable what it may not."""
+    """What this browser may do here, so the page can disable what it may not
+    (`cloud_models`: chat with a model Ollama runs on ollama.com)."""
     who = role()
     manage = may_manage_models(who)
+    cloud = who == ADMIN or bool(app_services().config.get("ALLOW_CLOUD_MODELS"))
     return {"role": who, "manage_models": manage, "reason": None if manage else FORBIDDEN,
+            "cloud_models": cloud,
             "max_keep_alive": None if who == ADMIN else
             app_services().config.get("MAX_KEEP_ALIVE") or "30m"}
 
@@ -126,7 +144,5 @@ def pulls() -> Any:
 
 def _model_body() -> tuple[dict[str, Any], str]:
     """The JSON body of an unload or load, and its checked model name."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput('Send a JSON object such as {"model": "gemma3:270m"}')
+    body = json_object(' such as {"model": "gemma3:270m"}')
     return body, validate_model_name(body.get("model"))

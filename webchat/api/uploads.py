@@ -8,7 +8,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, session
 
-from ..store.pruning import upload_quota_problem
+from ..store.quotas import QuotaExceeded, Quotas
+from ..store.uploads import store_upload
 from ..validation import InvalidInput, sniff_image
 from .helpers import app_services
 
@@ -30,19 +31,12 @@ def upload() -> Any:
     mime = sniff_image(data)
     if mime is None:
         return jsonify(error="Only PNG, JPEG, WebP or GIF images can be attached."), 415
-    quota = upload_quota(len(data))
-    if quota:
-        return jsonify(error=quota), 413
-    upload_id = services.sessions.uploads.add_upload(session["sid"], mime, data)
+    try:
+        upload_id = store_upload(services.sessions.db, session["sid"], mime, data,
+                                 Quotas.from_config(services.config))
+    except QuotaExceeded as exc:
+        return jsonify(error=str(exc)), 413
     return {"id": upload_id, "mime": mime, "size": len(data)}, 201
-
-
-def upload_quota(size: int) -> str | None:
-    if not size:
-        return None
-    config = app_services().config
-    return upload_quota_problem(app_services().sessions.db, session["sid"], size,
-                                config["UPLOAD_QUOTA_BYTES"], config["UPLOADS_TOTAL_BYTES"])
 
 
 @uploads_bp.get("/uploads/<upload_id>")

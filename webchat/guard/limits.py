@@ -7,6 +7,14 @@ import time
 from collections import defaultdict, deque
 
 
+class RateLimited(Exception):
+    """Past a rate limit: 429 on HTTP (with Retry-After), `rate_limited` on the socket."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class RateLimiter:
     """At most `limit` events per `window` seconds per key (sliding window)."""
 
@@ -74,3 +82,31 @@ class SocketCounter:
             if left <= 0:
                 del self.per_session[sid]
             return max(0, left)
+
+
+MIN_BUDGET_BYTES = 16 * 1024 * 1024  # all sockets together, at least (2 frames at most)
+
+
+def budget_for(max_frame_bytes: int) -> int:
+    """The shared budget: 16 MiB, or two whole frames when the frame limit is larger."""
+    return max(MIN_BUDGET_BYTES, 2 * max_frame_bytes)
+
+
+class PartialBudget:
+    """Bytes the sockets hold unread beyond their free share, all sockets together."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self.held = 0
+
+    def take(self, size: int) -> bool:
+        with self._lock:
+            if self.held + size > self.limit:
+                return False
+            self.held += size
+            return True
+
+    def give(self, size: int) -> None:
+        with self._lock:
+            self.held -= size

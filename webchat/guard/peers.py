@@ -22,6 +22,7 @@ class PeerLimits:
         self.config = config
         self.new_sessions = RateLimiter(config["NEW_SESSIONS_PER_MINUTE"], 60.0)
         self.messages = RateLimiter(config["MESSAGES_PER_ADDRESS"], 60.0)
+        self.model_ops = RateLimiter(config.get("MODEL_OPS_PER_ADDRESS", 120), 60.0)
         self._lock = threading.Lock()
         self._sockets: dict[str, int] = defaultdict(int)
 
@@ -41,6 +42,9 @@ class PeerLimits:
 
     def message(self, address: str) -> float:
         return 0.0 if self.exempt(address) else self.messages.hit(address)
+
+    def model_op(self, address: str) -> float:
+        return 0.0 if self.exempt(address) else self.model_ops.hit(address)
 
     def open_socket(self, address: str) -> str | None:
         """Count a socket, or say why this address may not open another."""

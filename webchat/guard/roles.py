@@ -9,13 +9,12 @@ the admin link (the admin token), or on a loopback-only server the machine's own
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import current_app, g
 
 from ..config import is_loopback
-from ..validation import InvalidInput
+from ..validation import InvalidInput, duration_seconds
 
 ADMIN = "admin"
 GUEST = "guest"
@@ -23,8 +22,6 @@ DEFAULT_REGISTRY = "registry.ollama.ai"
 FORBIDDEN = ("Only the admin of this shared server can download or delete models "
              "(open the admin link that the server printed).")
 
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 
 
 class Forbidden(Exception):
@@ -49,33 +46,15 @@ def require_model_rights(who: str) -> None:
         raise Forbidden(FORBIDDEN)
 
 
-def seconds(value: Any) -> float | None:
-    """A keep_alive (seconds, or a Go duration such as 1h30m) in seconds; None if unknown.
-    A negative one means forever."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    sign = -1.0 if text.startswith("-") else 1.0
-    text = text.lstrip("+-")
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return sign * float(text)
-    parts = _PART.findall(text)
-    if not parts or "".join(a + b for a, b in parts) != text:
-        return None
-    return sign * sum(float(amount) * _UNITS[unit] for amount, unit in parts)
-
-
 def cap_keep_alive(value: Any, who: str) -> Any:
     """A guest may keep a model loaded at most --max-keep-alive, never forever."""
     if who == ADMIN or value is None:
         return value
     limit_text = current_app.config.get("MAX_KEEP_ALIVE") or "30m"
-    limit = seconds(limit_text)
+    limit = duration_seconds(limit_text)
     if limit is None or limit < 0:
         limit, limit_text = 1800.0, "30m"
-    wanted = seconds(value)
+    wanted = duration_seconds(value)
     if wanted is None or wanted < 0 or wanted > limit:
         return int(limit) if float(limit).is_integer() else limit
     return value

@@ -64,6 +64,11 @@ def check_value(value: Any) -> None:
                 stack.extend((child, depth + 1) for child in item)
 
 
+# For a caller that decodes a document piece by piece (webchat/api/imports.py): the same
+# refusals as `parse`, which it must follow with `check_value` on each piece.
+DECODER = json.JSONDecoder(parse_constant=_constant, parse_float=_float)
+
+
 def parse(data: str | bytes | bytearray) -> Any:
     """`json.loads`, refusing what could break storage or a page later."""
     try:

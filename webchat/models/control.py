@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..ollama.errors import ModelNotFound
 from ..ollama.hosts import Host, Hosts
 from .loaded import LoadedWatch
 from .preload import Preloads
@@ -38,6 +39,9 @@ class ModelControl:
         try:
             result = self.preloads.load(sid, name, keep_alive, target.client)
             return {**result, **({"host": target.label} if self.hosts.several else {})}
+        except ModelNotFound:
+            self.usage.forget_claim(sid, name, target.label)  # nothing to unload later
+            raise
         finally:
             target.forget("ps")
             self.loaded_watch.poke()

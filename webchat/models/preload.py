@@ -17,6 +17,7 @@ from typing import Any
 from ..ollama.cancellation import Cancellation
 from ..ollama.client import OllamaClient
 from ..ollama.errors import Cancelled
+from ..ollama.names import same_model
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Preloads:
 
     def running(self, model: str | None = None) -> list[Preload]:
         with self._lock:
-            return [p for p in self._running if model is None or p.model == model]
+            return [p for p in self._running if model is None or same_model(p.model, model)]
 
     def load(self, sid: str, model: str, keep_alive: Any = None,
              client: OllamaClient | None = None) -> dict[str, Any]:

@@ -5,7 +5,10 @@ does that by reference count: when the last open session that used a model goes 
 (its sockets closed and not back within a grace period) or ends with `/exit`, the model
 is unloaded unless another open session has used it too. On shutdown the server unloads
 the models it loaded. With several Ollama hosts a claim is on a (host, model) pair: the
-same model loaded on two machines is two things to release.
+same model loaded on two machines is two things to release. Models are compared as
+Ollama names them (webchat/ollama/names.py): `GEMMA3:270m` and
+`registry.ollama.ai/library/gemma3:270m` are the model another browser uses as
+`gemma3:270m`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+
+from ..ollama.names import canonical
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +63,28 @@ class ModelUsage:
             self._models[sid].add((host, model))
             self.loaded_by_us.add((host, model))
 
-    def others_using(self, sid: str, model: str) -> bool:
-        """Another browser, still open or within its grace period, has used the model."""
+    def others_using(self, sid: str, model: str, host: str = "") -> bool:
+        """Another browser, still open or within its grace period, has used the model on
+        `host` ("" : on any host; a claim without a host counts on every host)."""
+        key = canonical(model)
         with self._lock:
-            return any(other != sid and any(name == model for _, name in claims)
+            return any(other != sid and _covers(claims, key, host)
                        for other, claims in self._models.items())
+
+    def rename(self, old: str, new: str) -> None:
+        """The browser's id was renewed (webchat/guard/auth.py): its claims go with it. Its
+        open sockets stay counted under the old id, which they close as."""
+        with self._lock:
+            if old in self._models:
+                self._models[new] |= self._models.pop(old)
+
+    def forget_claim(self, sid: str, model: str, host: str = "") -> None:
+        """Drop a claim on a model Ollama does not have (a load of a name that does not
+        exist): nothing to unload later, at the browser's leave or at shutdown."""
+        with self._lock:
+            self._models.get(sid, set()).discard((host, model))
+            if not any((host, model) in claims for claims in self._models.values()):
+                self.loaded_by_us.discard((host, model))
 
     def _leave(self, sid: str) -> None:
         with self._lock:
@@ -82,7 +104,7 @@ class ModelUsage:
         kept: list[str] = []
         for claim in claims:
             host, model = claim
-            if claim in held or (not host and any(m == model for _, m in held)):
+            if _covers(held, canonical(model), host):
                 _add(kept, model)
                 continue
             try:
@@ -119,6 +141,13 @@ class ModelUsage:
             except Exception as exc:
                 log.warning("could not unload %s on %s: %s", model, host or "its host", exc)
         return done
+
+
+def _covers(claims: set[Claim], key: str, host: str) -> bool:
+    """A claim in `claims` is on the model `key` (canonical) where `host` is: the same
+    host, or either side not saying which."""
+    return any(canonical(model) == key and (not host or not where or where == host)
+               for where, model in claims)
 
 
 def _add(names: list[str], name: str) -> None:

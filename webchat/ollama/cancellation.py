@@ -35,6 +35,11 @@ class Cancellation:
             if self.cancelled:
                 _shutdown(sock)
 
+    @property
+    def socket(self) -> socket.socket | None:
+        """The socket of the request being read now (None before it was sent, after)."""
+        return self._sock
+
     def detach(self) -> None:
         """Forget the socket so a later cancel cannot cut a pooled connection."""
         with self._lock:
@@ -73,7 +78,12 @@ def abortable(cancel: Cancellation) -> Iterator[None]:
 
 
 class _AbortableMixin:
-    """Hands the socket to the thread's Cancellation before waiting for headers."""
+    """Hands the socket to the thread's Cancellation before waiting for headers.
+
+    Leans on urllib3's connection keeping its socket in `sock` and reading the response
+    in `getresponse`, and on its PoolManager's `pool_classes_by_scheme` (below), checked
+    against urllib3 2.7.0 and requests 2.34.2: tests/test_library_reaches.py fails when
+    a request no longer hands its socket over."""
 
     sock: socket.socket | None
 

@@ -128,7 +128,13 @@ class ChunkedLines:
 
 def body_reader(response: Any) -> ChunkedLines | None:
     """The batch reader for a requests/urllib3 streamed response, or None when it is not
-    a plain chunked body read from a socket (then the caller reads it line by line)."""
+    a plain chunked body read from a socket (then the caller reads it line by line).
+
+    The one reach into private attributes on Ollama's side of the relay, checked against
+    requests 2.34.2, urllib3 2.7.0 and CPython 3.11: urllib3's `HTTPResponse._fp` (the
+    http.client response), its `fp` (a BufferedReader) and that reader's `raw._sock`
+    (socket.SocketIO's socket). Should they move, this gives None and every reply is
+    read the slow way: tests/test_library_reaches.py fails then."""
     raw = getattr(response, "raw", None)
     http_response = getattr(raw, "_fp", None)
     fp = getattr(http_response, "fp", None)

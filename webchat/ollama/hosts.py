@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from .address import ollama_url_from_host
 from .client import OllamaClient
 from .errors import OllamaError, OllamaUnreachable
+from .names import canonical
 
 _BARE_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
@@ -102,11 +103,6 @@ def parse_hosts(value: str) -> list[tuple[str, str]]:
             raise HostsConfigError(f"--ollama-url: the label {label!r} is used twice")
         hosts.append((label, url))
     return hosts
-
-
-def full_name(model: str) -> str:
-    """Ollama's name for a model given without a tag."""
-    return model if ":" in model.rsplit("/", 1)[-1] else f"{model}:latest"
 
 
 class _Fetch:
@@ -351,14 +347,13 @@ class Hosts:
         if not self.several:
             return self.primary
         busy = busy or {}
-        name = full_name(model)
         answers = [a for a in self.gather(("tags", "ps"), max_age=ROUTE_MAX_AGE) if a.ok]
-        loaded = [a.host for a in answers if _lists(a.values["ps"], name)]
+        loaded = [a.host for a in answers if _lists(a.values["ps"], model)]
         if previous is not None and any(h.label == previous for h in loaded):
             return self.get(previous)
         if loaded:
             return min(loaded, key=lambda h: busy.get(h.label, 0))
-        installed = [a.host for a in answers if _lists(a.values["tags"], name)]
+        installed = [a.host for a in answers if _lists(a.values["tags"], model)]
         if installed:
             idle = [h for h in installed if not busy.get(h.label)]
             return idle[0] if idle else min(installed, key=lambda h: busy.get(h.label, 0))
@@ -375,12 +370,14 @@ class Hosts:
 
     def where_loaded(self, model: str) -> list[Host]:
         """The hosts whose `/api/ps` lists the model now (hosts that are down are not)."""
-        name = full_name(model)
-        return [a.host for a in self.gather(("ps",)) if a.ok and _lists(a.values["ps"], name)]
+        return [a.host for a in self.gather(("ps",)) if a.ok and _lists(a.values["ps"], model)]
 
 
 def _lists(models: list[dict[str, Any]], name: str) -> bool:
-    return any(m.get("name") == name or m.get("model") == name for m in models)
+    """`/api/tags` or `/api/ps` lists the model, however either side spells it."""
+    key = canonical(name)
+    return any(canonical(str(m.get(field) or "")) == key for m in models
+               for field in ("name", "model"))
 
 
 def _no_answer(host: Host, timeout: float) -> OllamaUnreachable:

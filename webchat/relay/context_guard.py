@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from ..ollama.errors import OllamaError
 from ..store.context_fit import (
     Budget,
-    MessageTooLong,
     estimate_tokens,
     fit_window,
     is_overflow,
@@ -31,6 +30,7 @@ from ..store.context_fit import (
     without_oldest_exchange,
 )
 from ..store.token_counts import TokenFit, fit_plan, learn, model_key, read_view
+from ..validation import MessageTooLong
 from .context_length import ContextLengths
 from .payload import build_payload
 

@@ -22,8 +22,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..ollama.hosts import full_name
 from ..ollama.modelinfo import describe_show
+from ..ollama.names import same_model
 from ..store.context_fit import Budget, reply_reserve
 
 if TYPE_CHECKING:
@@ -121,8 +121,8 @@ class ContextLengths:
         loaded = None
         if _positive(options.get("num_ctx")) is None:
             for entry in host.client.list_loaded_models():
-                if full_name(model) in (full_name(str(entry.get("name") or "")),
-                                        full_name(str(entry.get("model") or ""))):
+                if same_model(model, str(entry.get("name") or "")) \
+                        or same_model(model, str(entry.get("model") or "")):
                     loaded = entry.get("context_length")
         limit, source = resolve_context(options, loaded, facts["modelfile"],
                                         facts["trained"], self.version(host))

@@ -24,7 +24,7 @@ def flatten_prompt(system: str | None, window: list[Message]) -> str:
 
 def build_payload(endpoint: str, model: str, system: str | None, window: list[Message],
                   options: dict[str, Any], keep_alive: Any = None,
-                  think: bool | None = None,
+                  think: bool | str | None = None,
                   images: dict[str, str] | None = None,
                   truncate: bool | None = None) -> dict[str, Any]:
     """`images` maps upload ids to their base64 text, for the messages that carry some.

@@ -153,12 +153,9 @@ class Pump:
                 self._drop_silent(idle_since)
 
     def _drop_silent(self, now: float) -> None:
-        """End the streams that sent nothing for their timeout (a stalled Ollama)."""
+        """End the streams that sent nothing for their timeout (a stalled Ollama): the
+        reply's thread, told so, closes its stream (it owns it)."""
         for stream in [s for s in self._streams.values() if now - s.heard > s.timeout]:
-            try:
-                stream.batches.close()  # type: ignore[attr-defined]  (closes the response)
-            except Exception:
-                pass
             self._end(stream, stream.silent())
 
     def _step_or_finish(self, stream: _Stream, error: BaseException | None = None) -> None:

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as encode_json_string
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,22 +26,18 @@ from ..ollama.client import OllamaClient
 from ..ollama.errors import Cancelled, OllamaError, OllamaRejected, StreamTimeout
 from ..ollama.stream import StreamEvent
 from ..store.context_fit import overflow_text
-from ..store.manager import SessionManager
+from ..store.exchanges import ExchangeWriter
+from .outcome import NOT_SAVED, Outcome, counted, final_frame, outcome_of, timings
 from .payload import ENDPOINTS, redact_images
 from .pump import BURST_EVENTS, FRAME_BUDGET
+from .speed import close_stream, never_waits, pumpable, watched_fd
+from .starts import LoadTimes, SlowStart, in_memory
 
 if TYPE_CHECKING:
     from ..ollama.hosts import Host
     from .running import ActiveReplies
 
 log = logging.getLogger(__name__)
-
-# Why a reply's upstream request was closed, as stored with it and shown to the user.
-ENDINGS = {
-    "disconnected": "The browser went away before the reply finished",
-    "shutdown": "The server was shut down before the reply finished",
-}
-
 
 def _send_text(tab: Any, data: str) -> bool:
     """A frame already encoded as JSON text, to a tab (one that takes only dicts gets
@@ -55,29 +52,54 @@ class Listener(Protocol):
     def send(self, frame: dict[str, Any]) -> bool: ...
 
 
+@dataclass(frozen=True)
+class ReplyRequest:
+    """What a reply is asked, complete before the reply exists: the question is stored
+    (`user_id`), the body for Ollama built, the host chosen."""
+
+    sid: str  # the browser
+    conversation_id: int
+    user_id: int  # the stored question it answers
+    model: str
+    endpoint: str  # "chat" or "generate"
+    payload: dict[str, Any]  # the body sent to Ollama
+    host: Host  # the Ollama host answering
+    name_host: bool = False  # several hosts: errors say which one failed
+    # The context window's hooks (webchat/relay/context_guard.py `Prepared`): a narrower
+    # payload and a notice after Ollama's 400 for a prompt too long for its context; what
+    # a reply that came back teaches (its stats and text: the token counts, the prompt
+    # cache); what goes in the stats about the window.
+    refit: Callable[[str], tuple[dict[str, Any], str] | None] | None = None
+    learn: Callable[[dict[str, Any], str], None] | None = None
+    context_stats: Callable[[], dict[str, Any]] | None = None
+
+
 class Reply:
     """One reply: its thread reads Ollama's stream, relays it to the tabs and saves it."""
 
-    def __init__(self, *, sid: str, user_id: int, model: str, endpoint: str,
-                 payload: dict[str, Any], sessions: SessionManager, client: OllamaClient,
-                 active: ActiveReplies[Reply], listeners: list[Listener], conversation_id: int = 0,
-                 on_end: Callable[[], None] | None = None, host: Host | None = None,
-                 name_host: bool = False) -> None:
-        self.sid = sid
-        self.host = host  # the Ollama host answering (its client is `client`)
-        self.name_host = name_host  # several hosts: errors say which one failed
-        self.conversation_id = conversation_id  # (also sets _conversation_json)
+    def __init__(self, request: ReplyRequest, exchanges: ExchangeWriter,
+                 active: ActiveReplies[Reply], listeners: list[Listener],
+                 on_end: Callable[[], None] | None = None,
+                 load_times: LoadTimes | None = None) -> None:
+        self.request = request
+        self.sid = request.sid
+        self.host = request.host
+        self.conversation_id = request.conversation_id
+        self.user_id = request.user_id
+        self.model = request.model
+        self.payload = request.payload  # what is sent: narrower after a refit
+        self.exchanges = exchanges  # where its text is saved
+        self.client: OllamaClient = request.host.client
+        self.active = active  # the running replies: its claim, the grace, the pump
         self.on_end = on_end
-        self.user_id = user_id
-        self.model = model
-        self.endpoint = endpoint
-        self.payload = payload
-        self.sessions = sessions
-        self.client = client
-        self.active = active
+        self.started_at = time.monotonic()  # replies to the same model queue in this order
+        self.load_times = load_times  # given: say why the start is slow (relay/starts.py)
+        self.slow_start: SlowStart | None = None
+        # as it goes in every chunk frame
+        self._conversation_json = json.dumps(request.conversation_id)
         self.cancel = Cancellation()
         self.finished = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"reply-{sid[:8]}", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=f"reply-{self.sid[:8]}", daemon=True)
         # The tabs that get this reply's frames; `_lock` keeps a tab that joins late from
         # missing or doubling a chunk (it gets the text so far, then what follows).
         self._lock = threading.Lock()
@@ -96,22 +118,6 @@ class Reply:
         self._tokens = 0
         self._first_token: float | None = None
         self._last_token = 0.0
-        # The context window's hooks (webchat/relay/context_guard.py `Prepared`): a narrower
-        # payload and a notice after Ollama's 400 for a prompt too long for its context;
-        # what a reply that came back teaches (its stats and text: the token counts, the
-        # prompt cache); what goes in the stats about the window.
-        self.refit: Callable[[str], tuple[dict[str, Any], str] | None] | None = None
-        self.learn: Callable[[dict[str, Any], str], None] | None = None
-        self.context_stats: Callable[[], dict[str, Any]] | None = None
-
-    @property
-    def conversation_id(self) -> int:
-        return self._conversation_id
-
-    @conversation_id.setter
-    def conversation_id(self, value: int) -> None:
-        self._conversation_id = value
-        self._conversation_json = json.dumps(value)  # as it goes in every chunk frame
 
     def unsaved(self) -> tuple[int, str, str] | None:
         """The text so far when some of it is not saved yet (the watchdog saves it, once
@@ -187,13 +193,29 @@ class Reply:
             self._closed = self._closed or last
 
     def _heard(self) -> None:
-        """A byte from Ollama: clear a silence notice if one is showing."""
+        """A byte from Ollama: clear a silence notice, or a `wait`, if one is showing."""
         self._last_byte = time.monotonic()
+        if self.slow_start is not None:
+            self.slow_start.heard()
         if self._silent:
             with self._lock:
                 self._silent = False
             self._relay({"type": "notice", "code": "ollama_silent", "message": "",
                          "clear": True})
+
+    def check_wait(self) -> None:
+        """Called by the watchdog: a `wait` changes as the replies ahead finish."""
+        if self.slow_start is not None and not self.ending:
+            self.slow_start.update()
+
+    def _ahead(self) -> int:
+        """This server's replies to the same model on the same host, begun earlier and
+        still generating: Ollama answers them before this one."""
+        return sum(1 for other in self.active.all()
+                   if other is not self and not other.ending
+                   and getattr(other, "model", None) == self.model
+                   and getattr(other, "host", None) is self.host
+                   and getattr(other, "started_at", 0.0) < self.started_at)
 
     def check_silence(self, now: float, limit: float) -> None:
         """Called by the watchdog: say so once when Ollama has sent nothing for `limit` s."""
@@ -240,15 +262,9 @@ class Reply:
         """Hand the rest of the stream to the relay pump and wait for its end (raising
         what ended it, as reading it here would have). False when it cannot be handed
         over (no socket to watch), and this thread reads on."""
-        pump = getattr(self.active, "pump", None)
-        sock = self.cancel._sock
-        if pump is None or sock is None:
-            return False
-        try:
-            fd = sock.fileno()
-        except OSError:
-            return False
-        if fd < 0:
+        pump = self.active.pump
+        fd = watched_fd(self.cancel)
+        if pump is None or fd is None:
             return False
         ended = threading.Event()
         outcome: list[BaseException | None] = []
@@ -258,8 +274,7 @@ class Reply:
             ended.set()
 
         timeout = self.client.read_timeout
-        never_wait = getattr(batch, "never_wait", None)
-        eager = bool(never_wait is not None and never_wait())  # reads never block now
+        eager = never_waits(batch)  # reads never block now
         pump.follow(fd, batches, self._take, finished, timeout, lambda: StreamTimeout(
             f"Ollama sent nothing for {timeout:g} s, so the request was abandoned"), eager)
         ended.wait()
@@ -272,18 +287,18 @@ class Reply:
         any token (the payload says `truncate: false`), the window is trimmed once more
         (`refit`), the stored request becomes the one sent, the tabs are told, and it
         goes again."""
-        path = ENDPOINTS[self.endpoint]
+        path = ENDPOINTS[self.request.endpoint]
+        refit = self.request.refit
         try:
             yield from self.client.stream_batches(path, self.payload, self.cancel)
             return
         except OllamaRejected as exc:
-            retry = self.refit(str(exc)) if self.refit is not None and not self._tokens \
-                else None
+            retry = refit(str(exc)) if refit is not None and not self._tokens else None
             if retry is None:
                 raise OllamaRejected(overflow_text(str(exc)), 400) from exc
         self.payload, notice = retry
         if self._reply_id:
-            self.sessions.exchanges.update_request(self._reply_id, redact_images(self.payload))
+            self.exchanges.update_request(self._reply_id, redact_images(self.payload))
         self._relay({"type": "notice", "code": "context_trimmed", "message": notice})
         try:
             yield from self.client.stream_batches(path, self.payload, self.cancel)
@@ -291,21 +306,77 @@ class Reply:
             raise OllamaRejected(overflow_text(str(exc)), 400) from exc
 
     def _run(self) -> None:
-        content, thinking = self._content, self._thinking
-        status, error = "ok", None
-        reply_id = 0
+        """Read, relay, save: the stream from its first byte to its end, then the stored
+        reply and the terminal frame (webchat/relay/outcome.py says which)."""
         started = time.monotonic()
         self._last_token = started
-        held = self._held  # [kind, text, text, ...] already read, not yet relayed
+        reply_id, failure = self._relay_stream()
+        self._past_stream = True
+        if self._held:  # text read just before the stream ended or broke
+            self._relay_held(self._held)
+        self.host.forget("ps")  # the model is loaded there now (or was unloaded)
+        if isinstance(failure, Cancelled):
+            self._stats = {"stopped": True, **counted(self._tokens, self._first_token,
+                                                      self._last_token)}
+        elif isinstance(failure, OllamaError):
+            self.host.forget()  # it may be gone: routing looks again before trusting it
+        stats = self._stats
+        if self.slow_start is not None:
+            self.slow_start.ended(stats)
+        stats.update(timings(self.model, self.request.endpoint, self.host.label, started,
+                                 self._first_token))
+        if self.request.context_stats is not None:
+            stats.update(self.request.context_stats())
+        text = "".join(self._content)
+        outcome = outcome_of(failure, text, reason=self.cancel.reason, grace=self.active.grace,
+                             host=(f"Ollama host '{self.host.label}' ({self.host.url})"
+                                   if self.request.name_host else None))
         try:
-            reply_id = self.sessions.exchanges.begin_reply(
-                self.sid, self.conversation_id, self.model, self.endpoint,
-                redact_images(self.payload))
+            if reply_id:
+                self.exchanges.finish_reply(self.user_id, reply_id, text,
+                                            "".join(self._thinking), outcome.status, stats,
+                                            outcome.error)
+        except Exception:
+            log.exception("could not save the reply")
+            outcome = Outcome("error", NOT_SAVED)
+        if self.request.learn is not None and outcome.status in ("ok", "stopped"):
+            try:
+                self.request.learn(stats, text)
+            except Exception:  # counts are a help, never worth a reply
+                log.exception("could not learn the prompt's token counts")
+        try:
+            # The terminal frame goes out before the claim is released, so a message
+            # sent on seeing `done` finds the reply ending (and waits), never the next.
+            self._relay(final_frame(outcome, stats, text), last=True)
+        finally:
+            self.active.release(self.sid, self)
+            self.finished.set()
+        if self.on_end is not None:
+            self.on_end()
+
+    def _relay_stream(self) -> tuple[int, BaseException | None]:
+        """The stored reply's id, and what ended the stream (None: its `done`).
+
+        This thread owns the stream: it opens it, reads it until the first chunk is out,
+        hands the reading to the relay pump (when it can) and waits, and closes it at
+        the end, whichever thread read it meanwhile."""
+        request = self.request
+        reply_id = 0
+        batches: Iterator[list[StreamEvent]] | None = None
+        try:
+            reply_id = self.exchanges.begin_reply(self.sid, self.conversation_id, self.model,
+                                                  request.endpoint,
+                                                  redact_images(request.payload))
             self._reply_id = reply_id
+            if self.load_times is not None:  # looked at before the request loads the model
+                self.slow_start = SlowStart(
+                    self.model, self.host.label,
+                    in_memory(self.host, self.client, self.model) is False, self.load_times,
+                    self._ahead, self._relay)
+                self.slow_start.update()
             batches = self._stream()
             for batch in batches:
-                if (not self._take(batch) or getattr(batch, "final", False)
-                        or not getattr(batch, "direct", False)):
+                if not self._take(batch) or not pumpable(batch):
                     continue  # nothing relayed yet, the body has ended, or this is not
                     # a stream the pump can watch (TLS, not chunked): read on here
                 # The first chunk went at once. From now on what arrives within
@@ -319,82 +390,11 @@ class Reply:
                 pause = self._last_token + FRAME_BUDGET - time.monotonic()
                 if pause > 0 and len(batch) < BURST_EVENTS:
                     time.sleep(pause)
-        except Cancelled:
-            reason = self.cancel.reason
-            status = "stopped" if reason == "stopped" else "interrupted"
-            error = ("Stopped before any reply" if status == "stopped"
-                     else ENDINGS.get(reason) or (
-                         f"Every tab of this browser was closed and none came back within "
-                         f"{self.active.grace:g} s, so the reply was stopped"))
-            self._stats = {"stopped": True, **_counted(self._tokens, self._first_token,
-                                                       self._last_token)}
-        except OllamaError as exc:
-            status, error = "error", str(exc)
-            if self.host is not None:
-                self.host.forget()  # it may be gone: routing looks again before trusting it
-                if self.name_host:
-                    error = f"Ollama host '{self.host.label}' ({self.host.url}): {error}"
-        except Exception:  # a bug must not leave the session busy forever
-            log.exception("reply failed")
-            status, error = "error", "The server hit an internal error; see its log"
-        self._past_stream = True
-        if held:  # text read just before the stream ended or broke
-            self._relay_held(held)
-        if self.host is not None:
-            self.host.forget("ps")  # the model is loaded there now (or was unloaded)
-        stats = self._stats
-        stats.update(self._timings(started, self._first_token))
-        if self.context_stats is not None:
-            stats.update(self.context_stats())
-        text = "".join(content)
-        if status == "stopped" and text:
-            error = "Stopped by the user"
-        try:
-            if reply_id:
-                self.sessions.exchanges.finish_reply(self.user_id, reply_id, text,
-                                                     "".join(thinking), status, stats, error)
-        except Exception:
-            log.exception("could not save the reply")
-            status, error = "error", "The reply could not be saved"
-        if self.learn is not None and status in ("ok", "stopped"):
-            try:
-                self.learn(stats, text)
-            except Exception:  # counts are a help, never worth a reply
-                log.exception("could not learn the prompt's token counts")
-        try:
-            # The terminal frame goes out before the claim is released, so a message
-            # sent on seeing `done` finds the reply ending (and waits), never the next.
-            if status in ("ok", "stopped"):
-                self._relay({"type": "done", "stats": stats}, last=True)
-            elif status == "error":
-                self._relay({"type": "error", "code": "ollama", "message": error,
-                             "partial": bool(text)}, last=True)
-            else:
-                self._relay({"type": "error", "code": "interrupted", "message": error,
-                             "partial": bool(text)}, last=True)
+        except Exception as exc:  # what ended it; a bug must not leave the session busy
+            if not isinstance(exc, OllamaError):
+                log.exception("reply failed")
+            return reply_id, exc
         finally:
-            self.active.release(self.sid, self)
-            self.finished.set()
-        if self.on_end is not None:
-            self.on_end()
-
-    def _timings(self, started: float, first_token: float | None) -> dict[str, Any]:
-        timings: dict[str, Any] = {
-            "model": self.model,
-            "endpoint": self.endpoint,
-            "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
-        }
-        if self.host is not None:
-            timings["host"] = self.host.label
-        if first_token is not None:
-            timings["first_token_ms"] = round((first_token - started) * 1000, 1)
-        return timings
-
-
-def _counted(tokens: int, first: float | None, last: float) -> dict[str, Any]:
-    """What is known of a reply cut short: Ollama sends its counts only at the end, but
-    it streams one token per line, so the lines read are the tokens generated."""
-    counted: dict[str, Any] = {"eval_count": tokens} if tokens else {}
-    if first is not None and tokens > 1 and last > first:
-        counted["tokens_per_second"] = round((tokens - 1) / (last - first), 2)
-    return counted
+            if batches is not None:
+                close_stream(batches)
+        return reply_id, None

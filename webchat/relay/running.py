@@ -35,6 +35,8 @@ class Running(Protocol):
 
     def check_silence(self, now: float, limit: float) -> None: ...
 
+    def check_wait(self) -> None: ...
+
     def unsaved(self) -> tuple[int, str, str] | None: ...
 
 
@@ -52,7 +54,7 @@ class ActiveReplies(Generic[R]):
         self.grace = grace  # seconds a reply goes on with no tab of its browser open
         self.silence = silence  # seconds without a byte from Ollama before a notice
         self._lock = threading.Lock()
-        self._running: dict[str, R] = {}
+        self._running: dict[str, R | None] = {}  # None: claimed, its reply not built yet
         self._tabs: dict[str, int] = defaultdict(int)
         self._timers: dict[str, threading.Timer] = {}
         self._watchdog: threading.Thread | None = None
@@ -60,20 +62,35 @@ class ActiveReplies(Generic[R]):
         self.pump: Pump | None = (Pump(FRAME_BUDGET, BURST_EVENTS) if Pump.available()
                                   else None)
 
-    def claim(self, sid: str, reply: R) -> bool:
+    def claim(self, sid: str) -> bool:
+        """Hold this browser's one place for a reply, before its question is stored (so
+        a second message refused as busy stores nothing); `begin` fills it, `release`
+        gives it back."""
         with self._lock:
             if sid in self._running:
                 return False
+            self._running[sid] = None
+            return True
+
+    def begin(self, sid: str, reply: R) -> None:
+        """The reply for the place `claim` held: from now on it is the running one."""
+        with self._lock:
+            assert sid in self._running and self._running[sid] is None, "begin without claim"
             self._running[sid] = reply
             if self._watchdog is None:
                 self._watchdog = threading.Thread(target=self._watch, name="reply-watchdog",
                                                   daemon=True)
                 self._watchdog.start()
-            return True
+            # Its last tab closed while it was being put together: the grace starts now.
+            timer = None if self._tabs.get(sid, 0) > 0 or sid in self._timers else \
+                self._grace_timer(sid, reply)
+        if timer is not None:
+            timer.start()
 
-    def release(self, sid: str, reply: R) -> None:
+    def release(self, sid: str, reply: R | None) -> None:
+        """Give back the place: that of `reply`, or (None) one claimed and never begun."""
         with self._lock:
-            if self._running.get(sid) is reply:
+            if sid in self._running and self._running[sid] is reply:
                 del self._running[sid]
             timer = self._timers.pop(sid, None) if sid not in self._running else None
         if timer is not None:
@@ -85,7 +102,7 @@ class ActiveReplies(Generic[R]):
 
     def all(self) -> list[R]:
         with self._lock:
-            return list(self._running.values())
+            return [reply for reply in self._running.values() if reply is not None]
 
     def settled(self, sid: str, timeout: float = STOPPING_WAIT) -> R | None:
         """The reply still running for this browser once a reply that is ending (stopped,
@@ -115,10 +132,15 @@ class ActiveReplies(Generic[R]):
             reply = self._running.get(sid)
             if reply is None or sid in self._timers:
                 return
-            timer = threading.Timer(self.grace, self._abandon, args=(sid, reply))
-            timer.daemon = True
-            self._timers[sid] = timer
+            timer = self._grace_timer(sid, reply)
         timer.start()
+
+    def _grace_timer(self, sid: str, reply: R) -> threading.Timer:
+        """(Called holding the lock.) The stop that follows if no tab comes back."""
+        timer = threading.Timer(self.grace, self._abandon, args=(sid, reply))
+        timer.daemon = True
+        self._timers[sid] = timer
+        return timer
 
     def _abandon(self, sid: str, reply: R) -> None:
         with self._lock:
@@ -134,11 +156,13 @@ class ActiveReplies(Generic[R]):
         while True:
             time.sleep(WATCHDOG_TICK)
             with self._lock:
-                replies = list(self._running.values())
+                replies = [reply for reply in self._running.values() if reply is not None]
                 if not replies:
                     self._watchdog = None
                     return
             now = time.monotonic()
+            for reply in replies:
+                reply.check_wait()
             if self.silence > 0:
                 for reply in replies:
                     reply.check_silence(now, self.silence)

@@ -1,9 +1,10 @@
 """What a browser's WebSocket needs from TCP: small frames sent at once, and how much
 of what was sent the browser has not taken yet.
 
-Apart from the frame handling because it is about the kernel, not the protocol: the
-unsent-bytes check is what keeps one browser that stopped reading (a laptop asleep with
-the socket still open) from blocking the relay thread every other stream shares.
+Apart from the frame handling because it is about the kernel, not the protocol: what the
+kernel still holds for a browser counts toward the MAX_UNSENT bytes it may leave unread
+before it is dropped (a laptop asleep with the socket still open); what the kernel would
+not take waits in the socket's outbox (outbox.py), so no write ever waits on a browser.
 """
 
 from __future__ import annotations

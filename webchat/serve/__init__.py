@@ -1,4 +1,5 @@
 """Serving the app in production: gunicorn behind `run.py --production`, with the worker
 slow clients cannot starve.
 
-Never imports a family; only the app factory and shutdown from the package's top."""
+Never imports ollama, models, store, relay, api, ws, guard or services: only the app
+factory and shutdown from the package's top."""

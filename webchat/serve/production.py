@@ -11,6 +11,7 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+import gunicorn.http.wsgi as gunicorn_wsgi
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
@@ -36,20 +37,26 @@ class ProductionServer(BaseApplication):
         config = self.config
         host = config["HOST"]
         bind = f"[{host}]:{config['PORT']}" if ":" in host else f"{host}:{config['PORT']}"
+        threads = config["SOCKETS_TOTAL"] + EXTRA_THREADS
         settings = {
             "bind": bind,
-            # gthread, with request headers collected by the event loop (not a thread)
-            # under a deadline, and a cap on connections per peer address.
-            "worker_class": configure(config["HEADER_TIMEOUT"],
+            # gthread, with whole requests collected by the event loop (not a thread)
+            # under deadlines, closes that never wait, and a cap on connections per
+            # peer address (slow_clients.py).
+            "worker_class": configure(config["HEADER_TIMEOUT"], config["BODY_TIMEOUT"],
                                       config["CONNECTIONS_PER_ADDRESS"],
-                                      config["PEER_LIMITS_ON_LOOPBACK"]),
+                                      config["PEER_LIMITS_ON_LOOPBACK"],
+                                      config["BODY_LIMITS"]),
             "workers": 1,
-            "threads": config["SOCKETS_TOTAL"] + EXTRA_THREADS,
+            "threads": threads,
+            # Past the threads, idle kept-alive connections (no thread each); at the
+            # limit the oldest of them makes room for a new one.
+            "worker_connections": max(config["CONNECTIONS_TOTAL"], threads + EXTRA_THREADS),
             # A WebSocket lives for hours; gunicorn's timeout is about a silent worker,
             # which a gthread worker never is while its main loop runs.
             "timeout": 60,
             "graceful_timeout": 10,
-            "keepalive": 5,
+            "keepalive": config["KEEPALIVE_TIMEOUT"],
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",
@@ -72,7 +79,11 @@ class ProductionServer(BaseApplication):
     def _post_worker_init(self, worker: Any) -> None:
         """On SIGTERM close the sockets first: gunicorn's graceful stop waits for every
         open request, and a WebSocket would hold it until the master kills the worker
-        (and then nothing would unload the models)."""
+        (and then nothing would unload the models).
+
+        Every response's `Server` line is gunicorn's module-level SERVER, read as each
+        response is made (gunicorn.http.wsgi.Response): our plain name instead."""
+        gunicorn_wsgi.SERVER = self.config["SERVER_HEADER"]
         previous = signal.getsignal(signal.SIGTERM)
 
         def on_term(signum: int, frame: Any) -> None:

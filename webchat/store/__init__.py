@@ -1,5 +1,5 @@
 """What the app keeps in SQLite: the schema, the session manager and its conversations,
-history, exchanges and branches, the window sent to the model, uploads, search, import and
-export, and pruning.
+history, exchanges and branches, the window sent to the model and its fit in tokens,
+uploads, search, quotas, and pruning (a conversation as a file is webchat/files/).
 
-Never imports ollama, models, relay, api, ws or serve."""
+Never imports ollama, models, relay, api, ws, serve or services."""

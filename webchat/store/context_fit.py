@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..validation import MessageTooLong
+
 # Characters per token before a model has been measured. Gemma 3 reads English at 4.4
 # characters a token (2,700 characters of prose: 610 tokens, Ollama 0.32.15); code,
 # numbers and other scripts pack fewer. 3.0 overestimates English prose by about a
@@ -107,14 +109,6 @@ class Fit:
     dropped: list[int] = field(default_factory=list)
     tokens: int = 0
     measured: bool = True
-
-
-class MessageTooLong(ValueError):
-    """The newest message, with the system prompt and room for the reply, does not fit."""
-
-    def __init__(self, message: str, tokens: int, budget: Budget) -> None:
-        super().__init__(message)
-        self.tokens, self.budget = tokens, budget
 
 
 def too_long_text(model: str, tokens: int, base: int, budget: Budget) -> str:

@@ -3,7 +3,10 @@
 Kept apart from the messages in them because every request starts here: `resolve()`
 turns the conversation id a browser sends into one of its own, refusing an id that
 belongs to another browser exactly as it refuses one that never was. Deleting only hides
-a conversation for UNDO_SECONDS, so the page can offer Undo.
+a conversation for UNDO_SECONDS, so the page can offer Undo; until it is gone for good it
+still counts toward the browser's limit, and it is purged by the next write that counts
+(or by store/pruning.py), never by a read. (Counted only while visible, and purged only
+when the list was read, `--max-conversations 5` let 100 through import-and-delete cycles.)
 """
 
 from __future__ import annotations
@@ -59,6 +62,26 @@ class Conversation:
         return asdict(self)
 
 
+def check_conversation_limit(conn: Any, sid: str, limit: int) -> None:
+    """Inside the transaction that makes one: forget this browser's conversations deleted
+    past their undo, then count the rest, those still restorable included."""
+    cutoff = time.time() - UNDO_SECONDS
+    conn.execute("DELETE FROM conversations WHERE session_id = ? AND deleted_at >= 0 "
+                 "AND deleted_at < ?", (sid, cutoff))
+    if limit <= 0:
+        return
+    shown, deleted = conn.execute(
+        "SELECT count(*) FILTER (WHERE deleted_at IS NULL OR deleted_at < 0), "
+        "count(*) FILTER (WHERE deleted_at >= 0) FROM conversations "
+        "WHERE session_id = ?", (sid,)).fetchone()
+    if shown + deleted >= limit:
+        kept = (f" ({deleted} of them deleted, kept {UNDO_SECONDS / 60:.0f} minutes for "
+                "Undo)" if deleted else "")
+        raise ConversationLimit(
+            f"This browser already has {shown + deleted} conversations{kept}, the most "
+            f"this server allows ({limit}). Delete one to start another.")
+
+
 class Conversations:
     """A browser's conversations, each with its system prompt and settings (a part of
     `SessionManager`, webchat/store/manager.py)."""
@@ -68,9 +91,6 @@ class Conversations:
 
     def conversations(self, sid: str) -> list[dict[str, Any]]:
         """This browser's conversations, the most recently active first."""
-        with self.db.transaction() as conn:  # forget what was deleted past its undo
-            conn.execute("DELETE FROM conversations WHERE session_id = ? AND deleted_at < ?",
-                         (sid, time.time() - UNDO_SECONDS))
         rows = self.db.query(
             "SELECT c.id, c.title, c.created_at, c.updated_at, "
             "(SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id) AS messages "
@@ -83,12 +103,7 @@ class Conversations:
                          settings: dict[str, Any] | None = None) -> Conversation:
         self.db.add_session(sid)
         with self.db.transaction() as conn:
-            count = conn.execute("SELECT count(*) FROM conversations WHERE session_id = ? "
-                                 "AND deleted_at IS NULL", (sid,)).fetchone()[0]
-            if limit > 0 and count >= limit:
-                raise ConversationLimit(
-                    f"This browser already has {count} conversations, the most this server "
-                    f"allows ({limit}). Delete one to start another.")
+            check_conversation_limit(conn, sid, limit)
             now = time.time()
             cursor = conn.execute(
                 "INSERT INTO conversations (session_id, title, system_prompt, settings, "
@@ -155,7 +170,7 @@ class Conversations:
         with self.db.transaction() as conn:
             restored = conn.execute(
                 "UPDATE conversations SET deleted_at = NULL WHERE id = ? AND session_id = ? "
-                "AND deleted_at IS NOT NULL", (cid, sid)).rowcount
+                "AND deleted_at >= ?", (cid, sid, time.time() - UNDO_SECONDS)).rowcount
         if not restored:
             raise ConversationNotFound(f"Conversation {cid} cannot be restored any more.")
         return self.conversation(sid, cid)

@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ..validation import MessageTooLong
 from . import branches
-from .context_fit import Budget, MessageTooLong
+from .context_fit import Budget
 from .conversations import ConversationNotFound
 from .database import Database
 from .token_counts import fit_plan, model_key

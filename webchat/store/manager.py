@@ -47,3 +47,19 @@ class SessionManager:
         sid = session_id or str(uuid.uuid4())
         self.db.add_session(sid)
         return sid
+
+    def move(self, old: str, new: str) -> None:
+        """Give everything of browser `old` to the new id `new` (its id was renewed when
+        it was granted a role, webchat/guard/auth.py): conversations, messages and pictures
+        follow, and `old` is gone. Nothing to do for a browser that stored nothing."""
+        with self.db.transaction() as conn:
+            moved = conn.execute(
+                "INSERT OR IGNORE INTO sessions (id, system_prompt, created_at) "
+                "SELECT ?, system_prompt, created_at FROM sessions WHERE id = ?",
+                (new, old)).rowcount
+            if not moved:
+                return
+            for table in ("uploads", "conversations", "messages"):
+                conn.execute(f"UPDATE {table} SET session_id = ? WHERE session_id = ?",
+                             (new, old))
+            conn.execute("DELETE FROM sessions WHERE id = ?", (old,))

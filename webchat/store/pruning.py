@@ -1,11 +1,13 @@
 """Keeping the SQLite file from growing without bound: empty browsers are forgotten,
-images are kept within quotas and deleted with the messages that carried them."""
+conversations deleted past their undo are purged, images are deleted with the messages
+that carried them (the quotas themselves: store/quotas.py)."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+from .conversations import UNDO_SECONDS
 from .database import Database
 
 EMPTY_SESSION_AGE = 86400.0  # a browser that stored nothing is forgotten after a day
@@ -27,6 +29,16 @@ END;
 def install(db: Database) -> None:
     with db.transaction() as conn:
         conn.execute(UPLOAD_TRIGGER)
+        # imports cut short by a stop or a crash (files/transfer.py's IMPORTING)
+        conn.execute("DELETE FROM conversations WHERE deleted_at < 0")
+
+
+def purge_deleted(db: Database) -> int:
+    """Forget every browser's conversations deleted longer than UNDO_SECONDS ago (also
+    done, one browser at a time, by the write that makes a conversation)."""
+    with db.transaction() as conn:
+        return conn.execute("DELETE FROM conversations WHERE deleted_at >= 0 AND "
+                            "deleted_at < ?", (time.time() - UNDO_SECONDS,)).rowcount
 
 
 def prune_empty_sessions(db: Database, older_than: float = EMPTY_SESSION_AGE) -> int:
@@ -44,7 +56,7 @@ def prune_empty_sessions(db: Database, older_than: float = EMPTY_SESSION_AGE) ->
 
 
 class Pruner:
-    """Runs the prune at most every PRUNE_EVERY seconds, on the request that notices."""
+    """Runs the prunes at most every PRUNE_EVERY seconds, on the request that notices."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -57,19 +69,6 @@ class Pruner:
             if now - self._last < PRUNE_EVERY:
                 return
             self._last = now
+        purge_deleted(self.db)
         prune_empty_sessions(self.db)
 
-
-def upload_quota_problem(db: Database, sid: str, size: int, per_browser: int,
-                         total: int) -> str | None:
-    """Why `size` more bytes of images may not be stored, or None."""
-    mine = db.query("SELECT coalesce(sum(length(data)), 0) FROM uploads WHERE "
-                    "session_id = ?", (sid,))[0][0]
-    if mine + size > per_browser:
-        return (f"This browser already keeps {mine / 1048576:.1f} MB of images; the limit "
-                f"is {per_browser / 1048576:.1f} MB. Delete conversations with pictures "
-                f"to make room.")
-    everyone = db.query("SELECT coalesce(sum(length(data)), 0) FROM uploads")[0][0]
-    if everyone + size > total:
-        return "The server's storage for images is full; try again later."
-    return None

@@ -4,11 +4,25 @@ The user's text is never FTS5 syntax: it is cut into words and each word becomes
 FTS5 string, so quotes, `*`, `NEAR(`, a trailing `OR` or SQL-looking text are just words.
 Snippets come back as plain text plus the offsets of each match, never as HTML: the page
 builds text nodes and <mark> elements from them.
+
+Each search's work is bounded, so one browser's search cannot hold a core (or, before the
+read pool in store/database.py, everyone) for seconds. On 50k messages a one-letter prefix
+(`a*`) took 1–17 s: FTS5 merges the posting lists of every word starting with it, then
+ranks every match. So a prefix needs MIN_PREFIX_CHARS, only the newest RANKED_MATCHES
+matches of the browser are ranked, and a walk over them still running after
+SEARCH_SECONDS is interrupted and ranks what it found so far (then snippets get
+SNIPPET_SECONDS). `Found.cut` says when any
+of these left matches out (bench/search_load.py has the figures).
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from .database import Database
@@ -16,6 +30,10 @@ from .database import Database
 MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 12
 MAX_HITS = 50
+MIN_PREFIX_CHARS = 2  # a last word of one letter is a word, not the start of every word
+RANKED_MATCHES = 1000  # ranking 50k matches took 1 s; the newest 1,000: under 30 ms
+SEARCH_SECONDS = 0.2  # then the walk over the matches stops where it is
+SNIPPET_SECONDS = 0.1  # making the snippets of the best (FTS5 finds the matches again)
 SNIPPET_TOKENS = 16
 # Private-use characters mark the match in FTS5's snippet(); they are cut out again below.
 _OPEN, _CLOSE = "\ue000", "\ue001"
@@ -31,7 +49,8 @@ def fts_query(text: str) -> str:
     if not words:
         return ""
     quoted = [f'"{word}"' for word in words]  # \\w never holds a double quote
-    quoted[-1] += "*"
+    if len(words[-1]) >= MIN_PREFIX_CHARS:
+        quoted[-1] += "*"
     return " ".join(quoted)
 
 
@@ -60,24 +79,111 @@ def split_snippet(marked: str) -> tuple[str, list[list[int]]]:
     return "".join(text), marks
 
 
-def search_messages(db: Database, sid: str, text: str, limit: int = MAX_HITS
-                    ) -> list[dict[str, Any]]:
-    """The best matches among this browser's messages in conversations not deleted."""
+@dataclass
+class Found:
+    hits: list[dict[str, Any]] = field(default_factory=list)
+    cut: bool = False  # matches were left out: only the newest were ranked, or time ran out
+
+
+# This browser's matches, newest first: FTS5 walks them in rowid order without sorting,
+# so the first RANKED_MATCHES come at once and an interrupted walk keeps what it found.
+# bm25() is what `ORDER BY rank` sorts by.
+_MATCHES = ("SELECT m.id, bm25(message_search) AS score "
+            "FROM message_search JOIN messages AS m ON m.id = message_search.rowid "
+            "JOIN conversations AS c ON c.id = m.conversation_id "
+            "WHERE message_search MATCH ? AND m.session_id = ? AND c.session_id = ? "
+            "AND c.deleted_at IS NULL ORDER BY message_search.rowid DESC LIMIT ?")
+
+
+def search(db: Database, sid: str, text: str, limit: int = MAX_HITS) -> Found:
+    """The best matches among this browser's messages in conversations not deleted,
+    within a bounded amount of work."""
     query = fts_query(text)
     if not query:
+        return Found()
+    scores: list[tuple[float, int]] = []
+    cut = False
+    with db.reading() as conn:
+        try:
+            with _time_limit(conn, SEARCH_SECONDS):
+                for row in conn.execute(_MATCHES, (query, sid, sid, RANKED_MATCHES + 1)):
+                    scores.append((row["score"], -row["id"]))
+        except sqlite3.OperationalError as exc:
+            if not _interrupted(exc):
+                raise
+            cut = True
+        if len(scores) > RANKED_MATCHES:
+            scores.pop()
+            cut = True
+        best = [-negative for _, negative in sorted(scores)[:limit]]
+        return Found(_hits(conn, query, best), cut)
+
+
+def _hits(conn: sqlite3.Connection, query: str, ids: list[int]) -> list[dict[str, Any]]:
+    """The chosen messages with their snippets, best first. A snippet is made only for
+    them, in one walk over the rowids they span; past SNIPPET_SECONDS each gets its
+    message's first words instead, unmarked."""
+    if not ids:
         return []
-    rows = db.query(
-        "SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, "
-        f"snippet(message_search, 0, '{_OPEN}', '{_CLOSE}', '…', {SNIPPET_TOKENS}) AS snippet "
-        "FROM message_search JOIN messages AS m ON m.id = message_search.rowid "
-        "JOIN conversations AS c ON c.id = m.conversation_id "
-        "WHERE message_search MATCH ? AND m.session_id = ? AND c.session_id = ? "
-        "AND c.deleted_at IS NULL ORDER BY rank, m.id DESC LIMIT ?",
-        (query, sid, sid, limit))
-    hits = []
-    for row in rows:
-        snippet, marks = split_snippet(row["snippet"] or "")
-        hits.append({"conversation": row["conversation_id"], "title": row["title"],
-                     "message": row["id"], "role": row["role"],
-                     "created_at": row["created_at"], "snippet": snippet, "marks": marks})
-    return hits
+    wanted = ",".join(str(i) for i in ids)  # integers from the index, not user text
+    columns = "m.id, m.conversation_id, m.role, m.created_at, c.title"
+    joined = ("JOIN conversations AS c ON c.id = m.conversation_id "
+              f"WHERE m.id IN ({wanted})")
+    try:
+        with _time_limit(conn, SNIPPET_SECONDS):
+            rows = conn.execute(
+                f"SELECT {columns}, snippet(message_search, 0, '{_OPEN}', '{_CLOSE}', '…', "
+                f"{SNIPPET_TOKENS}) AS snippet FROM message_search JOIN messages AS m ON "
+                f"m.id = message_search.rowid {joined} AND message_search MATCH ? AND "
+                "message_search.rowid BETWEEN ? AND ?", (query, min(ids), max(ids))).fetchall()
+    except sqlite3.OperationalError as exc:
+        if not _interrupted(exc):
+            raise
+        rows = conn.execute(f"SELECT {columns}, substr(m.content, 1, {SNIPPET_TOKENS * 8}) "
+                            f"AS snippet FROM messages AS m {joined}").fetchall()
+    found = {row["id"]: row for row in rows}
+    return [_hit(found[i]) for i in ids if i in found]
+
+
+def _interrupted(exc: sqlite3.OperationalError) -> bool:
+    """Whether the time limit stopped it: an interrupt that comes while FTS5 opens its
+    table on a fresh connection reads "vtable constructor failed"."""
+    return any(sign in str(exc) for sign in ("interrupted", "vtable constructor failed"))
+
+
+@contextmanager
+def _time_limit(conn: sqlite3.Connection, seconds: float) -> Iterator[None]:
+    """Interrupt what `conn` runs after `seconds` (sqlite3.OperationalError "interrupted").
+
+    From a timer thread rather than a progress handler: a handler runs Python, and so
+    takes the GIL, every N steps of the search, waiting behind every busy thread."""
+    lock = threading.Lock()
+    running = [True]
+
+    def interrupt() -> None:
+        with lock:  # never once the block is over: the connection may serve another read
+            if running[0]:
+                conn.interrupt()
+
+    timer = threading.Timer(seconds, interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            running[0] = False
+        timer.cancel()
+
+
+def _hit(row: Any) -> dict[str, Any]:
+    snippet, marks = split_snippet(row["snippet"] or "")
+    return {"conversation": row["conversation_id"], "title": row["title"],
+            "message": row["id"], "role": row["role"], "created_at": row["created_at"],
+            "snippet": snippet, "marks": marks}
+
+
+def search_messages(db: Database, sid: str, text: str, limit: int = MAX_HITS
+                    ) -> list[dict[str, Any]]:
+    """`search`'s hits alone."""
+    return search(db, sid, text, limit).hits

@@ -30,6 +30,7 @@ class Caller:
 
     sid: str
     role: str
+    address: str  # its network address (the per-address limits)
     services: Services
     send: Callable[[dict[str, Any]], bool]
     error: Callable[..., None]
@@ -65,6 +66,7 @@ def _models(conn: Caller) -> None:
 
 def _unload(conn: Caller, model: Any) -> None:
     name = validate_model_name(model)
+    conn.services.model_op(conn.sid, conn.address)
     if not may_manage_models(conn.role) and conn.services.usage.others_using(conn.sid, name):
         raise Forbidden(f"Another browser is using {name}: only the admin may unload it now.")
     result = conn.services.models.unload(name)

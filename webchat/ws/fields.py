@@ -2,7 +2,8 @@
 
 Apart from the handlers so each `on_<type>` reads as what the frame does; a bad field
 raises InvalidInput, which `ChatConnection.handle` answers with an `invalid` error frame
-naming the field (the socket stays open).
+naming the field (the socket stays open). One reader per connection, built with it: the
+browser, its role and the app's services are known from the request that opened it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import re
 from typing import Any
 
 from ..guard.ids import is_id
-from ..guard.roles import cap_keep_alive
+from ..guard.roles import ADMIN, Forbidden, cap_keep_alive
+from ..ollama.errors import OllamaError
 from ..ollama.hosts import Host, UnknownHost
+from ..ollama.modelinfo import is_cloud, think_to_send
 from ..services import Services
 from ..validation import (
     MAX_IMAGES,
@@ -20,46 +23,48 @@ from ..validation import (
     validate_keep_alive,
     validate_model_name,
     validate_options,
+    validate_think,
 )
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class FrameFields:
-    """The field readers of `ChatConnection` (webchat/ws/chat_socket.py)."""
+    """Reads the fields of one browser tab's frames (webchat/ws/chat_socket.py)."""
 
-    sid: str
-    services: Services
-    config: Any
-    role: str
+    def __init__(self, sid: str, role: str, services: Services, address: str = "") -> None:
+        self.sid = sid
+        self.role = role
+        self.services = services
+        self.address = address  # its network address (the per-address limits)
 
-    def _text(self, frame: dict[str, Any], allow_empty: bool = False) -> str:
+    def text(self, frame: dict[str, Any], allow_empty: bool = False) -> str:
         text = frame.get("text")
         if not isinstance(text, str):
             raise InvalidInput('text: must be a string')
         if not allow_empty and not text.strip():
             raise InvalidInput("text: the message is empty")
-        limit = self.config["MAX_MESSAGE_BYTES"]
+        limit = self.services.config["MAX_MESSAGE_BYTES"]
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > limit:
             raise InvalidInput(f"text: the message is {size:,} bytes; the limit is {limit:,}")
         return text
 
-    def _conversation(self, frame: dict[str, Any], create: bool = False) -> int:
+    def conversation(self, frame: dict[str, Any], create: bool = False) -> int:
         """The conversation a frame names (checked against this browser), or by default
         its most recent one. Only a frame that stores something (`create`: a message, a
         system prompt) makes the browser's first conversation; the others answer
         `not_found` while it has none."""
         return self.services.sessions.conversations.resolve(self.sid, frame.get("conversation"),
-                                              self.config["MAX_CONVERSATIONS"], create)
+                                              self.services.config["MAX_CONVERSATIONS"], create)
 
-    def _message_id(self, frame: dict[str, Any], what: str) -> int:
+    def message_id(self, frame: dict[str, Any], what: str) -> int:
         message_id = frame.get("id")
         if not is_id(message_id):
             raise InvalidInput(f"id: must be the id of {what}")
         return message_id
 
-    def _images(self, frame: dict[str, Any], model: str, pinned: Host | None) -> list[str]:
+    def images(self, frame: dict[str, Any], model: str, pinned: Host | None) -> list[str]:
         """Upload ids (POST /api/uploads) this browser owns, for a model that can see."""
         images = frame.get("images")
         if images is None or images == []:
@@ -72,20 +77,43 @@ class FrameFields:
         for upload_id in images:
             if self.services.sessions.uploads.upload(self.sid, upload_id) is None:
                 raise InvalidInput("images: an attached image is gone; attach it again")
+        self.services.model_op(self.sid, self.address)  # a show, to Ollama
         host = self.services.hosts.route(model, pinned)
         capabilities = host.client.show_model(model).get("capabilities") or []
         if "vision" not in capabilities:
             raise InvalidInput(f"images: {model} cannot see images; pick a vision model")
         return list(images)
 
-    def _host(self, frame: dict[str, Any]) -> Host | None:
+    def host(self, frame: dict[str, Any]) -> Host | None:
         """The host a frame names (`"host"`: a label), None when it names none."""
         try:
             return self.services.hosts.pick(frame.get("host"))
         except UnknownHost as exc:
             raise InvalidInput(str(exc)) from None
 
-    def _reply_settings(self, frame: dict[str, Any]) -> dict[str, Any]:
+    def think(self, request: dict[str, Any], host: Host) -> bool | str | None:
+        """The `think` this reply sends to the model on `host`: what the Think control says
+        (webchat/ollama/modelinfo.think_to_send reads the model's /api/show). When /api/show
+        fails, none: the chat request then gets Ollama's own answer (not found, down).
+        A cloud model is refused here first to a guest the server does not let use one."""
+        try:
+            show: dict[str, Any] | None = host.client.show_model(request["model"])
+        except OllamaError:
+            show = None
+        self._check_cloud(request["model"], show or {})
+        return None if show is None else think_to_send(request["think"], show)
+
+    def _check_cloud(self, model: str, show: dict[str, Any]) -> None:
+        """A model Ollama runs on ollama.com gets the whole conversation: on a shared
+        server only the admin, or guests with --allow-cloud-models, may send it one."""
+        if (self.role == ADMIN or self.services.config.get("ALLOW_CLOUD_MODELS")
+                or not is_cloud(model, show)):
+            return
+        raise Forbidden(f"{model} runs on ollama.com, so the whole conversation would "
+                        "leave this machine: on this shared server only the admin may chat "
+                        "with cloud models (or start it with --allow-cloud-models).")
+
+    def reply_settings(self, frame: dict[str, Any]) -> dict[str, Any]:
         options = frame.get("options")
         keep_alive = frame.get("keep_alive")
         if isinstance(options, dict) and "keep_alive" in options:
@@ -94,11 +122,9 @@ class FrameFields:
         endpoint = frame.get("endpoint", "chat")
         if endpoint not in ("chat", "generate"):
             raise InvalidInput('endpoint: must be "chat" or "generate"')
-        think = frame.get("think")
-        if think is not None and not isinstance(think, bool):
-            raise InvalidInput("think: must be true or false")
+        think = validate_think(frame.get("think"))
         return {
-            "host": self._host(frame),
+            "host": self.host(frame),
             "model": validate_model_name(frame.get("model")),
             "options": validate_options(options),
             "keep_alive": cap_keep_alive(validate_keep_alive(keep_alive), self.role),

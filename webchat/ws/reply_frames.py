@@ -10,31 +10,45 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..guard.peers import PeerLimits
 from ..relay import context_guard
-from ..relay.reply import Reply
-from ..store.context_fit import MessageTooLong
-from ..validation import InvalidInput
-from . import commands
+from ..relay.reply import Reply, ReplyRequest
+from ..services import Services
+from ..validation import InvalidInput, MessageTooLong
 from .fields import FrameFields
 
 
-class ReplyFrames(FrameFields):
-    """The reply frames of `ChatConnection` (webchat/ws/chat_socket.py)."""
+class Tab(Protocol):
+    """What the reply frames need of the tab that sent them (a `ChatConnection`): who it
+    is, and how to answer it; it is also one of the tabs a reply streams to."""
 
-    peers: PeerLimits
-    address: str
+    sid: str
+    following: bool  # it asked for every reply of its browser
 
-    if TYPE_CHECKING:  # ChatConnection sends
-        def send(self, frame: dict[str, Any]) -> bool: ...
+    def send(self, frame: dict[str, Any]) -> bool: ...
 
-        def error(self, message: str, code: str, **extra: Any) -> None: ...
+    def send_text(self, data: str) -> bool: ...
 
-        def on_clear(self, frame: dict[str, Any]) -> None: ...
+    def error(self, message: str, code: str, **extra: Any) -> None: ...
 
-    def _busy(self, conversation: int | None = None) -> bool:
+
+class ReplyFrames:
+    """The reply frames of one tab's socket (webchat/ws/chat_socket.py)."""
+
+    def __init__(self, tab: Tab, fields: FrameFields, services: Services, peers: PeerLimits,
+                 address: str) -> None:
+        self.tab = tab
+        self.sid = tab.sid
+        self.fields = fields
+        self.services = services
+        self.config = services.config
+        self.peers = peers  # limits per network address
+        self.address = address
+        self.error = tab.error
+
+    def busy(self, conversation: int | None = None) -> bool:
         """A reply runs for this browser (in `conversation`, when one is given). One that
         is ending (stopped, or past its last token) is given a moment to finish first."""
         running = self.services.active.settled(self.sid)
@@ -60,19 +74,15 @@ class ReplyFrames(FrameFields):
                        "rate_limited")
         return bool(wait)
 
-    def on_chat(self, frame: dict[str, Any]) -> None:
-        text = self._text(frame)
-        if commands.is_command(text):
-            commands.run(commands.Caller(self.sid, self.role, self.services, self.send,
-                                         self.error, self.on_clear), text, frame)
-            return
-        named = self._conversation(frame) if frame.get("conversation") is not None else None
-        request = self._reply_settings(frame)
-        images = self._images(frame, request["model"], request["host"])
-        if self._busy() or self._rate_limited():
+    def on_chat(self, frame: dict[str, Any], text: str) -> None:
+        """A message (`text`, already read: a command never gets here) to answer."""
+        named = self.fields.conversation(frame) if frame.get("conversation") is not None else None
+        request = self.fields.reply_settings(frame)
+        images = self.fields.images(frame, request["model"], request["host"])
+        if self.busy() or self._rate_limited():
             return
         # Only a message that will be sent makes the browser's first conversation.
-        cid = named if named is not None else self._conversation(frame, create=True)
+        cid = named if named is not None else self.fields.conversation(frame, create=True)
         self._start_reply(cid, request, lambda: self.services.sessions.exchanges.add_user(
             self.sid, cid, text, request["model"], images), (text, len(images)))
 
@@ -80,9 +90,9 @@ class ReplyFrames(FrameFields):
                new_text: str | None = None) -> None:
         """Answer a stored message again. `reopen(cid)` puts it back in flight and
         returns its id; a ValueError from it is the user's mistake, said as such."""
-        cid = self._conversation(frame)
-        request = self._reply_settings(frame)
-        if self._busy() or self._rate_limited():
+        cid = self.fields.conversation(frame)
+        request = self.fields.reply_settings(frame)
+        if self.busy() or self._rate_limited():
             return
 
         def store() -> int:
@@ -94,7 +104,7 @@ class ReplyFrames(FrameFields):
         self._start_reply(cid, request, store, (new_text, 0) if new_text is not None else None)
 
     def on_retry(self, frame: dict[str, Any]) -> None:
-        message_id = self._message_id(frame, "the failed message")
+        message_id = self.fields.message_id(frame, "the failed message")
 
         def retry(cid: int) -> int:
             if not self.services.sessions.exchanges.retry_user(cid, message_id):
@@ -109,8 +119,8 @@ class ReplyFrames(FrameFields):
 
     def on_edit(self, frame: dict[str, Any]) -> None:
         """Rewrite one of your messages and send it again; the messages after it go."""
-        message_id = self._message_id(frame, "the message to edit")
-        text = self._text(frame)
+        message_id = self.fields.message_id(frame, "the message to edit")
+        text = self.fields.text(frame)
         exchanges = self.services.sessions.exchanges
         self._rerun(frame, lambda cid: exchanges.edit_user(cid, message_id, text), text)
 
@@ -122,6 +132,7 @@ class ReplyFrames(FrameFields):
         sessions, active = services.sessions, services.active
         host = services.hosts.route(request["model"], request["host"],
                                     services.last_host.get(cid), services.busy_hosts())
+        think = self.fields.think(request, host)
         services.cache_warm.cancel(host)  # a warm-up never makes a reply wait
         budget = context_guard.budget_for(services.context_lengths, host, request["model"],
                                           request["options"])
@@ -133,43 +144,42 @@ class ReplyFrames(FrameFields):
                 self.error(str(exc), "too_long", conversation=cid, tokens=exc.tokens,
                            context=exc.budget.to_json())
                 return
-        tabs = [self] + [c for c in list(services.connections)
-                         if c is not self and c.sid == self.sid and c.following]
-        reply = Reply(sid=self.sid, user_id=0, model=request["model"],
-                      endpoint=request["endpoint"], payload={}, sessions=sessions,
-                      client=host.client, active=active, listeners=tabs,
-                      conversation_id=cid, on_end=services.loaded_watch.poke, host=host,
-                      name_host=services.hosts.several)
-        if not active.claim(self.sid, reply):
+        tabs = [self.tab] + [c for c in list(services.connections)
+                             if c is not self.tab and c.sid == self.sid and c.following]
+        if not active.claim(self.sid):
             self.error("A reply is still being generated: wait for it or press Stop.", "busy")
             return
         try:
-            reply.user_id = store_user_message()
+            user_id = store_user_message()
             try:
-                prepared = context_guard.prepare(sessions, cid, request, budget,
-                                                 self._image_data)
+                prepared = context_guard.prepare(sessions, cid, {**request, "think": think},
+                                                 budget, self._image_data)
             except MessageTooLong as exc:  # stored before (a retry, an edit): kept, failed
-                sessions.exchanges.finish_reply(reply.user_id, 0, "", "", "error", None, str(exc))
-                active.release(self.sid, reply)
-                self.error(str(exc), "too_long", conversation=cid, message_id=reply.user_id,
+                sessions.exchanges.finish_reply(user_id, 0, "", "", "error", None, str(exc))
+                active.release(self.sid, None)
+                self.error(str(exc), "too_long", conversation=cid, message_id=user_id,
                            tokens=exc.tokens, context=exc.budget.to_json())
                 return
-            reply.payload = prepared.payload
-            reply.refit, reply.context_stats = prepared.refit, prepared.stats
-
-            def learn(stats: dict[str, Any], text: str) -> None:
-                prepared.learn(stats)
-                if stats.get("done_reason") in ("stop", "length"):
-                    services.cache_warm.warm(host, services.context_lengths.version(host),
-                                             reply.payload, request["endpoint"], text)
-
-            reply.learn = learn
         except BaseException:
-            active.release(self.sid, reply)
+            active.release(self.sid, None)
             raise
+
+        def learn(stats: dict[str, Any], text: str) -> None:
+            prepared.learn(stats)
+            if stats.get("done_reason") in ("stop", "length"):
+                services.cache_warm.warm(host, services.context_lengths.version(host),
+                                         prepared.payload, request["endpoint"], text)
+
+        reply = Reply(ReplyRequest(self.sid, cid, user_id, request["model"],
+                                   request["endpoint"], prepared.payload, host,
+                                   name_host=services.hosts.several, refit=prepared.refit,
+                                   learn=learn, context_stats=prepared.stats),
+                      sessions.exchanges, active, tabs, on_end=services.loaded_watch.poke,
+                      load_times=services.load_times)
+        active.begin(self.sid, reply)
         services.last_host[cid] = host.label
         services.usage.used(self.sid, request["model"], host.label)
-        reply.announce({"type": "start", "message_id": reply.user_id, "model": reply.model,
+        reply.announce({"type": "start", "message_id": user_id, "model": reply.model,
                         "host": host.label})
         reply.start()
 

@@ -1,0 +1,56 @@
+// What the page sends about a reply: chat, retry, edit, regenerate, delete the last
+// exchange, stop. Each frame carries the conversation's settings; what was sent waits in
+// the reply (`pending`) until the server starts it or refuses it.
+
+export class Sending {
+  /**
+   * @param {{connection: import("./connection.js").Connection,
+   *          reply: import("./reply.js").Reply,
+   *          conversation: import("./conversation.js").OpenConversation,
+   *          fields: () => object}} parts `fields`: what every reply frame carries
+   */
+  constructor({ connection, reply, conversation, fields }) {
+    this.connection = connection;
+    this.reply = reply;
+    this.conversation = conversation;
+    this.fields = fields;
+  }
+
+  /** Send `frame` with the settings; what waits for its start is `pending` plus the
+   * model and the conversation. */
+  #send(frame, pending) {
+    const fields = this.fields();
+    if (!this.connection.send({ ...frame, ...fields })) return false;
+    this.reply.sent({ ...pending, model: fields.model, conversation: this.conversation.current });
+    return true;
+  }
+
+  chat(text, images = []) {
+    const ids = images.map((image) => image.id);
+    const frame = { type: "chat", text };
+    if (ids.length) frame.images = ids;
+    return this.#send(frame, { kind: "chat", text, images: ids });
+  }
+
+  retry(id) {
+    this.#send({ type: "retry", id }, { kind: "retry", id });
+  }
+
+  regenerate() {
+    this.#send({ type: "regenerate" }, { kind: "regenerate" });
+  }
+
+  edit(id, text) {
+    return this.#send({ type: "edit", id, text }, { kind: "edit", id, text });
+  }
+
+  deleteLast() {
+    this.connection.send({ type: "delete_last", conversation: this.conversation.current });
+  }
+
+  /** Stop belongs to the conversation that is replying: the frame names it, and the
+   * server stops nothing when the reply runs elsewhere. */
+  stop() {
+    this.connection.send({ type: "stop", conversation: this.conversation.current });
+  }
+}

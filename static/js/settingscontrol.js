@@ -1,0 +1,179 @@
+// The current conversation's settings: model, endpoint, think, the generation
+// parameters and the system prompt — saved on the server, applied to the toolbar and
+// the panels, and carried by every reply frame.
+
+import * as api from "./api.js";
+
+export class SettingsControl {
+  /**
+   * @param {object} parts `settings` and `system` (the models it changes), `installed`,
+   *   `conversation`, `connection`, the views `params`, `systemBox`, `toolbar`, `chrome`,
+   *   and `act`: ensureConversation, refreshHistory, useSavedModel, showContext
+   */
+  constructor({ settings, system, installed, conversation, connection, params, systemBox,
+    toolbar, chrome, act }) {
+    Object.assign(this, { settings, system, installed, conversation, connection, params,
+      systemBox, toolbar, chrome, act });
+  }
+
+  /** The fields every chat, retry, edit and regenerate frame carries. */
+  fields() {
+    const part = this.params.read();
+    const { installed, settings } = this;
+    const fields = {
+      conversation: this.conversation.current, model: installed.model,
+      endpoint: settings.endpoint, options: part.options,
+    };
+    if (part.keep_alive !== null) fields.keep_alive = part.keep_alive;
+    if (installed.host) fields.host = installed.host; // pinned in the picker ("… on gpu")
+    // `think` only goes to a model that says it can (others answer it with a 400), off too:
+    // a thinking model thinks when it is left out. The server sends what fits the model.
+    if (installed.capable(installed.model, "thinking")) fields.think = settings.think;
+    return fields;
+  }
+
+  /** What a conversation is created with: the fields' settings. */
+  newSettings() {
+    return { model: this.installed.model || null, endpoint: this.settings.endpoint,
+      think: this.settings.think };
+  }
+
+  chooseEndpoint(value) {
+    this.settings.chooseEndpoint(value);
+    this.save({ endpoint: this.settings.endpoint });
+  }
+
+  chooseThink(on) {
+    this.settings.chooseThink(on);
+    this.save({ think: this.settings.think });
+  }
+
+  /** A reply sent from a chat not stored yet started: its conversation keeps the model
+   * and mode it was started with. */
+  saveStarted() {
+    this.save(this.newSettings());
+  }
+
+  /** An `invalid` error naming parameters is shown next to each field it names (all of
+   * them when the server lists several). */
+  showFieldError(frame) {
+    const named = frame.fields || (frame.field ? { [frame.field]: frame.message } : {});
+    let shown = false;
+    this.params.clearErrors();
+    for (const [field, message] of Object.entries(named)) {
+      if (field.startsWith("options.") || field === "keep_alive" || field === "trim") {
+        shown = this.params.showError(field, message) || shown;
+      }
+    }
+    return shown;
+  }
+
+  #failed(err) {
+    if (!((err.field || err.fields)
+        && this.showFieldError({ field: err.field, fields: err.fields, message: err.message }))) {
+      this.chrome.showConversationError(`Settings not saved: ${err.message}`);
+    }
+  }
+
+  /** A chat not stored yet keeps a picked model in the page; any other setting saved
+   * creates its conversation, with every setting the fields hold. */
+  async #saveDraft(part) {
+    this.settings.stored({ ...this.settings.saved, ...part });
+    if (Object.keys(part).every((key) => key === "model")) return;
+    try {
+      await this.act.ensureConversation();
+      if ("options" in part || "keep_alive" in part) this.params.saved(this.params.read());
+    } catch (err) {
+      this.#failed(err);
+    }
+    this.act.showContext();
+  }
+
+  async save(part) {
+    const { settings, conversation } = this;
+    if (conversation.draft && !conversation.current) {
+      await this.#saveDraft(part);
+      return;
+    }
+    // Only into the conversation the fields were filled from (its history has arrived).
+    const id = conversation.current;
+    if (!id || settings.savedFor !== id) return;
+    const wanted = { ...settings.saved, ...part };
+    const trimmed = "trim" in part && (part.trim || "steps") !== (settings.saved.trim || "steps");
+    try {
+      const saved = await api.updateConversation(id, { settings: wanted });
+      settings.stored(saved.settings || wanted);
+      if ("options" in part || "keep_alive" in part) this.params.saved(this.params.read());
+      if (trimmed) this.act.refreshHistory(); // the marks follow the new window
+    } catch (err) {
+      this.#failed(err);
+    }
+    this.act.showContext();
+  }
+
+  /** A conversation's saved settings drive the toolbar and the parameters panel. */
+  apply(saved, conversation) {
+    this.settings.apply(saved, conversation);
+    this.toolbar.showEndpoint(this.settings.endpoint);
+    this.params.fill(this.settings.saved);
+    this.act.useSavedModel(this.settings.saved.model);
+  }
+
+  // -- the system prompt ---------------------------------------------------------
+
+  systemEdited() {
+    this.system.edited();
+    this.systemBox.showStatus("Not saved");
+  }
+
+  /** Leaving the conversation on screen: unsaved text is kept for coming back. */
+  leaveSystem() {
+    this.system.leave(this.conversation.current, this.systemBox.text);
+  }
+
+  /** The history's system prompt, unless the box holds text typed here. */
+  showSystem(history) {
+    const system = this.system;
+    if (!system.dirty) {
+      const draft = system.resumeDraft(this.conversation.current);
+      if (draft !== undefined) this.systemBox.showText(draft, "Not saved (your draft)");
+      else this.systemBox.showText(history.system || "");
+    }
+    this.systemBox.showSet(Boolean(history.system));
+  }
+
+  async saveSystem() {
+    const box = this.systemBox;
+    const { conversation } = this;
+    if (conversation.draft && !conversation.current) { // the first save makes it
+      if (!this.connection.connected) {
+        box.showStatus("Not connected: not saved");
+        return;
+      }
+      box.showStatus("Saving…");
+      try {
+        await this.act.ensureConversation();
+      } catch (err) {
+        box.showStatus(`Not saved: ${err.message}`);
+        return;
+      }
+    }
+    if (!this.connection.send({ type: "system", text: box.text,
+      conversation: conversation.current })) {
+      box.showStatus("Not connected: not saved");
+      return;
+    }
+    box.showStatus("Saving…");
+  }
+
+  /** Pushed frames about settings. */
+  frames = {
+    system_set: (frame) => {
+      const here = frame.conversation === this.conversation.current;
+      this.system.saved(frame.conversation, here);
+      if (!here) return;
+      this.systemBox.showText(frame.text, frame.text ? "Saved ✓" : "Removed ✓");
+      this.systemBox.showSet(Boolean(frame.text));
+    },
+  };
+}

@@ -1,0 +1,75 @@
+"""What one browser, and the whole server, may keep stored: checked in the same
+transaction as the write it allows.
+
+A check made before the write, outside its transaction, let 16 concurrent 8 MB uploads
+store 104 MB against a 64 MB quota: each saw the room the others were about to fill. Here
+the check runs on the writer (store/database.py), so no other write comes between.
+
+`sessions.stored_bytes` (kept by triggers, schema version 6) is the browser's total:
+its messages' text, thinking and stored requests, and its images. Without it, five
+imports made a 400 MB database in under a minute.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+
+class QuotaExceeded(ValueError):
+    """Storing this would pass a limit; the message names it (answered with a 413)."""
+
+
+@dataclass(frozen=True)
+class Quotas:
+    stored_per_browser: int  # STORAGE_QUOTA_BYTES: text and images (0 = no limit)
+    images_per_browser: int  # UPLOAD_QUOTA_BYTES
+    images_total: int  # UPLOADS_TOTAL_BYTES: every browser's images together
+
+    @classmethod
+    def from_config(cls, config: Any) -> Quotas:
+        return cls(config["STORAGE_QUOTA_BYTES"], config["UPLOAD_QUOTA_BYTES"],
+                   config["UPLOADS_TOTAL_BYTES"])
+
+    @classmethod
+    def unlimited(cls) -> Quotas:
+        return cls(0, 1 << 62, 1 << 62)
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1048576:.1f} MB"
+
+
+def stored_bytes(conn: sqlite3.Connection, sid: str) -> int:
+    row = conn.execute("SELECT stored_bytes FROM sessions WHERE id = ?", (sid,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def check(conn: sqlite3.Connection, sid: str, quotas: Quotas, text_bytes: int = 0,
+          image_bytes: int = 0) -> None:
+    """Raise QuotaExceeded unless `text_bytes` more of messages and `image_bytes` more of
+    images fit. Call it inside the transaction that then writes them."""
+    if image_bytes:
+        mine = conn.execute("SELECT coalesce(sum(length(data)), 0) FROM uploads WHERE "
+                            "session_id = ?", (sid,)).fetchone()[0]
+        if mine + image_bytes > quotas.images_per_browser:
+            raise QuotaExceeded(
+                f"This browser already keeps {megabytes(mine)} of images; the limit is "
+                f"{megabytes(quotas.images_per_browser)} (--upload-quota-bytes). Delete "
+                f"conversations with pictures to make room.")
+        everyone = conn.execute("SELECT coalesce(sum(length(data)), 0) FROM uploads"
+                                ).fetchone()[0]
+        if everyone + image_bytes > quotas.images_total:
+            raise QuotaExceeded("The server's storage for images is full "
+                                f"({megabytes(quotas.images_total)}, --uploads-total-bytes); "
+                                "try again later.")
+    limit = quotas.stored_per_browser
+    if limit > 0 and text_bytes + image_bytes > 0:
+        stored = stored_bytes(conn, sid)
+        if stored + text_bytes + image_bytes > limit:
+            raise QuotaExceeded(
+                f"This browser keeps {megabytes(stored)} of messages and images; storing "
+                f"{megabytes(text_bytes + image_bytes)} more would pass its limit of "
+                f"{megabytes(limit)} (--storage-quota-bytes). Delete conversations to make "
+                f"room.")
