@@ -168,3 +168,15 @@ def test_window_plan_lists_its_anchors():
     questions = [i for i, m in enumerate(messages) if m.role == "user"]
     assert plan.anchors == questions[::4]
     assert plan_window(messages, 6, 8, "sliding").anchors == questions
+
+
+def test_only_a_refusal_about_the_context_is_retried():
+    from webchat.relay.context_guard import Prepared
+    from webchat.store.context_fit import Fit
+    from webchat.store.token_counts import TokenFit
+
+    prepared = Prepared(None, 0, {"options": {}}, None, [], None,  # type: ignore[arg-type]
+                        Budget(512, "num_ctx", 128), lambda _: {},
+                        counted=TokenFit(Fit([]), [], [], 0, True))
+    assert prepared.refit('"gemma3:270m" does not support thinking') is None
+    assert prepared.refit("model 'nope' not found") is None

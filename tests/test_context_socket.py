@@ -186,13 +186,6 @@ def test_on_0_24_nothing_is_warmed(fake_ollama, roomy):
     assert len(fake_ollama.prompts) == 3
 
 
-def test_a_refusal_that_is_not_about_the_context_is_not_retried(fake_ollama, user):
-    frames = user.socket().chat("hello", model="gemma3:270m", think=True)
-    assert frames[-1]["type"] == "error" and "does not support thinking" in frames[-1]["message"]
-    assert not [f for f in frames if f["type"] == "notice"]
-    assert len(chats(fake_ollama)) == 1
-
-
 def test_a_second_refusal_is_said_plainly(fake_ollama, roomy):
     """Trimmed once and still refused (a rate far off twice over): a clear error, and the
     question stays, failed, for Retry. (0.32 says the prompt's size, so its one retry is
