@@ -244,12 +244,18 @@ def test_keyboard_reaches_everything_with_a_visible_focus(page, live_server):
 # -- installable -----------------------------------------------------------------------------
 
 
+# The service worker controls the page: waited for in the page, not polled, as Playwright
+# polls a string with eval, which the page's CSP refuses (and the page fixture counts).
+CONTROLLED = """() => navigator.serviceWorker.controller || new Promise((resolve) =>
+    navigator.serviceWorker.addEventListener("controllerchange", resolve))"""
+
+
 def test_installable_and_reloads_offline_with_the_server_unreachable(page, make_server):
     server = make_server()
     open_chat(page, server.url)
     scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
     assert scope == server.url + "/"
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.evaluate(CONTROLLED)
     href = page.locator("link[rel=manifest]").evaluate("(link) => link.href")
     assert href == server.url + "/static/manifest.webmanifest"
     parsed = page.evaluate("(href) => fetch(href).then((r) => r.json())", href)
@@ -276,7 +282,7 @@ def test_installable_and_reloads_offline_with_the_server_unreachable(page, make_
                                   "checks are Chromium's, read through its DevTools protocol")
 def test_chromium_finds_the_manifest_whole_and_the_app_installable(page, live_server):
     open_chat(page, live_server.url)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.evaluate(CONTROLLED)
     cdp = page.context.new_cdp_session(page)
     manifest = cdp.send("Page.getAppManifest")
     assert manifest["url"] == live_server.url + "/static/manifest.webmanifest"

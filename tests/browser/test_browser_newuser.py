@@ -36,9 +36,9 @@ def test_a_streaming_reply_keeps_its_conversation_survives_a_reload_and_reaches_
     expect(stored_reply(page)).to_have_attribute("data-status", "ok")
     first = history_of(page)["conversation"]
 
-    # 16 s of reply: it must outlast the steps below up to the reload, which took more
-    # than 5 s in Firefox at a load average of 24 (the second tab then found it finished).
-    fake_ollama.script(tokens=[" x"] * 400, delay=0.04)
+    # 32 s of reply: it must outlast the steps below up to the reload, which took more
+    # than 16 s in Firefox at a load average of 15-24 (the reload then found it finished).
+    fake_ollama.script(tokens=[" x"] * 400, delay=0.08)
     send(page, "long story")
     expect(page.locator(LIVE)).to_contain_text("x x")
 
