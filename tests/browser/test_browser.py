@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 
 from ..support.fake_ollama import FakeOllama
-from ..support.live import ROOT
+from ..support.live import ROOT, wait_until
 from ..support.page import (
     MODEL,
     expect,
@@ -829,8 +829,14 @@ def test_why_a_reply_is_slow_to_start_is_said_where_it_will_appear(page, make_se
     open_chat(page, server.url)
     send(page, "first")
     expect(stored_reply(page).locator(".message-content")).to_have_text("You said: first")
+    # The reply is read into the prompt cache while the user reads (relay/cache_warm.py):
+    # that request ends first, or Ollama would put the unload off until it had.
+    assert server.services.cache_warm.idle(10)
     requests.post(f"{fake_ollama.url}/api/generate", json={"model": MODEL, "keep_alive": 0},
                   timeout=5)
+    assert wait_until(lambda: MODEL not in fake_ollama.loaded_names(), timeout=10)
+    for host in server.services.hosts.hosts:  # its /api/ps look of just now is stale:
+        host.forget("ps")  # another client unloaded the model behind the app's back
     send(page, "second")
     wait = last_reply(page).locator(".reply-wait")
     expect(wait).to_have_text(re.compile(
