@@ -294,13 +294,25 @@ class Hosts:
     # -- what the endpoints show -------------------------------------------------------------
 
     def models(self) -> tuple[list[dict[str, Any]], list[HostAnswer]]:
-        """Every installed model once per host that has it, each naming its host.
+        """Every installed model once per host that has it, each naming its host, and in
+        `on_hosts` every host that has it (however each spells it).
+
+        One row per host is right for the sidebar's per-host cards, but a list that
+        offers a model both "on any host" and "on <host>" showed a model only one host
+        has twice, the two entries meaning the same thing: `on_hosts` tells it that
+        only models on two hosts or more have a choice to offer.
 
         Raises the first host's error when no host answered (one host: as before)."""
         answers = self.gather(("tags",))
         _raise_if_none_answered(answers)
-        models = [{**model, "host": a.host.label} for a in answers if a.ok
-                  for model in a.values["tags"]]
+        where: dict[str, list[str]] = {}
+        for answer in answers:
+            for model in answer.values.get("tags", []) if answer.ok else ():
+                labels = where.setdefault(_model_key(model), [])
+                if answer.host.label not in labels:
+                    labels.append(answer.host.label)
+        models = [{**model, "host": a.host.label, "on_hosts": where[_model_key(model)]}
+                  for a in answers if a.ok for model in a.values["tags"]]
         return models, answers
 
     def loaded(self) -> tuple[list[tuple[Host, dict[str, Any]]], list[HostAnswer]]:
@@ -371,6 +383,10 @@ class Hosts:
     def where_loaded(self, model: str) -> list[Host]:
         """The hosts whose `/api/ps` lists the model now (hosts that are down are not)."""
         return [a.host for a in self.gather(("ps",)) if a.ok and _lists(a.values["ps"], model)]
+
+
+def _model_key(model: dict[str, Any]) -> str:
+    return canonical(str(model.get("name") or model.get("model") or ""))
 
 
 def _lists(models: list[dict[str, Any]], name: str) -> bool:
