@@ -80,13 +80,12 @@ def banner(app: Any, port: int) -> list[str]:
         hosts = ["127.0.0.1"] + lan_addresses()
     else:
         hosts = [host]
-    lines = [f"Ollama WebChat is running at http://{_bracket(hosts[0])}:{port}/{query}"]
-    for other in hosts[1:]:
-        lines.append(f"  from other machines:  http://{_bracket(other)}:{port}/{query}")
-    if not is_loopback(host):  # a shared server: the links above are for guests
-        lines.append(f"  admin link (may also download and delete models; keep it to "
-                     f"yourself): http://{_bracket(hosts[0])}:{port}/"
-                     f"?token={app.config['ADMIN_TOKEN']}")
+    if query and not is_loopback(host):  # a shared server: one link for you, one for guests
+        lines = share_links(hosts, port, app.config["ADMIN_TOKEN"], query)
+    else:
+        lines = [f"Ollama WebChat is running at http://{_bracket(hosts[0])}:{port}/{query}"]
+        lines += [f"  from other machines:  http://{_bracket(other)}:{port}/{query}"
+                  for other in hosts[1:]]
     hosts = app.extensions["webchat"].hosts
     if hosts.several:
         where = ", ".join(f"{h.label}={h.url}" for h in hosts.hosts)
@@ -102,6 +101,20 @@ def banner(app: Any, port: int) -> list[str]:
         lines.append("Access token required (kept in the data folder as access_token, the "
                      "admin's as admin_token; or set WEBCHAT_TOKEN / WEBCHAT_ADMIN_TOKEN).")
     lines.append("Press Ctrl+C to stop.")
+    return lines
+
+
+def share_links(hosts: list[str], port: int, admin_token: str, query: str) -> list[str]:
+    """The owner's link first: when the guests' link came first, the owner opened it and
+    found Pull and Delete gone. The admin link is on this machine's address (the first);
+    the share links are the machine's network addresses (this machine's when it has
+    none)."""
+    shared = hosts[1:] or hosts
+    lines = ["Ollama WebChat is running.",
+             f"  Your admin link (keep it; it may also download and delete models): "
+             f"http://{_bracket(hosts[0])}:{port}/?token={admin_token}"]
+    lines += [f"  Share link (guests): http://{_bracket(address)}:{port}/{query}"
+              for address in shared]
     return lines
 
 
