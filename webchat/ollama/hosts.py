@@ -294,26 +294,20 @@ class Hosts:
     # -- what the endpoints show -------------------------------------------------------------
 
     def models(self) -> tuple[list[dict[str, Any]], list[HostAnswer]]:
-        """Every installed model once per host that has it, each naming its host, and in
-        `on_hosts` every host that has it (however each spells it).
-
-        One row per host is right for the sidebar's per-host cards, but a list that
-        offers a model both "on any host" and "on <host>" showed a model only one host
-        has twice, the two entries meaning the same thing: `on_hosts` tells it that
-        only models on two hosts or more have a choice to offer.
-
+        """Every installed model once per host that has it, naming its host, and in
+        `on_hosts` all hosts that have it (any spelling): a picker offering "any host"
+        and "on <host>" listed a model only one host has twice, meaning the same.
         Raises the first host's error when no host answered (one host: as before)."""
         answers = self.gather(("tags",))
         _raise_if_none_answered(answers)
+        rows = [(a.host.label, m) for a in answers if a.ok for m in a.values["tags"]]
         where: dict[str, list[str]] = {}
-        for answer in answers:
-            for model in answer.values.get("tags", []) if answer.ok else ():
-                labels = where.setdefault(_model_key(model), [])
-                if answer.host.label not in labels:
-                    labels.append(answer.host.label)
-        models = [{**model, "host": a.host.label, "on_hosts": where[_model_key(model)]}
-                  for a in answers if a.ok for model in a.values["tags"]]
-        return models, answers
+        for label, model in rows:
+            labels = where.setdefault(_model_key(model), [])
+            if label not in labels:
+                labels.append(label)
+        return [{**m, "host": label, "on_hosts": where[_model_key(m)]}
+                for label, m in rows], answers
 
     def loaded(self) -> tuple[list[tuple[Host, dict[str, Any]]], list[HostAnswer]]:
         """What `/api/ps` lists on every host that answered, with its host."""
