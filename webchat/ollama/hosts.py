@@ -300,14 +300,13 @@ class Hosts:
         Raises the first host's error when no host answered (one host: as before)."""
         answers = self.gather(("tags",))
         _raise_if_none_answered(answers)
-        rows = [(a.host.label, m) for a in answers if a.ok for m in a.values["tags"]]
+        rows = [(a.host.label, m, canonical(str(m.get("name") or m.get("model") or "")))
+                for a in answers if a.ok for m in a.values["tags"]]
         where: dict[str, list[str]] = {}
-        for label, model in rows:
-            labels = where.setdefault(_model_key(model), [])
-            if label not in labels:
-                labels.append(label)
-        return [{**m, "host": label, "on_hosts": where[_model_key(m)]}
-                for label, m in rows], answers
+        for label, _, key in rows:
+            if label not in where.setdefault(key, []):
+                where[key].append(label)
+        return [{**m, "host": label, "on_hosts": where[key]} for label, m, key in rows], answers
 
     def loaded(self) -> tuple[list[tuple[Host, dict[str, Any]]], list[HostAnswer]]:
         """What `/api/ps` lists on every host that answered, with its host."""
@@ -377,10 +376,6 @@ class Hosts:
     def where_loaded(self, model: str) -> list[Host]:
         """The hosts whose `/api/ps` lists the model now (hosts that are down are not)."""
         return [a.host for a in self.gather(("ps",)) if a.ok and _lists(a.values["ps"], model)]
-
-
-def _model_key(model: dict[str, Any]) -> str:
-    return canonical(str(model.get("name") or model.get("model") or ""))
 
 
 def _lists(models: list[dict[str, Any]], name: str) -> bool:
