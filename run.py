@@ -10,10 +10,10 @@ import signal
 import sys
 from typing import Any
 
-from webchat.config import SERVER_HEADER, SETTINGS, is_loopback
+from webchat.config import SERVER_HEADER, SETTINGS, Setting, is_loopback
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="A browser chat for your local Ollama models.",
         epilog="Every flag can also be set with the environment variable shown; "
@@ -26,7 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "-r requirements-production.txt) instead of the development "
                              "server; use it when sharing with many users")
     for setting in SETTINGS:
-        text = f"{setting.help} (default: {setting.default()}; env: {setting.env})"
+        text = f"{setting.help} ({_default_text(setting)}env: {setting.env})"
         if setting.kind is bool:
             parser.add_argument(setting.flag, action="store_true", default=None,
                                 dest=setting.key, help=f"{setting.help} (env: {setting.env})")
@@ -34,7 +34,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.add_argument(setting.flag, type=setting.kind, default=None,
                                 dest=setting.key, metavar=setting.kind.__name__.upper(),
                                 help=text)
-    return parser.parse_args(argv)
+    return parser
+
+
+def _default_text(setting: Setting) -> str:
+    """`default: X; `, unless the help already says what the default is (the Ollama URL
+    and the tokens describe theirs in words: `--help` printed both)."""
+    return "" if "(default:" in setting.help else f"default: {setting.default()}; "
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def lan_conflict(args: argparse.Namespace) -> str | None:
+    """`--lan` with a loopback `--host`: the address given wins (it is the more exact
+    wish, and widening it to every interface behind the user's back would expose the
+    chats), so `--lan` does nothing, and the user is told so rather than left to wonder
+    why the phone cannot connect. `--lan` with a LAN address is no conflict: it shares
+    on that interface, with the token."""
+    if args.lan and args.HOST is not None and is_loopback(args.HOST):
+        return (f"WARNING: --lan ignored: --host {args.HOST} is a loopback address, "
+                "reachable from this machine only. To share on the network drop --host, "
+                "or give a LAN address (or 0.0.0.0).")
+    return None
 
 
 def _apply(args: argparse.Namespace) -> None:
@@ -57,13 +80,12 @@ def banner(app: Any, port: int) -> list[str]:
         hosts = ["127.0.0.1"] + lan_addresses()
     else:
         hosts = [host]
-    lines = [f"Ollama WebChat is running at http://{_bracket(hosts[0])}:{port}/{query}"]
-    for other in hosts[1:]:
-        lines.append(f"  from other machines:  http://{_bracket(other)}:{port}/{query}")
-    if not is_loopback(host):  # a shared server: the links above are for guests
-        lines.append(f"  admin link (may also download and delete models; keep it to "
-                     f"yourself): http://{_bracket(hosts[0])}:{port}/"
-                     f"?token={app.config['ADMIN_TOKEN']}")
+    if query and not is_loopback(host):  # a shared server: one link for you, one for guests
+        lines = share_links(hosts, port, app.config["ADMIN_TOKEN"], query)
+    else:
+        lines = [f"Ollama WebChat is running at http://{_bracket(hosts[0])}:{port}/{query}"]
+        lines += [f"  from other machines:  http://{_bracket(other)}:{port}/{query}"
+                  for other in hosts[1:]]
     hosts = app.extensions["webchat"].hosts
     if hosts.several:
         where = ", ".join(f"{h.label}={h.url}" for h in hosts.hosts)
@@ -71,6 +93,7 @@ def banner(app: Any, port: int) -> list[str]:
         lines.append(f"data: {app.instance_path}")
     else:
         lines.append(f"Ollama: {hosts.primary.url}   data: {app.instance_path}")
+    lines += ollama_warnings(hosts)
     if not is_loopback(host) and not app.config["AUTH_REQUIRED"]:
         lines.append("WARNING: --no-auth: anyone who can reach this machine can read and "
                      "send chats and unload models.")
@@ -79,6 +102,29 @@ def banner(app: Any, port: int) -> list[str]:
                      "admin's as admin_token; or set WEBCHAT_TOKEN / WEBCHAT_ADMIN_TOKEN).")
     lines.append("Press Ctrl+C to stop.")
     return lines
+
+
+def share_links(hosts: list[str], port: int, admin_token: str, query: str) -> list[str]:
+    """The owner's link first: when the guests' link came first, the owner opened it and
+    found Pull and Delete gone. The admin link is on this machine's address (the first);
+    the share links are the machine's network addresses (this machine's when it has
+    none)."""
+    shared = hosts[1:] or hosts
+    lines = ["Ollama WebChat is running.",
+             f"  Your admin link (keep it; it may also download and delete models): "
+             f"http://{_bracket(hosts[0])}:{port}/?token={admin_token}"]
+    lines += [f"  Share link (guests): http://{_bracket(address)}:{port}/{query}"
+              for address in shared]
+    return lines
+
+
+def ollama_warnings(hosts: Any) -> list[str]:
+    """A line per Ollama host that does not answer now (asked in parallel, at most the
+    connect timeout): a server that starts fine while Ollama is down otherwise looks
+    healthy until the first message fails."""
+    return [f"WARNING: Ollama at {answer.host.url} is not answering ({answer.error}). "
+            "Start it (`ollama serve`) or point --ollama-url at it; the page says so "
+            "until it is back." for answer in hosts.gather(("version",)) if not answer.ok]
 
 
 def _bracket(host: str) -> str:
@@ -174,6 +220,9 @@ def serve_production(app: Any) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    conflict = lan_conflict(args)
+    if conflict:
+        print(conflict, file=sys.stderr, flush=True)
     _apply(args)
 
     from werkzeug.serving import make_server

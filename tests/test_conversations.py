@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import sqlite3
 
 import pytest
@@ -203,6 +204,40 @@ def test_export_markdown_and_json_then_import(fake_ollama, user):
         "ok", "ok", "interrupted"]
     bad = api(user, "POST", "/api/conversations/import", json={"messages": []})
     assert bad.status_code == 400 and "format" in bad.json()["error"]
+
+
+def _outside_fences(markdown: str) -> list[str]:
+    """The lines CommonMark reads outside fenced code blocks: a fence opens with 3+
+    backticks or tildes and closes with a line of the same character, at least as long,
+    with nothing after it but spaces; an unclosed one runs to the end of the file."""
+    outside, fence = [], None
+    for line in markdown.splitlines():
+        run = re.match(r" {0,3}(`{3,}|~{3,})(.*)$", line)
+        if fence is None:
+            if run and not (run.group(1)[0] == "`" and "`" in run.group(2)):
+                fence = run.group(1)
+            else:
+                outside.append(line)
+        elif run and run.group(1)[0] == fence[0] and len(run.group(1)) >= len(fence) \
+                and not run.group(2).strip():
+            fence = None
+    return outside
+
+
+def test_a_fence_inside_a_message_does_not_swallow_the_export(user):
+    bodies = ["look:\n```python\nprint(1)", "a run of five ````` and ~~~ inside\n````",
+              "bye"]
+    imported = api(user, "POST", "/api/conversations/import", json={
+        "format": "ollama-webchat/1", "title": "fences",
+        "messages": [{"role": role, "content": body} for role, body in
+                     zip(("user", "assistant", "user"), bodies, strict=True)]})
+    cid = imported.json()["id"]
+    md = api(user, "GET", f"/api/conversations/{cid}/export?format=md").text
+    headings = [line for line in _outside_fences(md) if line.startswith("### ")]
+    assert headings == ["### You", "### Assistant", "### You"], md
+    for body in bodies:  # each body kept whole, as written
+        assert f"\n{body}\n" in md
+    assert "``````markdown\na run of five" in md  # one longer than the run inside
 
 
 def test_images_upload_limits_and_payload(make_server, fake_ollama):

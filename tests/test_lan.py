@@ -220,13 +220,25 @@ def test_sigterm_unloads_what_this_server_loaded(tmp_path, fake_ollama, keep):
     assert fake_ollama.unloads == ([] if keep else ["gemma3:270m"])
 
 
-def test_lan_start_prints_token_urls_and_no_auth_warns(tmp_path, fake_ollama):
+def test_lan_start_prints_the_admin_link_first_then_the_share_link(tmp_path, fake_ollama):
+    """The owner opens the first link printed: it must be theirs, not the guests' (which
+    loses Pull and Delete); /api/me then tells the page which role it has."""
     process, lines = start_run_py(tmp_path / "data", fake_ollama.url, "--lan")
     try:
         token = (tmp_path / "data" / "access_token").read_text().strip()
-        assert "http://127.0.0.1:" in lines[0] and f"/?token={token}" in lines[0]
-        url = re.search(r"http://127\.0\.0\.1:\d+/\?token=\S+", lines[0]).group(0)
-        assert requests.get(url, timeout=5).status_code == 200
+        admin_token = (tmp_path / "data" / "admin_token").read_text().strip()
+        links = [line for line in lines if "/?token=" in line]
+        assert links[0].startswith("  Your admin link (keep it")
+        assert "http://127.0.0.1:" in links[0] and f"/?token={admin_token}" in links[0]
+        assert links[1:] and all(line.startswith("  Share link (guests): ") and
+                                 line.rstrip().endswith(f"/?token={token}")
+                                 for line in links[1:]), links
+        for line, role in ((links[0], "admin"), (links[1], "guest")):
+            http = requests.Session()
+            url = re.search(r"http://\S+", line).group(0)
+            assert http.get(url, timeout=5).status_code == 200
+            me = http.get(url.split("?")[0] + "api/me", timeout=5).json()
+            assert me["role"] == role, (line, me)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)

@@ -107,6 +107,22 @@ def test_models_are_merged_once_per_host(browser, gpu, nas):
     assert all(h["up"] for h in body["hosts"])
 
 
+def test_a_model_on_one_host_is_listed_once_and_says_where(browser, gpu, nas):
+    """The picker offers "any host" and "on <host>": a model only one host has must not
+    be offered both ways (it was listed twice, the two meaning the same)."""
+    nas.add_model("Gemma3:270M")  # another spelling of a model gpu has: still the same
+    models = _get(browser, "/api/models")["models"]
+    pairs = [(m["name"], m["host"]) for m in models]
+    assert pairs.count(("nasonly:1b", "nas")) == 1 and len(pairs) == len(set(pairs))
+    on_hosts = {(m["name"], m["host"]): m["on_hosts"] for m in models}
+    assert on_hosts[("nasonly:1b", "nas")] == ["nas"]
+    assert on_hosts[("tiny-assistant:latest", "gpu")] == ["gpu"]
+    assert on_hosts[(MODEL, "gpu")] == on_hosts[(MODEL, "nas")] == ["gpu", "nas"]
+    assert on_hosts[("Gemma3:270M", "nas")] == ["gpu", "nas"]
+    choices = {m["name"] for m in models if len(m["on_hosts"]) > 1}
+    assert "nasonly:1b" not in choices and MODEL in choices
+
+
 def test_chats_go_by_model_residency_and_pin(browser, gpu, nas):
     ws = browser.socket()
     frames = ws.chat("hello")  # installed on both, loaded nowhere: the first in order

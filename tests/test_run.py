@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from .support.live import close_all, ended_by_server, start_run_py, trickle, wait_until
@@ -47,6 +48,55 @@ def test_help_documents_every_flag():
     for flag in ("--host", "--port", "--ollama-url", "--data-dir", "--max-history"):
         assert flag in out
     assert "WEBCHAT_OLLAMA_URL" in out and "OLLAMA_HOST" in out
+
+
+def _help_blocks() -> dict[str, str]:
+    """`--help`'s text for each flag, its lines joined."""
+    out = subprocess.run([sys.executable, "run.py", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    options = out.split("options:", 1)[1]
+    blocks = re.split(r"\n  (?=--)", options)
+    return {block.split()[0]: " ".join(block.split()) for block in blocks[1:]}
+
+
+def test_help_states_each_default_once():
+    blocks = _help_blocks()
+    assert "OLLAMA_HOST read as Ollama reads it" in blocks["--ollama-url"]
+    assert "generated once" in blocks["--token"]
+    twice = {flag: text for flag, text in blocks.items() if text.count("default:") > 1}
+    assert not twice, twice
+    assert "default: 8765" in blocks["--port"]  # the others still say theirs
+
+
+def test_lan_with_a_loopback_host_is_warned_and_the_host_kept(tmp_path, fake_ollama):
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url,
+                                  "--host", "127.0.0.3", "--lan")
+    try:
+        warning = [line for line in lines if line.startswith("WARNING: --lan ignored")]
+        assert warning and "127.0.0.3" in warning[0], lines
+        url = re.search(r"http://127\.0\.0\.3:\d+/", "".join(lines)).group(0)
+        assert requests.get(url, timeout=5).status_code == 200  # loopback: no token
+        port = url.rsplit(":", 1)[1].strip("/")
+        with pytest.raises(requests.ConnectionError):  # not on every interface
+            requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+
+
+def test_the_banner_says_when_ollama_is_unreachable(tmp_path, fake_ollama):
+    process, lines = start_run_py(tmp_path / "data", fake_ollama.url)
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=10)
+    assert not any("not answering" in line for line in lines), lines
+    down = "http://127.0.0.1:1"  # nothing listens on port 1
+    process, lines = start_run_py(tmp_path / "data", down)
+    try:
+        warning = [line for line in lines if line.startswith("WARNING: Ollama at")]
+        assert warning and down in warning[0] and "not answering" in warning[0], lines
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
 
 
 def test_dev_server_closes_a_silent_connection_and_still_serves(tmp_path, fake_ollama):

@@ -23,8 +23,8 @@ def texts(hits):
 
 
 def test_fts_query_quotes_every_word():
-    assert fts_query('say "hi" NEAR(a b) OR') == '"say" "hi" "NEAR" "a" "b" "OR"*'
-    assert fts_query("' ; DROP TABLE messages; --") == '"DROP" "TABLE" "messages"*'
+    assert fts_query('say "hi" NEAR(a b) OR') == '"say"* "hi"* "NEAR"* "a" "b" "OR"*'
+    assert fts_query("' ; DROP TABLE messages; --") == '"DROP"* "TABLE"* "messages"*'
     assert fts_query("* ( ) \" -") == ""
     assert fts_query("word " * 100).count('"word"') == 12
 
@@ -78,6 +78,24 @@ def test_search_follows_adds_edits_deletes_clears_and_imports(fake_ollama, user,
         other.close()
     user.http.delete(f"{user.server.url}/api/conversations/{imported['id']}", timeout=5)
     assert search(user, "kestrels") == []  # deleted (even while it can still be undone)
+
+
+def test_every_word_is_a_prefix_and_whole_words_rank_first(fake_ollama, user):
+    """"zebra fact 12" finds "Zebras … Fact 12" before "Fact 128", though bm25 alone put
+    the shorter, newer "Fact 128" first; a one-letter word stays a whole word."""
+    bodies = ["Zebras, fact 12: the stripes of a zebra keep biting flies away, more or "
+              "less, as a long study in the field found out over many dry seasons",
+              "Zebras Fact 128", "Zebras fact 2 and zebras Fact 28", "Zebras Fact 29",
+              "a zebra alone"]
+    user.http.post(user.server.url + "/api/conversations/import", timeout=5, json={
+        "format": "ollama-webchat/1", "title": "Zebra facts",
+        "messages": [{"role": "user", "content": body} for body in bodies]})
+    hits = [hit["snippet"] for hit in search(user, "zebra fact 12")]
+    assert len(hits) == 2 and hits[0].startswith("Zebras, fact 12:"), hits
+    assert hits[1] == "Zebras Fact 128"
+    assert [hit["snippet"] for hit in search(user, "zebra fact 2")] == [
+        "Zebras fact 2 and zebras Fact 28"]  # "2" is not the start of "29"
+    assert search(user, "zebras fact 12")[0]["marks"][:2] == [[0, 6], [8, 12]]
 
 
 ODD = ['"', '"unbalanced', "pelicans*", "*", "NEAR(", "NEAR(a b", "pelicans OR", "OR", "AND",

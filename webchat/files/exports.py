@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import time
 import unicodedata
 from typing import Any
@@ -35,6 +36,17 @@ def content_disposition(title: str, suffix: str) -> str:
             f"filename*=UTF-8''{quote(f'{full}.{suffix}', safe='', errors='replace')}")
 
 
+def fenced(text: str) -> list[str]:
+    """A message body as a fenced block the rest of the file survives: the fence is one
+    backtick longer than the longest run of backticks inside (at least three), so
+    nothing in the body can close it (CommonMark: a closing fence is at least as long as
+    the opening), and a fence the body opens and never closes ends with it. Written raw,
+    a reply's unclosed ```python turned every later heading into code."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}markdown", *text.splitlines(), fence]
+
+
 def to_markdown(data: dict[str, Any]) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime())
     lines = [f"# {data['title'] or 'Conversation'}", "",
@@ -55,7 +67,7 @@ def to_markdown(data: dict[str, Any]) -> str:
         versions = message.get("versions")
         if versions:
             lines += [f"_(version {versions['index']} of {versions['count']})_", ""]
-        lines += [message["content"], ""]
+        lines += [*fenced(message["content"]), ""]
         if message.get("images"):
             count = len(message["images"])
             lines += [f"_({count} image{'s' if count > 1 else ''} attached: kept in the JSON "

@@ -294,14 +294,19 @@ class Hosts:
     # -- what the endpoints show -------------------------------------------------------------
 
     def models(self) -> tuple[list[dict[str, Any]], list[HostAnswer]]:
-        """Every installed model once per host that has it, each naming its host.
-
+        """Every installed model once per host that has it, naming its host, and in
+        `on_hosts` all hosts that have it (any spelling): a picker offering "any host"
+        and "on <host>" listed a model only one host has twice, meaning the same.
         Raises the first host's error when no host answered (one host: as before)."""
         answers = self.gather(("tags",))
         _raise_if_none_answered(answers)
-        models = [{**model, "host": a.host.label} for a in answers if a.ok
-                  for model in a.values["tags"]]
-        return models, answers
+        rows = [(a.host.label, m, canonical(str(m.get("name") or m.get("model") or "")))
+                for a in answers if a.ok for m in a.values["tags"]]
+        where: dict[str, list[str]] = {}
+        for label, _, key in rows:
+            if label not in where.setdefault(key, []):
+                where[key].append(label)
+        return [{**m, "host": label, "on_hosts": where[key]} for label, m, key in rows], answers
 
     def loaded(self) -> tuple[list[tuple[Host, dict[str, Any]]], list[HostAnswer]]:
         """What `/api/ps` lists on every host that answered, with its host."""
