@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..guard.ids import is_id
-from . import branches
 from .database import Database
 
 _CONVERSATION_COLUMNS = "id, title, system_prompt, settings, created_at, updated_at"
@@ -73,7 +72,7 @@ def check_conversation_limit(conn: Any, sid: str, limit: int) -> None:
     shown, deleted = conn.execute(
         "SELECT count(*) FILTER (WHERE deleted_at IS NULL OR deleted_at < 0), "
         "count(*) FILTER (WHERE deleted_at >= 0) FROM conversations "
-        "WHERE session_id = ?", (sid,)).fetchone()
+        "WHERE session_id = ? AND aside_of IS NULL", (sid,)).fetchone()
     if shown + deleted >= limit:
         kept = (f" ({deleted} of them deleted, kept {UNDO_SECONDS / 60:.0f} minutes for "
                 "Undo)" if deleted else "")
@@ -170,7 +169,8 @@ class Conversations:
         with self.db.transaction() as conn:
             restored = conn.execute(
                 "UPDATE conversations SET deleted_at = NULL WHERE id = ? AND session_id = ? "
-                "AND deleted_at >= ?", (cid, sid, time.time() - UNDO_SECONDS)).rowcount
+                "AND aside_of IS NULL AND deleted_at >= ?",
+                (cid, sid, time.time() - UNDO_SECONDS)).rowcount
         if not restored:
             raise ConversationNotFound(f"Conversation {cid} cannot be restored any more.")
         return self.conversation(sid, cid)
@@ -184,10 +184,3 @@ class Conversations:
         with self.db.transaction() as conn:
             conn.execute("UPDATE conversations SET system_prompt = ? WHERE id = ?",
                          (text or None, cid))
-
-    def clear(self, cid: int) -> int:
-        """Forget the conversation but keep the system prompt, as the seed does."""
-        with self.db.transaction() as conn:
-            branches.set_leaf(conn, cid, None)
-            return conn.execute("DELETE FROM messages WHERE conversation_id = ?",
-                                (cid,)).rowcount

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 8
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -193,8 +193,17 @@ UPDATE sessions SET stored_bytes =
        WHERE u.session_id = sessions.id);
 """
 
+# Version 7 is another branch's (being merged at the same time); this one leaves it empty.
+MIGRATE_TO_7 = ""
+
+# Version 8: messages kept aside for Undo (webchat/store/aside.py): a holding row of
+# `conversations`, soft-deleted, names the conversation its messages came from.
+MIGRATE_TO_8 = """
+ALTER TABLE conversations ADD COLUMN aside_of INTEGER;
+"""
+
 MIGRATIONS = {2: MIGRATE_TO_2, 3: MIGRATE_TO_3, 4: MIGRATE_TO_4, 5: MIGRATE_TO_5,
-              6: MIGRATE_TO_6}
+              6: MIGRATE_TO_6, 7: MIGRATE_TO_7, 8: MIGRATE_TO_8}
 
 
 class WriterTurns:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 
+from .aside import Aside
 from .conversations import Conversations
 from .database import Database
 from .exchanges import ExchangeWriter
@@ -33,6 +34,7 @@ class SessionManager:
         self.history = HistoryReader(db, max_history, window_step)
         self.exchanges = ExchangeWriter(db, self.history)
         self.uploads = Uploads(db)
+        self.aside = Aside(db)  # what delete-last and /clear keep for Undo
 
     @property
     def max_history(self) -> int:
