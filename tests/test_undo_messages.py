@@ -1,6 +1,7 @@
 """Nothing is lost by a click: Delete under the last reply and `/clear` keep what they
-remove for the undo window (webchat/store/aside.py), Undo puts it back exactly, versions
-and title included, and the purge forgets it after. Real server, real sockets."""
+remove for the undo window (`Aside`, webchat/store/conversations.py), Undo puts it back
+exactly, versions and title included, and the purge forgets it after. Real server, real
+sockets."""
 
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ def test_delete_last_then_undo_restores_every_version(fake_ollama, user):
 
     other_tab = user.socket()
     other_tab.send({"type": "watch"})
+    other_tab.recv_until("loaded")  # served from now on: it hears what this browser does
     ws.send({"type": "delete_last", "conversation": cid})
     deleted = ws.recv_until("deleted")[-1]
     assert deleted["undo_seconds"] == 600 and isinstance(deleted["undo"], int)

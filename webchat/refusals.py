@@ -13,8 +13,7 @@ from typing import Any
 from .guard.limits import RateLimited
 from .guard.roles import Forbidden
 from .ollama.errors import OllamaError
-from .store.aside import CannotRestore
-from .store.conversations import ConversationLimit, ConversationNotFound
+from .store.conversations import CannotRestore, ConversationLimit, ConversationNotFound
 from .validation import InvalidInput, field_of
 
 

@@ -1,5 +1,6 @@
 """Nothing is lost by a click, in the page: Delete under the last reply and `/clear` say
-so in the toast, and its Undo puts back every version (webchat/store/aside.py)."""
+so in the toast, and its Undo puts back every version (`Aside`,
+webchat/store/conversations.py)."""
 
 from __future__ import annotations
 

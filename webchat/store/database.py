@@ -196,8 +196,9 @@ UPDATE sessions SET stored_bytes =
 # Version 7 is another branch's (being merged at the same time); this one leaves it empty.
 MIGRATE_TO_7 = ""
 
-# Version 8: messages kept aside for Undo (webchat/store/aside.py): a holding row of
-# `conversations`, soft-deleted, names the conversation its messages came from.
+# Version 8: messages kept aside for Undo (`Aside`, webchat/store/conversations.py): a
+# holding row of `conversations`, soft-deleted, names the conversation its messages came
+# from.
 MIGRATE_TO_8 = """
 ALTER TABLE conversations ADD COLUMN aside_of INTEGER;
 """

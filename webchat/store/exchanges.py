@@ -14,8 +14,7 @@ import time
 from typing import Any
 
 from . import branches
-from .aside import move_aside
-from .conversations import make_title
+from .conversations import make_title, move_aside
 from .database import Database
 from .history import HistoryReader
 
@@ -90,9 +89,9 @@ class ExchangeWriter:
 
     def delete_last_exchange(self, cid: int) -> tuple[list[int], int | None]:
         """Delete the last question in view and everything under it (every version of
-        its reply): they are kept aside for Undo (webchat/store/aside.py). Returns the
-        ids deleted and the Undo token (None when nothing was). Another version of that
-        question, if any, comes into view."""
+        its reply): they are kept aside for Undo (`move_aside`,
+        webchat/store/conversations.py). Returns the ids deleted and the Undo token (None
+        when nothing was). Another version of that question, if any, comes into view."""
         with self.db.transaction() as conn:
             path = branches.path_rows(conn, cid, "id, role, parent_id")
             if not path:

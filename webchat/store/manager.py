@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import uuid
 
-from .aside import Aside
-from .conversations import Conversations
+from .conversations import Aside, Conversations
 from .database import Database
 from .exchanges import ExchangeWriter
 from .history import HistoryReader

@@ -218,7 +218,8 @@ class ChatConnection:
                            **self._undo_fields(hold)})
 
     def on_undo(self, frame: dict[str, Any]) -> None:
-        """Put back what a `deleted` or `cleared` frame's `undo` names (store/aside.py)."""
+        """Put back what a `deleted` or `cleared` frame's `undo` names (`Aside`,
+        store/conversations.py)."""
         aside = self.services.sessions.aside
         cid = aside.origin(self.sid, frame.get("undo"))
         if self.replies.busy(cid):
