@@ -94,7 +94,8 @@ def test_seed_commands(fake_ollama, user):
     assert wait_until(lambda: fake_ollama.loaded_names() == [])
 
     ws.send({"type": "chat", "text": "/clear", "model": "gemma3:270m"})
-    assert ws.recv() == {"type": "cleared"}
+    cleared = ws.recv()
+    assert cleared == {"type": "cleared", "undo": cleared["undo"], "undo_seconds": 600}
     assert user.history()["messages"] == []
 
     ws.send({"type": "chat", "text": "/help", "model": "gemma3:270m"})

@@ -133,7 +133,8 @@ def test_regenerate_edit_and_delete_last(fake_ollama, user):
     ws.send({"type": "delete_last", "conversation": cid})
     deleted = ws.recv()
     assert deleted == {"type": "deleted", "conversation": cid,
-                       "ids": [m["id"] for m in messages]}
+                       "ids": [m["id"] for m in messages], "undo": deleted["undo"],
+                       "undo_seconds": 600.0}
     # The first version of the first message comes back into view (tests/test_branches.py).
     left = api(user, "GET", f"/api/history?conversation={cid}").json()["messages"]
     assert [m["content"] for m in left] == ["one", "You said: one", "two", " again"]

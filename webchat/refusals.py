@@ -13,7 +13,7 @@ from typing import Any
 from .guard.limits import RateLimited
 from .guard.roles import Forbidden
 from .ollama.errors import OllamaError
-from .store.conversations import ConversationLimit, ConversationNotFound
+from .store.conversations import CannotRestore, ConversationLimit, ConversationNotFound
 from .validation import InvalidInput, field_of
 
 
@@ -32,6 +32,7 @@ REFUSALS: dict[type[Exception], Refusal] = {
     Forbidden: Refusal(403, "forbidden", code_in_json=True),
     RateLimited: Refusal(429, "rate_limited", code_in_json=True),
     OllamaError: Refusal(502, "ollama"),
+    CannotRestore: Refusal(410, "undo_expired"),
 }
 
 

@@ -3,6 +3,8 @@
 // streaming (into the reply model) while another conversation is on screen, and is
 // shown live again on coming back to it.
 
+import { toast } from "./dialogs.js";
+
 export class ReplyControl {
   /**
    * @param {object} parts the models it changes (`reply`), reads (`conversation`,
@@ -28,6 +30,13 @@ export class ReplyControl {
     if (pending?.kind === "chat" && pending.conversation === this.conversation.current) {
       this.composer.restore(pending.text);
     }
+  }
+
+  /** Delete and /clear keep what they removed for the undo window (every tab is told):
+   * the toast's Undo puts it back, and `restored` redraws every tab. */
+  #offerUndo(text, frame) {
+    if (typeof frame.undo !== "number") return; // nothing was removed
+    toast(text, "Undo", () => this.connection.send({ type: "undo", undo: frame.undo }));
   }
 
   /** The sidebar says at once that the reply's model is loading, if it is not in memory. */
@@ -98,7 +107,8 @@ export class ReplyControl {
     done: (frame) => this.#done(frame),
     error: (frame) => this.#error(frame),
     cleared: (frame) => {
-      this.reply.dropPending();
+      if (!frame.elsewhere) this.reply.dropPending(); // another tab's /clear: not ours
+      this.#offerUndo("Conversation cleared.", frame);
       if (frame.conversation !== undefined && frame.conversation !== this.conversation.current) {
         return;
       }
@@ -107,6 +117,11 @@ export class ReplyControl {
       this.act.refreshConversations();
     },
     deleted: (frame) => {
+      this.#offerUndo("Exchange deleted.", frame);
+      if (frame.conversation === this.conversation.current) this.act.refreshHistory();
+      this.act.refreshConversations();
+    },
+    restored: (frame) => {
       if (frame.conversation === this.conversation.current) this.act.refreshHistory();
       this.act.refreshConversations();
     },

@@ -7,7 +7,7 @@ what the context window is cut from and what the Markdown export holds. A messag
 children are always newer than it (ids only grow), so the newest message under any
 message is a leaf: that is where switching to a version lands.
 
-Subtrees are deleted here, walking `parent_id`, rather than by a foreign-key cascade:
+Subtrees are found here, walking `parent_id`, rather than by a foreign-key cascade:
 SQLite runs cascades as nested triggers, and a chain of thousands of messages would
 pass its trigger depth limit.
 
@@ -148,12 +148,10 @@ def siblings(conn: Connection, cid: int, parent_id: int | None) -> list[int]:
         (cid, parent_id))]
 
 
-def delete_subtree(conn: Connection, message_id: int) -> list[int]:
-    """Delete a message and everything below it; returns their ids, oldest first."""
-    ids = [int(row["id"]) for row in conn.execute(
+def subtree(conn: Connection, message_id: int) -> list[int]:
+    """A message and everything below it, oldest first."""
+    return [int(row["id"]) for row in conn.execute(
         f"{_DOWN} SELECT id FROM down ORDER BY id", (message_id,))]
-    conn.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
-    return ids
 
 
 def land_after_removal(conn: Connection, cid: int, parent_id: int | None) -> None:

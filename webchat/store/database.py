@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -220,8 +220,15 @@ CREATE TABLE token_rates (
 ) WITHOUT ROWID;
 """
 
+# Version 8: messages kept aside for Undo (`Aside`, webchat/store/conversations.py): a
+# holding row of `conversations`, soft-deleted, names the conversation its messages came
+# from.
+MIGRATE_TO_8 = """
+ALTER TABLE conversations ADD COLUMN aside_of INTEGER;
+"""
+
 MIGRATIONS = {2: MIGRATE_TO_2, 3: MIGRATE_TO_3, 4: MIGRATE_TO_4, 5: MIGRATE_TO_5,
-              6: MIGRATE_TO_6, 7: MIGRATE_TO_7}
+              6: MIGRATE_TO_6, 7: MIGRATE_TO_7, 8: MIGRATE_TO_8}
 
 
 class WriterTurns:

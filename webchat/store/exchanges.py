@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from . import branches
-from .conversations import make_title
+from .conversations import make_title, move_aside
 from .database import Database
 from .history import HistoryReader
 
@@ -87,19 +87,21 @@ class ExchangeWriter:
             conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, cid))
         return new_id
 
-    def delete_last_exchange(self, cid: int) -> list[int]:
+    def delete_last_exchange(self, cid: int) -> tuple[list[int], int | None]:
         """Delete the last question in view and everything under it (every version of
-        its reply); returns the ids deleted. Another version of that question, if any,
-        comes into view."""
+        its reply): they are kept aside for Undo (`move_aside`,
+        webchat/store/conversations.py). Returns the ids deleted and the Undo token (None
+        when nothing was). Another version of that question, if any, comes into view."""
         with self.db.transaction() as conn:
             path = branches.path_rows(conn, cid, "id, role, parent_id")
             if not path:
-                return []
+                return [], None
             users = [row for row in path if row["role"] == "user"]
             first = users[-1] if users else path[0]
-            ids = branches.delete_subtree(conn, int(first["id"]))
+            ids = branches.subtree(conn, int(first["id"]))
+            hold = move_aside(conn, cid, ids, "")
             branches.land_after_removal(conn, cid, first["parent_id"])
-        return ids
+        return ids, hold
 
     def begin_reply(self, sid: str, cid: int, model: str, endpoint: str,
                     request: dict[str, Any]) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 
-from .conversations import Conversations
+from .conversations import Aside, Conversations
 from .database import Database
 from .exchanges import ExchangeWriter
 from .history import HistoryReader
@@ -33,6 +33,7 @@ class SessionManager:
         self.history = HistoryReader(db, max_history, window_step)
         self.exchanges = ExchangeWriter(db, self.history)
         self.uploads = Uploads(db)
+        self.aside = Aside(db)  # what delete-last and /clear keep for Undo
 
     @property
     def max_history(self) -> int:

@@ -76,7 +76,7 @@ class ChatConnection:
             "system": self.on_system, "retry": self.replies.on_retry,
             "regenerate": self.replies.on_regenerate, "edit": self.replies.on_edit,
             "delete_last": self.on_delete_last, "pull": self.on_pull,
-            "pull_cancel": self.on_pull_cancel, "watch": self.on_watch,
+            "pull_cancel": self.on_pull_cancel, "watch": self.on_watch, "undo": self.on_undo,
         }
 
     # -- sending ------------------------------------------------------------------
@@ -213,8 +213,32 @@ class ChatConnection:
         cid = self.fields.conversation(frame)
         if self.replies.busy(cid):
             return
-        ids = self.services.sessions.exchanges.delete_last_exchange(cid)
-        self.send({"type": "deleted", "conversation": cid, "ids": ids})
+        ids, hold = self.services.sessions.exchanges.delete_last_exchange(cid)
+        self.tell_browser({"type": "deleted", "conversation": cid, "ids": ids,
+                           **self._undo_fields(hold)})
+
+    def on_undo(self, frame: dict[str, Any]) -> None:
+        """Put back what a `deleted` or `cleared` frame's `undo` names (`Aside`,
+        store/conversations.py)."""
+        aside = self.services.sessions.aside
+        cid = aside.origin(self.sid, frame.get("undo"))
+        if self.replies.busy(cid):
+            return
+        cid, ids = aside.restore(self.sid, frame["undo"])
+        self.tell_browser({"type": "restored", "conversation": cid, "ids": ids})
+
+    def _undo_fields(self, hold: int | None) -> dict[str, Any]:
+        """What a frame needs to offer Undo: the token for the `undo` frame, and how long."""
+        return {} if hold is None else {
+            "undo": hold, "undo_seconds": self.services.sessions.aside.undo_seconds}
+
+    def tell_browser(self, frame: dict[str, Any]) -> None:
+        """This socket gets `frame`; every other tab of the browser gets it marked
+        `elsewhere`, so each can redraw and offer the Undo."""
+        self.send(frame)
+        for other in list(self.services.connections):
+            if other is not self and getattr(other, "sid", None) == self.sid:
+                other.send({**frame, "elsewhere": True})
 
     def on_watch(self, frame: dict[str, Any]) -> None:
         """From now on push `loaded`, `pull_progress` and `pull_done` to this socket; with
@@ -257,12 +281,14 @@ class ChatConnection:
         cid = self.fields.conversation(frame)
         if self.replies.busy(cid):
             return
-        self.services.sessions.conversations.clear(cid)
+        _, hold = self.services.sessions.aside.clear(cid)
         named = frame.get("conversation")
-        self.send({"type": "cleared", **({"conversation": cid} if named is not None else {})})
+        self.tell_browser({"type": "cleared", **self._undo_fields(hold),
+                           **({"conversation": cid} if named is not None else {})})
 
     def on_system(self, frame: dict[str, Any]) -> None:
         text = self.fields.text(frame, allow_empty=True).strip()
         cid = self.fields.conversation(frame, create=True)
         self.services.sessions.conversations.set_system(cid, text or None)
         self.send({"type": "system_set", "text": text, "conversation": cid})
+
