@@ -539,7 +539,7 @@ def test_conversations_switch_without_interrupting_rename_delete_undo(
     page.click("#export-menu summary")
     with page.expect_download() as md:
         page.click("#export-md")
-    assert "### You\n\nlong story" in Path(md.value.path()).read_text()
+    assert "### You\n\n```markdown\nlong story" in Path(md.value.path()).read_text()
     export_json_then_import(page, tmp_path / "story.json")
     expect(page.locator("#conversation-list li")).to_have_count(3)
     expect(page.locator("#chat-title")).to_have_text("Renamed story")
