@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from webchat.ollama.client import OllamaClient
+from webchat.store.database import IDLE_READERS
 
 from .support.fake_ollama import connection_thread_name
 from .support.live import BrowserClient, LiveServer, wait_until
@@ -92,6 +93,8 @@ def test_soak(make_server, fake_ollama):
     warm.close()
     time.sleep(0.5)
     (threads, pooled_before), fds, rss = _threads(fake_ollama.port), _fds(), _rss_mb()
+    database = server.services.sessions.db
+    readers_before = database.idle_readers
     problems: list[str] = []
     stalled = BrowserClient(server)  # asks first, so the long reply is its own
     conn, ws = slow_reader(server.port, stalled.cookie)
@@ -119,10 +122,15 @@ def test_soak(make_server, fake_ollama):
                       timeout=10), (threads, _threads(fake_ollama.port))
     pooled = _threads(fake_ollama.port)[1]
     assert pooled <= OllamaClient.POOL_SIZE, pooled
-    # each pooled connection is two descriptors here: the app's end and the stand-in's
+    # each pooled connection is two descriptors here: the app's end and the stand-in's;
+    # each idle SQLite reader two more (the database file and its WAL), at most
+    # IDLE_READERS of them: reuse, not a leak
     new_pooled = max(0, pooled - pooled_before)
-    assert wait_until(lambda: _fds() <= fds + 2 * new_pooled + 2, timeout=10), \
-        (_fds(), fds, pooled_before, pooled)
+    readers = database.idle_readers
+    assert readers <= IDLE_READERS, readers
+    new_readers = max(0, readers - readers_before)
+    assert wait_until(lambda: _fds() <= fds + 2 * new_pooled + 2 * new_readers + 2,
+                      timeout=10), (_fds(), fds, pooled_before, pooled, readers_before, readers)
     assert _rss_mb() - rss < 40, (rss, rss_midway, _rss_mb())
     if SECONDS >= 60:  # long runs: memory stays flat after warming up
         assert _rss_mb() - (rss_midway or rss) < 15

@@ -147,8 +147,9 @@ def test_search_work_is_bounded_and_says_when_it_was_cut(user, fake_ollama, monk
 
 
 def out_of_time_at(*uses: int) -> Callable[[sqlite3.Connection, float], Any]:
-    """A `_time_limit` whose `uses`-th blocks (1: the walk, 2: the snippets) run out of
-    time at their first step, as a slow machine would."""
+    """A `_time_limit` whose `uses`-th blocks (1: the walk, 2: the whole-word ranking of a
+    prefixed word, 3: the snippets) run out of time at their first step, as a slow machine
+    would."""
     count = [0]
 
     @contextmanager
@@ -170,6 +171,10 @@ def test_a_search_out_of_time_answers_with_what_it_found(user, fake_ollama, monk
     found = user.http.get(search, params={"q": "pelicans"}, timeout=5).json()
     assert found == {"query": "pelicans", "hits": [], "cut": True}
     monkeypatch.setattr(search_module, "_time_limit", out_of_time_at(2))
+    found = user.http.get(search, params={"q": "pelicans"}, timeout=5).json()
+    assert found["cut"] is False  # whole words out of time: bm25 alone ranks, all marked
+    assert sorted(h["marks"] != [] for h in found["hits"]) == [True, True]
+    monkeypatch.setattr(search_module, "_time_limit", out_of_time_at(3))
     found = user.http.get(search, params={"q": "pelicans"}, timeout=5).json()
     assert found["cut"] is False  # every match ranked; only the snippets were cut short
     assert sorted((h["snippet"], h["marks"]) for h in found["hits"]) == [

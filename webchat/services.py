@@ -64,7 +64,7 @@ class Services:
         self.pulls = Pulls(self.hosts, self.broadcast, self.loaded_watch.poke)
         self.preloads = Preloads(self.client)
         self.models = ModelControl(self.hosts, self.usage, self.preloads, self.loaded_watch,
-                                   self.replying_with)
+                                   self.replying_with, on_unload=self.cache_warm.cancel)
 
     @property
     def client(self) -> OllamaClient:

@@ -102,10 +102,17 @@ def test_ollama_errors_reach_the_user_as_clear_error_frames(real_app: LiveServer
     response = user.http.get(real_app.url + "/api/show", params={"model": "no-such-model:1b"})
     assert response.status_code == 404 and "not found" in response.json()["error"]
 
-    # The app accepts any Go duration; Ollama's 400 for one it cannot hold reaches the user.
+    # A duration past Go's longest is refused by the app itself, naming the field...
+    frames = say(ws, "hi", keep_alive="99999999999h")
+    assert (frames[-1]["code"], frames[-1]["field"]) == ("invalid", "keep_alive")
+    assert "longer than Go's longest duration" in frames[-1]["message"]
+    # ...because that is what Ollama would refuse with its 400, which still reaches the
+    # user should one slip past.
+    monkeypatch.setattr(webchat.ws.fields, "validate_keep_alive", lambda value: value)
     frames = say(ws, "hi", keep_alive="99999999999h")
     assert frames[-1]["code"] == "ollama"
     assert 'time: invalid duration "99999999999h"' in frames[-1]["message"]
+    monkeypatch.undo()
 
     # A bad option type is refused by the app itself (naming the field) before Ollama...
     frames = say(ws, "hi", options={"temperature": "hot"})

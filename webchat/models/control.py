@@ -7,14 +7,18 @@ there, and what happens to a model is read here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from ..ollama.errors import ModelNotFound
 from ..ollama.hosts import Host, Hosts
+from ..ollama.names import canonical
 from .loaded import LoadedWatch
 from .preload import Preloads
 from .usage import ModelUsage
+
+MAX_REMEMBERED_UNLOADS = 1024  # (host, model) pairs; forgetting one only allows a warm-up
 
 
 class ModelControl:
@@ -22,12 +26,23 @@ class ModelControl:
 
     def __init__(self, hosts: Hosts, usage: ModelUsage, preloads: Preloads,
                  loaded_watch: LoadedWatch,
-                 replying_with: Callable[[str, Host | None], bool]) -> None:
+                 replying_with: Callable[[str, Host | None], bool],
+                 on_unload: Callable[[Host], None] | None = None) -> None:
         self.hosts = hosts
         self.usage = usage
         self.preloads = preloads
         self.loaded_watch = loaded_watch
         self.replying_with = replying_with  # a reply streams with this model (on host)
+        # Told before each unload: a request of ours in flight on that host (the prompt
+        # cache's warm-up, relay/cache_warm.py) would make Ollama put the unload off and
+        # then keep the model loaded for its own keep_alive.
+        self.on_unload = on_unload
+        self._unload_asked: dict[tuple[str, str], float] = {}  # (host, model) -> monotonic
+
+    def unload_asked_since(self, host: Host, name: str, since: float) -> bool:
+        """Was `name` asked to leave `host` at or after `since` (a time.monotonic())? A
+        request made for the app's own sake must not bring it back then."""
+        return self._unload_asked.get((host.label, canonical(name)), -1.0) >= since
 
     def preload(self, sid: str, name: str, keep_alive: Any = None,
                 host: Host | None = None) -> dict[str, Any]:
@@ -72,6 +87,11 @@ class ModelControl:
     def _unload_on(self, host: Host, name: str) -> dict[str, Any]:
         """Unload now, or say truly that Ollama will do it when a running reply ends."""
         where = f" on {host.label}" if self.hosts.several else ""
+        if len(self._unload_asked) >= MAX_REMEMBERED_UNLOADS:  # names may be made up
+            self._unload_asked.clear()
+        self._unload_asked[(host.label, canonical(name))] = time.monotonic()
+        if self.on_unload is not None:
+            self.on_unload(host)
         host.forget("ps")
         if self.replying_with(name, host if self.hosts.several else None):
             # Ollama defers keep_alive 0 until running requests end (its expireRunner),

@@ -292,6 +292,13 @@ class Database:
         self._reader_slots = threading.BoundedSemaphore(MAX_READERS)
         self._closed = False
 
+    @property
+    def idle_readers(self) -> int:
+        """Read connections kept open for the next read (at most IDLE_READERS): each holds
+        the database file and its WAL open, as a pooled HTTP connection holds a socket."""
+        with self._pool_lock:
+            return len(self._idle)
+
     def _connect(self) -> sqlite3.Connection:
         # check_same_thread=False: a pooled reader serves one thread at a time, but not
         # always the same one (gunicorn's and werkzeug's threads come and go).

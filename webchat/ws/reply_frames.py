@@ -9,6 +9,7 @@ stays on, and every tab of the browser that follows its replies.
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -164,9 +165,13 @@ class ReplyFrames:
             active.release(self.sid, None)
             raise
 
+        began = time.monotonic()
+
         def learn(stats: dict[str, Any], text: str) -> None:
             prepared.learn(stats)
-            if stats.get("done_reason") in ("stop", "length"):
+            # No warm-up of a model asked to leave meanwhile: Ollama would keep it.
+            if stats.get("done_reason") in ("stop", "length") and \
+                    not services.models.unload_asked_since(host, request["model"], began):
                 services.cache_warm.warm(host, services.context_lengths.version(host),
                                          prepared.payload, request["endpoint"], text)
 
