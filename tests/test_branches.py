@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from webchat.store.database import MIGRATE_TO_2, SCHEMA, Database
+from webchat.store.database import Database
 from webchat.store.manager import SessionManager
+from webchat.store.schema import MIGRATE_TO_2, SCHEMA
 
 from .support.live import BrowserClient, reply_text
 

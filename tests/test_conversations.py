@@ -8,7 +8,8 @@ import sqlite3
 
 import pytest
 
-from webchat.store.database import SCHEMA, SCHEMA_VERSION, Database
+from webchat.store.database import Database
+from webchat.store.schema import SCHEMA, SCHEMA_VERSION
 
 from .support.data import tiny_png
 from .support.live import BrowserClient, reply_text, wait_until

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from webchat.store.database import MIGRATE_TO_2, SCHEMA, SCHEMA_VERSION, Database
+from webchat.store.database import Database
+from webchat.store.schema import MIGRATE_TO_2, SCHEMA, SCHEMA_VERSION
 from webchat.store.search import fts_query, search_messages, split_snippet
 
 from .support.live import BrowserClient, reply_text
