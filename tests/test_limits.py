@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from webchat.store.pruning import prune_empty_sessions
+from webchat.store.retention import prune_empty_sessions
 
 from .support.data import tiny_png
 from .support.live import BrowserClient, ChatSocket, LiveServer, wait_until

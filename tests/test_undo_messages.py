@@ -5,7 +5,7 @@ sockets."""
 
 from __future__ import annotations
 
-from webchat.store.pruning import purge_deleted
+from webchat.store.retention import purge_deleted
 
 from .support.live import reply_text
 

@@ -25,11 +25,19 @@ from .relay.running import ActiveReplies
 from .services import Services
 from .store.database import Database
 from .store.manager import SessionManager
-from .store.pruning import Pruner
-from .store.pruning import install as install_storage
+from .store.retention import Pruner
+from .store.retention import install as install_storage
 from .ws.chat_socket import sock
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+
+
+def page_folder(name: str) -> Path:
+    """Where the page's `templates` or `static` live: beside the package in a checkout
+    (the tree's top, where people look for the page), inside it once installed (the wheel
+    maps them to webchat/templates and webchat/static: pyproject.toml)."""
+    installed = PACKAGE / name
+    return installed if installed.is_dir() else PACKAGE.parent / name
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -41,7 +49,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     app = Flask(__name__, instance_path=str(data_dir), instance_relative_config=True,
-                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+                template_folder=str(page_folder("templates")),
+                static_folder=str(page_folder("static")))
     app.config.from_mapping(settings)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

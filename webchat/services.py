@@ -29,7 +29,7 @@ from .relay.reply import Reply
 from .relay.running import ActiveReplies
 from .relay.starts import LoadTimes
 from .store.manager import SessionManager
-from .store.pruning import Pruner
+from .store.retention import Pruner
 
 
 @dataclass

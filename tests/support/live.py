@@ -174,10 +174,17 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 def start_run_py(data_dir: Path, ollama_url: str,
                  *flags: str) -> tuple[subprocess.Popen[str], list[str]]:
     """Start `python run.py` on a free port; return it with its banner lines."""
+    return start_command([sys.executable, "run.py"], ROOT, data_dir, ollama_url, *flags)
+
+
+def start_command(command: list[str], cwd: Path, data_dir: Path, ollama_url: str,
+                  *flags: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """Start the app's command (`run.py`, or the installed `ollama-webchat`) in `cwd` on a
+    free port; return it with its banner lines."""
     env = {**os.environ, "WEBCHAT_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "run.py", "--port", "0", "--ollama-url", ollama_url, *flags],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [*command, "--port", "0", "--ollama-url", ollama_url, *flags],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     while True:
         line = process.stdout.readline() if process.stdout else ""

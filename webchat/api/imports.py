@@ -22,7 +22,7 @@ from ..guard.bodies import MAX_IMPORT_BYTES, read_body
 from ..guard.peers import client_address, peer_limits
 from ..guard.safejson import DECODER, MAX_DEPTH, UnsafeJson, check_value
 from ..guard.slots import Busy, Slots
-from ..store.quotas import QuotaExceeded, Quotas
+from ..store.retention import QuotaExceeded, Quotas
 from ..validation import InvalidInput
 from .helpers import app_services
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, session
 
-from ..store.quotas import QuotaExceeded, Quotas
+from ..store.retention import QuotaExceeded, Quotas
 from ..store.uploads import store_upload
 from ..validation import InvalidInput, sniff_image
 from .helpers import app_services

@@ -7,8 +7,8 @@ writes (a chat's question, its reply) take the writer in between, before the nex
 (store/database.py's WriterTurns): in one transaction a 32 MB import held the writer
 4–20 s (bench/search_load.py). Until its last transaction the conversation is hidden
 (`deleted_at` IMPORTING): no list, search or count of what is shown sees half of it, and
-one cut short by a crash is removed at the next start (store/pruning.py). Every
-transaction checks the browser's quotas (store/quotas.py) for what it writes: a write of
+one cut short by a crash is removed at the next start (store/retention.py). Every
+transaction checks the browser's quotas (store/retention.py) for what it writes: a write of
 the browser's that comes in between is counted, never passed over."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import json
 import time
 from typing import Any
 
-from ..store import branches, quotas
+from ..store import branches, retention
 from ..store.conversations import Conversation, check_conversation_limit
 from ..store.manager import SessionManager
-from ..store.quotas import Quotas
+from ..store.retention import Quotas
 from ..store.uploads import insert_upload
 from .exports import FORMAT, export_images
 
@@ -72,7 +72,7 @@ def import_data(sessions: SessionManager, sid: str, limit: int, title: str,
         conn.execute("INSERT OR IGNORE INTO sessions (id, created_at) VALUES (?, ?)",
                      (sid, now))
         check_conversation_limit(conn, sid, limit)
-        quotas.check(conn, sid, limits, sum(size for size, _ in rows),
+        retention.check(conn, sid, limits, sum(size for size, _ in rows),
                      sum(_image_bytes(m) for m in messages))
         cid = int(conn.execute(
             "INSERT INTO conversations (session_id, title, system_prompt, settings, "
@@ -107,7 +107,7 @@ def _write_batch(db: Any, sid: str, cid: int, messages: list[dict[str, Any]],
     """One transaction of an import; the quotas are checked for what it writes (what
     came before is in `stored_bytes` already)."""
     with db.transaction(bulk=True) as conn:
-        quotas.check(conn, sid, limits, sum(size for size, _ in rows),
+        retention.check(conn, sid, limits, sum(size for size, _ in rows),
                      sum(_image_bytes(m) for m in messages))
         for m, (_, values) in zip(messages, rows, strict=True):
             new_ids.append(_insert(conn, sid, cid, m, values, new_ids, now))

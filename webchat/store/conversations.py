@@ -5,7 +5,7 @@ turns the conversation id a browser sends into one of its own, refusing an id th
 belongs to another browser exactly as it refuses one that never was. Deleting only hides
 a conversation for UNDO_SECONDS, so the page can offer Undo; until it is gone for good it
 still counts toward the browser's limit, and it is purged by the next write that counts
-(or by store/pruning.py), never by a read. (Counted only while visible, and purged only
+(or by store/retention.py), never by a read. (Counted only while visible, and purged only
 when the list was read, `--max-conversations 5` let 100 through import-and-delete cycles.)
 """
 
@@ -196,7 +196,7 @@ class Conversations:
 # deleted conversation (`deleted_at`). So every read that already skips a deleted
 # conversation skips them too — the context sent to the model, search, export, the
 # conversation list and its counts — without a clause of its own, and the same purge
-# (store/pruning.py, and the write that makes a conversation) forgets them after
+# (store/retention.py, and the write that makes a conversation) forgets them after
 # UNDO_SECONDS. The holding row also keeps the leaf in view and, for `/clear`, the title,
 # so Undo puts back exactly what was there. A holding row is never listed, never counted
 # toward the conversation limit and never restored as a conversation of its own.

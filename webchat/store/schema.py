@@ -138,7 +138,7 @@ INSERT INTO message_search (rowid, content)
     SELECT id, content FROM messages WHERE status != 'streaming';
 """
 
-# Version 6: what each browser keeps stored, in bytes (webchat/store/quotas.py): its
+# Version 6: what each browser keeps stored, in bytes (webchat/store/retention.py): its
 # messages' text, thinking and stored requests, and its images. Triggers keep the sum,
 # cascades included; like the search index it counts a reply once it stops streaming,
 # so the four partial saves a second of every stream (relay/reply.py) cost nothing here.

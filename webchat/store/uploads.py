@@ -3,7 +3,7 @@
 Apart because an upload is the browser's, not a conversation's: it is stored when picked,
 before any message names it, and one picked but never sent is forgotten after a day.
 `insert_upload` is also how an imported conversation (webchat/files/transfer.py) stores its own.
-`store_upload` checks the quotas (webchat/store/quotas.py) in the transaction that writes.
+`store_upload` checks the quotas (webchat/store/retention.py) in the transaction that writes.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import time
 import uuid
 from typing import Any
 
-from . import quotas
+from . import retention
 from .database import Database
-from .quotas import Quotas
+from .retention import Quotas
 
 UNSENT_SECONDS = 86400.0  # a picture picked but never sent is forgotten after a day
 
@@ -31,7 +31,7 @@ def store_upload(db: Database, sid: str, mime: str, data: bytes, limits: Quotas)
                      "EXISTS (SELECT 1 FROM messages AS m WHERE m.session_id = ? AND "
                      "m.images LIKE '%' || uploads.id || '%')",
                      (sid, now - UNSENT_SECONDS, sid))
-        quotas.check(conn, sid, limits, image_bytes=len(data))
+        retention.check(conn, sid, limits, image_bytes=len(data))
         return insert_upload(conn, sid, mime, data, now)
 
 
