@@ -332,7 +332,7 @@ def test_stored_bytes_have_a_quota_per_browser(tmp_path, fake_ollama):
         refused = post_import(user, export("bigger", "y" * 30_000))
         assert refused.status_code == 413
         assert "--storage-quota-bytes" in refused.json()["error"]
-        assert "0.1 MB" in refused.json()["error"]  # the limit, named
+        assert "58.6 KB" in refused.json()["error"]  # the limit, named
         image = {"format": "ollama-webchat/1", "title": "pic", "messages": [
             {"role": "user", "content": "see", "images": [
                 {"mime": "image/png", "data": base64.b64encode(tiny_png()).decode()}]}]}
@@ -347,3 +347,27 @@ def test_stored_bytes_have_a_quota_per_browser(tmp_path, fake_ollama):
         user.close()
         other.close()
         server.stop()
+
+
+def test_chat_messages_count_toward_the_stored_bytes_quota(make_server):
+    """A question, new or edited, is let in only while the browser's stored bytes leave
+    room for it: chat alone must not grow the file without bound. The refused text is
+    not stored (the page puts it back in the composer), and other browsers still chat."""
+    server = make_server(STORAGE_QUOTA_BYTES=5_000)
+    user, other = BrowserClient(server), BrowserClient(server)
+    ws = user.socket()
+    assert ws.chat("a" * 2_500)[-1]["type"] == "done"
+    cid = user.history()["conversation"]
+    before = stored(server)[0]
+    refused = ws.chat("b" * 3_000, conversation=cid)
+    assert refused[-1]["type"] == "error" and refused[-1]["code"] == "quota"
+    assert "--storage-quota-bytes" in refused[-1]["message"]
+    assert stored(server)[0] == before
+    assert not any(m["content"].startswith("b") for m in user.history(cid)["messages"])
+    first = user.history(cid)["messages"][0]["id"]
+    ws.send({"type": "edit", "conversation": cid, "id": first,
+             "text": "c" * 3_000, "model": "gemma3:270m"})
+    edited = ws.recv_until("done", "error")
+    assert edited[-1]["code"] == "quota", edited[-1]
+    assert "4.9 KB (--storage-quota-bytes)" in edited[-1]["message"]  # the limit, named
+    assert other.socket().chat("b" * 3_000)[-1]["type"] == "done"  # its own quota

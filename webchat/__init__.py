@@ -25,7 +25,7 @@ from .relay.running import ActiveReplies
 from .services import Services
 from .store.database import Database
 from .store.manager import SessionManager
-from .store.retention import Pruner
+from .store.retention import Pruner, Quotas
 from .store.retention import install as install_storage
 from .ws.chat_socket import sock
 
@@ -84,7 +84,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ollama_hosts = Hosts.from_setting(app.config["OLLAMA_URL"], app.config["CONNECT_TIMEOUT"],
                                       app.config["READ_TIMEOUT"])
     db = Database(data_dir / "webchat.sqlite3")
-    sessions = SessionManager(db, app.config["MAX_HISTORY"], app.config["WINDOW_STEP"])
+    sessions = SessionManager(db, app.config["MAX_HISTORY"], app.config["WINDOW_STEP"],
+                              Quotas.from_config(app.config))
     sessions.exchanges.recover_interrupted()
     make_private(data_dir)  # after SQLite made its files
     install_storage(db)

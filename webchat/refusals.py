@@ -14,6 +14,7 @@ from .guard.limits import RateLimited
 from .guard.roles import Forbidden
 from .ollama.errors import OllamaError
 from .store.conversations import CannotRestore, ConversationLimit, ConversationNotFound
+from .store.retention import QuotaExceeded
 from .validation import InvalidInput, field_of
 
 
@@ -33,6 +34,7 @@ REFUSALS: dict[type[Exception], Refusal] = {
     RateLimited: Refusal(429, "rate_limited", code_in_json=True),
     OllamaError: Refusal(502, "ollama"),
     CannotRestore: Refusal(410, "undo_expired"),
+    QuotaExceeded: Refusal(413, "quota"),
 }
 
 

@@ -13,24 +13,34 @@ import json
 import time
 from typing import Any
 
-from . import branches
+from . import branches, retention
 from .conversations import make_title, move_aside
 from .database import Database
 from .history import HistoryReader
+from .retention import Quotas
 
 
 class ExchangeWriter:
     """The writing part of `SessionManager` (webchat/store/manager.py); it reads the path
-    in view (`history`) to know where a new message goes."""
+    in view (`history`) to know where a new message goes.
 
-    def __init__(self, db: Database, history: HistoryReader) -> None:
+    A new or edited question is checked against the browser's stored-bytes quota
+    (`quotas`, --storage-quota-bytes) in the transaction that writes it, as imports and
+    pictures are: without it, chat alone could grow the file without bound (a 1 MiB
+    message a second is 3.5 GB an hour). A reply is not checked: it answers a question
+    that was let in, and num_predict bounds it."""
+
+    def __init__(self, db: Database, history: HistoryReader,
+                 quotas: Quotas | None = None) -> None:
         self.db = db
         self.history = history
+        self.quotas = quotas or Quotas.unlimited()
 
     def add_user(self, sid: str, cid: int, text: str, model: str,
                  images: list[str] | None = None) -> int:
         now = time.time()
         with self.db.transaction() as conn:
+            retention.check(conn, sid, self.quotas, text_bytes=len(text.encode("utf-8")))
             cursor = conn.execute(
                 "INSERT INTO messages (session_id, conversation_id, role, content, status, "
                 "model, images, created_at, parent_id) VALUES (?, ?, 'user', ?, 'pending', ?, "
@@ -76,6 +86,9 @@ class ExchangeWriter:
         if message is None or message.role != "user":
             raise ValueError("id: only your own messages in this conversation can be edited")
         with self.db.transaction() as conn:
+            sid = conn.execute("SELECT session_id FROM messages WHERE id = ?",
+                               (message_id,)).fetchone()[0]
+            retention.check(conn, sid, self.quotas, text_bytes=len(text.encode("utf-8")))
             now = time.time()
             cursor = conn.execute(
                 "INSERT INTO messages (session_id, conversation_id, role, content, status, "

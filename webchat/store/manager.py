@@ -18,6 +18,7 @@ from .conversations import Aside, Conversations
 from .database import Database
 from .exchanges import ExchangeWriter
 from .history import HistoryReader
+from .retention import Quotas
 from .uploads import Uploads
 
 
@@ -27,11 +28,12 @@ class SessionManager:
     webchat/store/history.py) and written (`exchanges`, webchat/store/exchanges.py), and
     its pictures (`uploads`, webchat/store/uploads.py)."""
 
-    def __init__(self, db: Database, max_history: int = 10, window_step: int = 0) -> None:
+    def __init__(self, db: Database, max_history: int = 10, window_step: int = 0,
+                 quotas: Quotas | None = None) -> None:
         self.db = db
         self.conversations = Conversations(db)
         self.history = HistoryReader(db, max_history, window_step)
-        self.exchanges = ExchangeWriter(db, self.history)
+        self.exchanges = ExchangeWriter(db, self.history, quotas)
         self.uploads = Uploads(db)
         self.aside = Aside(db)  # what delete-last and /clear keep for Undo
 

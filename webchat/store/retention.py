@@ -48,7 +48,10 @@ class Quotas:
         return cls(0, 1 << 62, 1 << 62)
 
 
-def megabytes(size: int) -> str:
+def readable_size(size: int) -> str:
+    """A size as people read it: "0.0 MB" of a 5,000-byte limit said nothing."""
+    if size < 1048576:
+        return f"{size / 1024:.1f} KB"
     return f"{size / 1048576:.1f} MB"
 
 
@@ -66,23 +69,23 @@ def check(conn: sqlite3.Connection, sid: str, quotas: Quotas, text_bytes: int = 
                             "session_id = ?", (sid,)).fetchone()[0]
         if mine + image_bytes > quotas.images_per_browser:
             raise QuotaExceeded(
-                f"This browser already keeps {megabytes(mine)} of images; the limit is "
-                f"{megabytes(quotas.images_per_browser)} (--upload-quota-bytes). Delete "
+                f"This browser already keeps {readable_size(mine)} of images; the limit is "
+                f"{readable_size(quotas.images_per_browser)} (--upload-quota-bytes). Delete "
                 f"conversations with pictures to make room.")
         everyone = conn.execute("SELECT coalesce(sum(length(data)), 0) FROM uploads"
                                 ).fetchone()[0]
         if everyone + image_bytes > quotas.images_total:
             raise QuotaExceeded("The server's storage for images is full "
-                                f"({megabytes(quotas.images_total)}, --uploads-total-bytes); "
+                                f"({readable_size(quotas.images_total)}, --uploads-total-bytes); "
                                 "try again later.")
     limit = quotas.stored_per_browser
     if limit > 0 and text_bytes + image_bytes > 0:
         stored = stored_bytes(conn, sid)
         if stored + text_bytes + image_bytes > limit:
             raise QuotaExceeded(
-                f"This browser keeps {megabytes(stored)} of messages and images; storing "
-                f"{megabytes(text_bytes + image_bytes)} more would pass its limit of "
-                f"{megabytes(limit)} (--storage-quota-bytes). Delete conversations to make "
+                f"This browser keeps {readable_size(stored)} of messages and images; storing "
+                f"{readable_size(text_bytes + image_bytes)} more would pass its limit of "
+                f"{readable_size(limit)} (--storage-quota-bytes). Delete conversations to make "
                 f"room.")
 
 

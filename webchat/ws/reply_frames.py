@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..guard.peers import PeerLimits
+from ..refusals import refusal_for
 from ..relay import context_guard
 from ..relay.reply import Reply, ReplyRequest
 from ..services import Services
@@ -100,6 +101,8 @@ class ReplyFrames:
             try:
                 return reopen(cid)
             except ValueError as exc:
+                if refusal_for(exc) is not None:  # one of its own (a quota): said as that
+                    raise
                 raise InvalidInput(str(exc)) from None
 
         self._start_reply(cid, request, store, (new_text, 0) if new_text is not None else None)
