@@ -453,6 +453,26 @@ def test_a_loading_model_is_said_with_its_last_load_time(fake_ollama, user):
     assert said["message"] == f"loading gemma3:270m (it took {took:.1f} s last time)"
 
 
+def test_a_tab_that_joins_while_the_model_loads_is_told_why_too(fake_ollama, user):
+    """A second tab (or a reload) that follows a reply not begun yet gets, after `resume`,
+    the `wait` frame showing now, then its clear: it says what the first tab says."""
+    fake_ollama.script(tokens=[" late"], load_delay=1.5)
+    ws = user.socket()
+    ws.send({"type": "chat", "text": "hello", "model": "gemma3:270m"})
+    said = ws.recv_until("wait")[-1]
+    assert said["reason"] == "loading"
+    late = user.socket()
+    late.send({"type": "watch", "replies": True})
+    frames = late.recv_until("done", "error")
+    kinds = [f["type"] for f in frames if f["type"] in ("resume", "wait", "chunk", "done")]
+    assert kinds[:3] == ["resume", "wait", "wait"], kinds
+    joined = waits(frames)
+    assert joined[0]["message"] == said["message"]
+    assert joined[0]["conversation"] == said["conversation"]
+    assert joined[1]["clear"] is True and reply_text(frames) == " late"
+    assert ws.recv_until("done")[-1]["type"] == "done"
+
+
 def test_a_reply_behind_another_on_the_same_model_says_how_many_are_ahead(fake_ollama,
                                                                          user):
     ws = user.socket()

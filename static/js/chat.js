@@ -249,10 +249,10 @@ export class ChatView {
   }
 
   /** Coming back to a conversation whose reply still streams: show it live again. */
-  resumeReply(model, text, thinking) {
+  resumeReply(model, text, thinking, waiting = "") {
     const stale = [...this.container.querySelectorAll(".message.assistant.status-streaming")];
     stale.forEach((node) => node.remove());
-    this.startReply(model);
+    this.startReply(model, text || thinking ? "" : waiting);
     if (thinking) this.stream.addThinking(thinking);
     if (text) this.stream.addText(text);
     this.stream.flush();

@@ -73,7 +73,8 @@ export class History {
     if (reveal !== null || !this.view.settle(history)) this.view.render(history, reveal);
     const running = this.reply.running;
     if (this.reply.runsIn(this.conversation.current)) {
-      this.view.resumeReply(running.model, running.text, running.thinking);
+      this.view.resumeReply(running.model, running.text, running.thinking,
+        running.waiting || "");
     }
   }
 

@@ -1,11 +1,12 @@
 // This browser's reply: what was sent and not yet started (`pending`), and the reply
-// running (`running`: its conversation, model, the text and thinking so far, a notice),
+// running (`running`: its conversation, model, the text and thinking so far, a notice,
+// why it is slow to start (`waiting`)),
 // which keeps streaming while another conversation is on screen. `seq` counts starts,
 // so a history fetched before one does not draw over it.
 
 export class Reply {
   #pending = null; // {kind, conversation, model, text?, id?, images?}
-  #running = null; // {conversation, model, text, thinking, notice}
+  #running = null; // {conversation, model, text, thinking, notice, waiting}
   #seq = 0;
 
   get pending() {
@@ -64,6 +65,12 @@ export class Reply {
 
   setNotice(text) {
     this.#running.notice = text;
+  }
+
+  /** Why the reply is slow to start (a `wait` frame), kept so a bubble drawn later (a
+   * tab that joined, a redraw from history) says it too; "" once under way. */
+  setWaiting(text) {
+    this.#running.waiting = text;
   }
 
   end() {

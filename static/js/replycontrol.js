@@ -86,8 +86,9 @@ export class ReplyControl {
     },
     start: (frame) => this.#start(frame),
     wait: (frame) => { // why the reply is slow to start: said where it will appear
-      if (!this.reply.running || !this.here) return;
-      this.view.setWaiting(frame.clear ? "" : frame.message || "");
+      if (!this.reply.running) return;
+      this.reply.setWaiting(frame.clear ? "" : frame.message || "");
+      if (this.here) this.view.setWaiting(this.reply.running.waiting);
     },
     chunk: (frame) => {
       if (!this.reply.running) return;

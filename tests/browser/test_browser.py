@@ -837,9 +837,17 @@ def test_why_a_reply_is_slow_to_start_is_said_where_it_will_appear(page, make_se
     assert wait_until(lambda: MODEL not in fake_ollama.loaded_names(), timeout=10)
     for host in server.services.hosts.hosts:  # its /api/ps look of just now is stale:
         host.forget("ps")  # another client unloaded the model behind the app's back
+    fake_ollama.load_delay = 8.0  # long enough for a second tab to open meanwhile
     send(page, "second")
     wait = last_reply(page).locator(".reply-wait")
     expect(wait).to_have_text(re.compile(
         r"^loading gemma3:270m \(it took 1\.[5-9] s last time\)$"))
-    expect(stored_reply(page).locator(".message-content")).to_have_text("You said: second")
+    # A tab opened now follows the reply, and is told why it is slow as the first was.
+    other = page.context.new_page()
+    other.goto(server.url)
+    expect(last_reply(other).locator(".reply-wait")).to_have_text(wait.inner_text())
+    expect(stored_reply(page).locator(".message-content")).to_have_text("You said: second",
+                                                                        timeout=30_000)
+    expect(other.locator(".reply-wait")).to_have_count(0)
+    other.close()
     expect(page.locator(".reply-wait")).to_have_count(0)  # gone with the first token

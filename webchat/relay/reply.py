@@ -147,7 +147,8 @@ class Reply:
 
     def attach(self, listener: Listener) -> bool:
         """Add a tab that opened after the reply started: it gets a `resume` frame with
-        the text so far, then every frame that follows. False once the reply has ended."""
+        the text so far, the `wait` frame showing now if the reply has not begun (why it
+        is slow to start), then every frame that follows. False once the reply has ended."""
         with self._lock:
             if self._closed:
                 return False
@@ -161,6 +162,9 @@ class Reply:
                 frame["notice"] = self._silence_text(self.active.silence)
             if listener.send(frame):
                 self._listeners.append(listener)
+                waiting = self.slow_start.showing if self.slow_start is not None else None
+                if waiting is not None:
+                    listener.send({**waiting, "conversation": self.conversation_id})
             return True
 
     def announce(self, frame: dict[str, Any]) -> None:

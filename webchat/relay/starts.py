@@ -92,6 +92,7 @@ class SlowStart:
         self.ahead = ahead  # this server's replies to the model on the host before this one
         self.relay = relay
         self.shown = ""  # the text showing now ("" = none)
+        self.showing: dict[str, Any] | None = None  # its frame, for a tab that joins late
         self.over = False  # the first byte came: nothing more to say
 
     def frame(self) -> dict[str, Any] | None:
@@ -116,6 +117,7 @@ class SlowStart:
         if text == self.shown:
             return
         self.shown = text
+        self.showing = frame
         self.relay(frame or {"type": "wait", "clear": True})
 
     def heard(self) -> None:
@@ -123,6 +125,7 @@ class SlowStart:
         if self.over:
             return
         self.over = True
+        self.showing = None
         if self.shown:
             self.shown = ""
             self.relay({"type": "wait", "clear": True})
