@@ -151,7 +151,7 @@ def test_a_guest_may_not_chat_with_a_cloud_model_and_the_admin_may(shared, fake_
     frames = ws.chat("my private notes", model=CLOUD)
     assert [f["type"] for f in frames] == ["error"] and frames[0]["code"] == "forbidden"
     assert "ollama.com" in frames[0]["message"]
-    assert "--allow-cloud-models" in frames[0]["message"]
+    assert "unless the admin lets guests" in frames[0]["message"]
     assert fake_ollama.last_payload("/api/chat") is None  # nothing left the machine
     assert visitor.history()["messages"] == []  # nor was it stored as sent
     assert ws.chat("hello")[-1]["type"] == "done"  # a local model still answers
@@ -172,3 +172,26 @@ def test_allow_cloud_models_lets_guests_use_them(tmp_path, fake_ollama):
         assert visitor.socket().chat("hi", model=CLOUD)[-1]["type"] == "done"
     finally:
         server.stop()
+
+
+def test_the_admin_switches_cloud_models_on_and_off_for_guests(shared, fake_ollama):
+    """The admin's switch on the page (PUT /api/cloud-models) lets guests use cloud
+    models without a restart, and takes it back; a guest cannot flip it."""
+    add_cloud_model(fake_ollama)
+    visitor, boss = guest(shared), admin(shared)
+    url = shared.url + "/api/cloud-models"
+    refused = visitor.http.put(url, json={"guests": True}, timeout=5)
+    assert refused.status_code == 403 and "admin" in refused.json()["error"]
+    assert me(visitor)["cloud_models"] is False
+    assert boss.http.put(url, json={"guests": "yes"}, timeout=5).status_code == 400
+    assert boss.http.put(url, data="{", headers={"Content-Type": "application/json"},
+                         timeout=5).status_code == 400
+
+    assert boss.http.put(url, json={"guests": True}, timeout=5).json() == {"guests": True}
+    assert me(visitor)["cloud_models"] is True and me(boss)["guests_cloud_models"] is True
+    ws = visitor.socket()
+    assert ws.chat("hi cloud", model=CLOUD)[-1]["type"] == "done"
+
+    assert boss.http.put(url, json={"guests": False}, timeout=5).json() == {"guests": False}
+    assert me(visitor)["cloud_models"] is False
+    assert ws.chat("again", model=CLOUD)[-1]["code"] == "forbidden"

@@ -15,6 +15,7 @@ from typing import Any
 from .guard.limits import PartialBudget, RateLimited, RateLimiter, SocketCounter
 from .guard.own_names import OwnNames
 from .guard.peers import PeerLimits
+from .guard.roles import GuestCloudModels
 from .models.control import ModelControl
 from .models.loaded import LoadedWatch, loaded_state
 from .models.preload import Preloads
@@ -57,8 +58,10 @@ class Services:
     load_times: LoadTimes = field(default_factory=LoadTimes)  # last load per host and model
     context_lengths: ContextLengths = field(default_factory=ContextLengths)  # per model
     cache_warm: CacheWarmer = field(default_factory=CacheWarmer)  # Ollama 0.30+'s cache
+    guest_cloud: GuestCloudModels = field(init=False)  # may guests use cloud models
 
     def __post_init__(self) -> None:
+        self.guest_cloud = GuestCloudModels(bool(self.config.get("ALLOW_CLOUD_MODELS")))
         self.loaded_watch = LoadedWatch(partial(loaded_state, self.hosts), self.broadcast,
                                         lambda: len(self.watchers()))
         self.pulls = Pulls(self.hosts, self.broadcast, self.loaded_watch.poke)

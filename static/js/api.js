@@ -139,6 +139,11 @@ export function getMe() {
   return request("api/me");
 }
 
+/** The admin lets guests chat with cloud models, or stops them: {guests}. */
+export function setGuestCloudModels(guests) {
+  return sendJson("api/cloud-models", "PUT", { guests });
+}
+
 export function deleteModel(name, host = "") {
   return sendJson("api/models", "DELETE", host ? { model: name, host } : { model: name });
 }

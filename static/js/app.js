@@ -19,6 +19,7 @@ import { onReachability } from "./api.js";
 import { Branches } from "./branches.js";
 import { ChatView } from "./chat.js";
 import { Chrome, copyFromDialog } from "./chrome.js";
+import { CloudSwitch } from "./cloudswitch.js";
 import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
 import { ContextMeter } from "./contextmeter.js";
@@ -181,6 +182,8 @@ const memory = new LoadedControl({ loaded, installed, reply, conversation, reach
 const downloads = new PullControl({ pulls, connection, sidebar, pullForm, view, act: {
   refreshModels: () => models.refresh(),
 } });
+const cloudSwitch = new CloudSwitch({ field: $("cloud-guests-field"), box: $("cloud-guests"),
+  error: $("cloud-guests-error") });
 const sending = new Sending({ connection, reply, conversation,
   fields: () => settingsControl.fields() });
 const replies = new ReplyControl({ reply, conversation, connection, loaded, reachability,
@@ -256,6 +259,7 @@ memory.refresh();
 navigation.refreshList();
 downloads.loadPulls();
 downloads.loadRights();
+cloudSwitch.load();
 history.refresh().then(() => {
   connection.connect();
   navigation.refreshList();

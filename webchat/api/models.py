@@ -14,6 +14,7 @@ from ..guard.roles import (
     FORBIDDEN,
     Forbidden,
     cap_keep_alive,
+    lan_bound,
     may_manage_models,
     require_model_rights,
     role,
@@ -130,11 +131,29 @@ def me() -> Any:
     (`cloud_models`: chat with a model Ollama runs on ollama.com)."""
     who = role()
     manage = may_manage_models(who)
-    cloud = who == ADMIN or bool(app_services().config.get("ALLOW_CLOUD_MODELS"))
+    guests_cloud = app_services().guest_cloud.allowed
     return {"role": who, "manage_models": manage, "reason": None if manage else FORBIDDEN,
-            "cloud_models": cloud,
+            "cloud_models": who == ADMIN or guests_cloud,
+            # the switch, for the admin of a server guests can reach
+            **({"guests_cloud_models": guests_cloud}
+               if who == ADMIN and lan_bound(app_services().config) else {}),
             "max_keep_alive": None if who == ADMIN else
             app_services().config.get("MAX_KEEP_ALIVE") or "30m"}
+
+
+@models_bp.put("/cloud-models")
+def cloud_models() -> Any:
+    """The admin lets guests chat with cloud models, or stops them: `{"guests": bool}`.
+    Until the server stops (webchat/guard/roles.py, GuestCloudModels)."""
+    if role() != ADMIN:
+        raise Forbidden("Only the admin of this shared server decides whether guests may "
+                        "use cloud models.")
+    body = json_object(' such as {"guests": true}')
+    if not isinstance(body.get("guests"), bool):
+        raise InvalidInput("guests: must be true or false")
+    services = app_services()
+    services.guest_cloud.allow(body["guests"])
+    return {"guests": services.guest_cloud.allowed}
 
 
 @models_bp.get("/pulls")

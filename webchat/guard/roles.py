@@ -28,6 +28,23 @@ class Forbidden(Exception):
     """Refused for this role: 403 on HTTP, `forbidden` on the socket."""
 
 
+class GuestCloudModels:
+    """Whether guests may chat with models Ollama runs on ollama.com (each sends the whole
+    conversation off the machine): --allow-cloud-models at start, then the admin's switch
+    on the page (`PUT /api/cloud-models`), which holds until the server stops; a restart
+    goes back to the flag, so sharing off the machine is always a choice made again."""
+
+    def __init__(self, allowed: bool) -> None:
+        self._allowed = bool(allowed)
+
+    @property
+    def allowed(self) -> bool:
+        return self._allowed
+
+    def allow(self, allowed: bool) -> None:
+        self._allowed = bool(allowed)  # one reference swap: no lock needed
+
+
 def lan_bound(config: Any) -> bool:
     return not is_loopback(config["HOST"])
 

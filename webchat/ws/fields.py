@@ -105,13 +105,14 @@ class FrameFields:
 
     def _check_cloud(self, model: str, show: dict[str, Any]) -> None:
         """A model Ollama runs on ollama.com gets the whole conversation: on a shared
-        server only the admin, or guests with --allow-cloud-models, may send it one."""
-        if (self.role == ADMIN or self.services.config.get("ALLOW_CLOUD_MODELS")
+        server only the admin may send it one, or guests once the admin allowed it
+        (--allow-cloud-models, or the switch on the page)."""
+        if (self.role == ADMIN or self.services.guest_cloud.allowed
                 or not is_cloud(model, show)):
             return
         raise Forbidden(f"{model} runs on ollama.com, so the whole conversation would "
                         "leave this machine: on this shared server only the admin may chat "
-                        "with cloud models (or start it with --allow-cloud-models).")
+                        "with cloud models, unless the admin lets guests.")
 
     def reply_settings(self, frame: dict[str, Any]) -> dict[str, Any]:
         options = frame.get("options")
