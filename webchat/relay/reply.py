@@ -65,10 +65,9 @@ class ReplyRequest:
     payload: dict[str, Any]  # the body sent to Ollama
     host: Host  # the Ollama host answering
     name_host: bool = False  # several hosts: errors say which one failed
-    # The context window's hooks (webchat/relay/context_guard.py `Prepared`): a narrower
-    # payload and a notice after Ollama's 400 for a prompt too long for its context; what
-    # a reply that came back teaches (its stats and text: the token counts, the prompt
-    # cache); what goes in the stats about the window.
+    # The context window's hooks (relay/context_guard.py `Prepared`): a narrower payload
+    # and a notice after Ollama's 400 for a prompt too long; what a reply teaches (its stats
+    # and text: token counts, the prompt cache); what goes in the stats about the window.
     refit: Callable[[str], tuple[dict[str, Any], str] | None] | None = None
     learn: Callable[[dict[str, Any], str], None] | None = None
     context_stats: Callable[[], dict[str, Any]] | None = None
@@ -95,8 +94,7 @@ class Reply:
         self.started_at = time.monotonic()  # replies to the same model queue in this order
         self.load_times = load_times  # given: say why the start is slow (relay/starts.py)
         self.slow_start: SlowStart | None = None
-        # as it goes in every chunk frame
-        self._conversation_json = json.dumps(request.conversation_id)
+        self._conversation_json = json.dumps(request.conversation_id)  # in each chunk frame
         self.cancel = Cancellation()
         self.finished = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"reply-{self.sid[:8]}", daemon=True)
@@ -147,8 +145,7 @@ class Reply:
 
     def attach(self, listener: Listener) -> bool:
         """Add a tab that opened after the reply started: it gets a `resume` frame with
-        the text so far, the `wait` frame showing now if the reply has not begun (why it
-        is slow to start), then every frame that follows. False once the reply has ended."""
+        the text so far (and any `wait`), then every frame that follows. False once ended."""
         with self._lock:
             if self._closed:
                 return False
@@ -162,9 +159,8 @@ class Reply:
                 frame["notice"] = self._silence_text(self.active.silence)
             if listener.send(frame):
                 self._listeners.append(listener)
-                waiting = self.slow_start.showing if self.slow_start is not None else None
-                if waiting is not None:
-                    listener.send({**waiting, "conversation": self.conversation_id})
+                if self.slow_start is not None:  # not begun: why, as the others were told
+                    self.slow_start.tell(listener.send, self.conversation_id)
             return True
 
     def announce(self, frame: dict[str, Any]) -> None:

@@ -120,6 +120,12 @@ class SlowStart:
         self.showing = frame
         self.relay(frame or {"type": "wait", "clear": True})
 
+    def tell(self, send: Callable[[dict[str, Any]], Any], conversation: int) -> None:
+        """Say what shows now to a tab that joined late (nothing once under way)."""
+        showing = self.showing
+        if showing is not None:
+            send({**showing, "conversation": conversation})
+
     def heard(self) -> None:
         """The first byte from Ollama: the reply is under way."""
         if self.over:
