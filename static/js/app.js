@@ -9,7 +9,8 @@
 //               settings.js, systemprompt.js
 // Views:        chat.js (with message.js, stream.js, scroll.js, versions.js), composer.js,
 //               conversationlist.js, sidebar.js, toolbar.js, systembox.js, params.js,
-//               contextmeter.js, pullform.js, searchbox.js, chrome.js, dialogs.js, theme.js
+//               contextmeter.js, pullform.js, searchbox.js, chrome.js, dialogs.js, theme.js,
+//               settingspanel.js
 // Controllers:  history.js, navigation.js, sending.js, replycontrol.js, settingscontrol.js,
 //               modelcontrol.js, loadedcontrol.js, pullcontrol.js, status.js, search.js,
 //               branches.js, shortcuts.js
@@ -46,6 +47,7 @@ import { SearchBox } from "./searchbox.js";
 import { Sending } from "./sending.js";
 import { Settings } from "./settings.js";
 import { SettingsControl } from "./settingscontrol.js";
+import { SettingsPanel } from "./settingspanel.js";
 import { shortcuts } from "./shortcuts.js";
 import { Sidebar } from "./sidebar.js";
 import { ChatSocket, frameRouter } from "./socket.js";
@@ -105,7 +107,8 @@ const list = new ConversationList($("conversation-list"), {
 const params = new ParamsPanel(
   { form: $("params-form"), reset: $("params-reset"), status: $("params-status"),
     badge: $("params-badge") },
-  { onChange: (part) => settingsControl.save(part) });
+  { onChange: (part) => settingsControl.save(part), onShown: () => settingsPanel.refresh(),
+    onError: () => settingsPanel.reveal() });
 const searchBox = new SearchBox(
   { input: $("search-input"), results: $("search-results"), status: $("search-status"),
     list: $("conversation-list") },
@@ -118,11 +121,18 @@ const toolbar = new Toolbar(
   { onPick: (value) => models.pick(value),
     onEndpoint: (endpoint) => settingsControl.chooseEndpoint(endpoint),
     onThink: (on) => settingsControl.chooseThink(on),
-    onDetails: () => models.openDetails(installed.model) });
+    onDetails: () => models.openDetails(installed.model),
+    onShown: () => settingsPanel.refresh() });
 const systemBox = new SystemBox(
   { input: $("system-prompt"), save: $("system-save"), status: $("system-status"),
     badge: $("system-badge") },
-  { onEdit: () => settingsControl.systemEdited(), onSave: () => settingsControl.saveSystem() });
+  { onEdit: () => settingsControl.systemEdited(), onSave: () => settingsControl.saveSystem(),
+    onShown: () => settingsPanel.refresh() });
+const settingsPanel = new SettingsPanel(
+  { panel: $("settings-panel"), chip: $("settings-chip"), summary: $("settings-summary"),
+    count: $("settings-count"), close: $("settings-close"), backdrop: $("settings-backdrop") },
+  { describe: () => ({ system: systemBox.isSet,
+    changes: params.changes() + (toolbar.endpointChanged ? 1 : 0) }) });
 const contextMeter = new ContextMeter(
   { box: $("context-box"), meter: $("context-meter"), text: $("context-text") });
 const pullForm = new PullForm(

@@ -5,6 +5,10 @@ import { uploadImage } from "./api.js";
 
 const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"];
 const MAX_IMAGES = 4;
+// A phone or a touch screen gets the short placeholder: no keyboard hints in three lines.
+const SHORT = window.matchMedia("(max-width: 760px), (pointer: coarse)");
+// Where the engine cannot size the box to its text (WebKit), the script grows it.
+const GROWS_BY_ITSELF = globalThis.CSS?.supports?.("field-sizing", "content") ?? false;
 
 function megabytes(bytes) {
   return `${(bytes / 1048576).toFixed(1)} MB`;
@@ -48,6 +52,24 @@ export class Composer {
       els.stop.disabled = true;
       this.handlers.onStop();
     });
+    this.longPlaceholder = els.input.placeholder;
+    this.showPlaceholder();
+    SHORT.addEventListener("change", () => this.showPlaceholder());
+    if (!GROWS_BY_ITSELF) els.input.addEventListener("input", () => this.grow());
+  }
+
+  showPlaceholder() {
+    const input = this.els.input;
+    input.placeholder = SHORT.matches ? input.dataset.shortPlaceholder : this.longPlaceholder;
+  }
+
+  /** Fit the box to its text, up to its CSS max-height (only without field-sizing). */
+  grow() {
+    if (GROWS_BY_ITSELF) return;
+    const input = this.els.input;
+    input.style.height = "auto";
+    const max = parseFloat(getComputedStyle(input).maxHeight) || Infinity;
+    input.style.height = `${Math.min(input.scrollHeight + 2, max)}px`;
   }
 
   submit() {
@@ -60,6 +82,7 @@ export class Composer {
     const images = this.images.map((image) => ({ id: image.id, url: image.url }));
     if (this.handlers.onSend(text, images)) {
       this.els.input.value = "";
+      this.grow();
       this.images = [];
       this.renderAttachments();
     }
@@ -147,6 +170,7 @@ export class Composer {
   restore(text) {
     if (!this.els.input.value.trim()) {
       this.els.input.value = text;
+      this.grow();
     }
   }
 

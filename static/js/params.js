@@ -9,7 +9,9 @@ export class ParamsPanel {
   /**
    * @param {{form: HTMLFormElement, reset: HTMLButtonElement, status: HTMLElement,
    *          badge: HTMLElement}} els
-   * @param {{onChange: (part: {options: object, keep_alive: any}) => void}} handlers
+   * @param {{onChange: (part: {options: object, keep_alive: any}) => void,
+   *          onShown?: () => void, onError?: () => void}} handlers onShown: the values on
+   *   screen changed; onError: a field is refused (the panel opens to show it)
    */
   constructor(els, handlers) {
     this.els = els;
@@ -72,6 +74,14 @@ export class ParamsPanel {
   markCustom(part) {
     this.els.badge.hidden = !Object.keys(part.options).length && part.keep_alive === null
       && part.trim !== "sliding";
+    this.handlers.onShown?.();
+  }
+
+  /** How many of the fields differ from the defaults (the header's chip counts them). */
+  changes() {
+    const part = this.read();
+    return Object.keys(part.options).length + (part.keep_alive === null ? 0 : 1)
+      + (part.trim === "sliding" ? 1 : 0);
   }
 
   saved(part) {
@@ -96,6 +106,7 @@ export class ParamsPanel {
     span.textContent = text.charAt(0).toUpperCase() + text.slice(1);
     span.previousElementSibling?.setAttribute("aria-invalid", "true");
     this.els.form.closest("details").open = true;
+    this.handlers.onError?.();
     return true;
   }
 }

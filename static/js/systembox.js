@@ -5,10 +5,12 @@ export class SystemBox {
   /**
    * @param {{input: HTMLTextAreaElement, save: HTMLButtonElement, status: HTMLElement,
    *          badge: HTMLElement}} els
-   * @param {{onEdit: () => void, onSave: () => void}} handlers
+   * @param {{onEdit: () => void, onSave: () => void, onShown?: () => void}} handlers
+   *   onShown: the badge changed (the header's chip says so)
    */
   constructor(els, handlers) {
     this.els = els;
+    this.handlers = handlers;
     els.input.addEventListener("input", () => handlers.onEdit());
     els.save.addEventListener("click", () => handlers.onSave());
   }
@@ -30,6 +32,11 @@ export class SystemBox {
   /** The badge on the box: a system prompt is saved for this conversation. */
   showSet(set) {
     this.els.badge.hidden = !set;
+    this.handlers.onShown?.();
+  }
+
+  get isSet() {
+    return !this.els.badge.hidden;
   }
 
   enableSave(enabled) {

@@ -1,5 +1,6 @@
-// The chat's toolbar, drawn: the title, the model picker, the endpoint, the think
-// toggle, the export menu and the model details button. Changes become named callbacks.
+// The chat's toolbar, drawn: the title, the model picker, the endpoint and the think
+// toggle (those two sit in the settings panel), the export menu and the model details
+// button. Changes become named callbacks.
 
 export class Toolbar {
   /**
@@ -8,11 +9,13 @@ export class Toolbar {
    *          exportMenu: HTMLDetailsElement, exportMd: HTMLAnchorElement,
    *          exportJson: HTMLAnchorElement, modelInfo: HTMLButtonElement}} els
    * @param {{onPick: (value: string) => void, onEndpoint: (endpoint: string) => void,
-   *          onThink: (on: boolean|string) => void, onDetails: () => void}} handlers
+   *          onThink: (on: boolean|string) => void, onDetails: () => void,
+   *          onShown?: () => void}} handlers (onShown: the endpoint shown changed)
    *   (els also thinkField, thinkLevel, thinkLevelField: the level picker)
    */
   constructor(els, handlers) {
     this.els = els;
+    this.handlers = handlers;
     els.modelSelect.addEventListener("change", () => handlers.onPick(els.modelSelect.value));
     els.endpointSelect.addEventListener("change", () =>
       handlers.onEndpoint(els.endpointSelect.value));
@@ -34,6 +37,11 @@ export class Toolbar {
 
   showEndpoint(endpoint) {
     this.els.endpointSelect.value = endpoint;
+    this.handlers.onShown?.();
+  }
+
+  get endpointChanged() {
+    return this.els.endpointSelect.value !== "chat";
   }
 
   /**

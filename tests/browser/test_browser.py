@@ -23,6 +23,7 @@ from ..support.page import (
     import_chat,
     last_reply,
     open_chat,
+    open_settings,
     send,
     stored_reply,
     type_into,
@@ -304,6 +305,7 @@ def test_thinking_toggle_and_collapsible_thinking(page, live_server, fake_ollama
     fake_ollama.script(tokens=[" The", " answer", " is", " 42."],
                        thinking=[f" step{i}" for i in range(12)], delay=0.04)
     open_chat(page, live_server.url)
+    open_settings(page)  # the think toggle is there
     toggle = page.locator("#think-toggle")
     expect(toggle).to_be_disabled()  # gemma3 has no `thinking` capability
     page.select_option("#model-select", "thinker:latest")
@@ -343,6 +345,7 @@ def test_a_model_that_thinks_in_levels_offers_the_levels(page, live_server, fake
     fake_ollama.add_model("gpt-oss:20b", family="gptoss", capabilities=(
         "completion", "thinking"), template="<|start|>{{ .ThinkLevel }}<|end|>")
     open_chat(page, live_server.url)
+    open_settings(page)
     level = page.locator("#think-level")
     expect(level).to_be_hidden()
     page.select_option("#model-select", "gpt-oss:20b")
@@ -413,6 +416,7 @@ def test_lost_socket_shows_reconnecting_then_comes_back(page, live_server, fake_
 
 def test_system_prompt_parameters_and_endpoint_per_conversation(page, live_server, fake_ollama):
     open_chat(page, live_server.url)
+    open_settings(page)
     page.click("#params-box summary")
     type_into(page, "#p-temperature", "500")  # change event: saved on the server, which says no
     error = page.locator(".field-error[data-field='options.temperature']")
@@ -424,6 +428,7 @@ def test_system_prompt_parameters_and_endpoint_per_conversation(page, live_serve
     page.fill("#p-stop", "END\nSTOP")
     page.select_option("#p-keep_alive", "0")  # unload right after the reply
     expect(page.locator("#params-status")).to_have_text("Saved ✓")
+    open_settings(page)
     page.click("#system-box summary")
     page.fill("#system-prompt", "Be terse.")
     page.click("#system-save")

@@ -10,7 +10,15 @@ import pytest
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
 from ..support.live import ROOT
-from ..support.page import AXE, expect, open_chat, send, serious_violations, stored_reply
+from ..support.page import (
+    AXE,
+    expect,
+    open_chat,
+    open_settings,
+    send,
+    serious_violations,
+    stored_reply,
+)
 
 
 def import_conversation(tab, url: str, title: str, texts: list[str]) -> int:
@@ -157,6 +165,12 @@ def test_axe_finds_no_serious_violations(axe_tab, live_server, fake_ollama):
     expect(tab.locator("#confirm-dialog")).to_be_hidden()
     tab.keyboard.press("Escape")
     expect(tab.locator("#model-dialog")).to_be_hidden()
+    open_settings(tab)
+    tab.click("#system-box summary")
+    tab.click("#params-box summary")
+    check("settings panel open")
+    tab.keyboard.press("Escape")
+    expect(tab.locator("#settings-panel")).to_be_hidden()
 
     import_conversation(tab, live_server.url, "Older messages",
                         [f"message {i} with `code` and a [link](https://example.com)"
@@ -179,6 +193,9 @@ def test_axe_finds_no_serious_violations(axe_tab, live_server, fake_ollama):
     tab.goto(live_server.url)
     open_older_messages()
     check("dark theme")
+    open_settings(tab)
+    check("settings panel, dark")
+    tab.click("#settings-close")
     tab.set_viewport_size({"width": 390, "height": 800})
     tab.click("#sidebar-toggle")
     expect(tab.locator("#new-chat")).to_be_in_viewport()

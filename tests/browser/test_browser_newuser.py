@@ -13,6 +13,7 @@ from ..support.page import (
     expect,
     history_of,
     open_chat,
+    open_settings,
     send,
     stored_reply,
     type_into,
@@ -29,6 +30,7 @@ def settings_of(tab, conversation: int) -> dict:
 def test_a_streaming_reply_keeps_its_conversation_survives_a_reload_and_reaches_tabs(
         page, live_server, fake_ollama):
     open_chat(page, live_server.url)
+    open_settings(page)
     page.click("#params-box summary")
     type_into(page, "#p-top_k", "7")
     expect(page.locator("#params-status")).to_have_text("Saved ✓")
@@ -252,6 +254,7 @@ def test_phone_drawer_title_touch_targets_downloads_and_parameters(
     expect(page.locator("body")).not_to_have_class(re.compile("sidebar-open"))
 
     # Parameters: every bad field marked, the message without its path; room to read.
+    open_settings(page)
     page.click("#params-box summary")
     page.fill("#p-top_p", "5")
     type_into(page, "#p-temperature", "500")
@@ -298,6 +301,7 @@ def test_loading_silence_unloading_and_states_that_clear(page, make_server, fake
     expect(context_text).to_contain_text("/ 4,096 tokens")
 
     # A system prompt draft belongs to its conversation; an import error goes.
+    open_settings(page)
     page.click("#system-box summary")
     page.fill("#system-prompt", "Draft, not saved")
     expect(page.locator("#system-status")).to_have_text("Not saved")
@@ -329,6 +333,7 @@ def test_a_fresh_page_stores_nothing_until_the_first_save(page, live_server, fak
     expect(page.locator("#export-menu")).to_be_hidden()
     assert rows(live_server) == (0, 0)
 
+    open_settings(page)
     page.click("#system-box summary")
     page.fill("#system-prompt", "Answer like a pirate.")
     page.click("#system-save")

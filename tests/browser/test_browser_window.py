@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from ..support.page import MODEL, expect, send, stored_reply, type_into
+from ..support.page import MODEL, expect, open_settings, send, stored_reply, type_into
 
 
 def test_pick_loads_the_model_and_the_window_is_explained(page, make_server, fake_ollama):
@@ -43,6 +43,7 @@ def test_pick_loads_the_model_and_the_window_is_explained(page, make_server, fak
     expect(stored_reply(page)).to_contain_text("second question")
     # In steps (the default) both exchanges stay in the window; sliding drops one.
     expect(page.locator(".message.out-of-context")).to_have_count(0)
+    open_settings(page)
     page.click("#params-box summary")
     page.select_option("#p-trim", "sliding")
     outside = page.locator(".message.out-of-context")
@@ -77,6 +78,7 @@ def test_marks_inspector_and_meter_count_tokens_against_the_real_limit(page, mak
     page.goto(server.url)
     expect(page.locator("#connection-status")).to_have_text("Connected")
     page.select_option("#model-select", MODEL)
+    open_settings(page)
     page.click("#params-box summary")
     type_into(page, "#p-num_ctx", "120")
     type_into(page, "#p-num_predict", "10")

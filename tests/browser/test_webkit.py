@@ -95,6 +95,18 @@ def last_reply_status(driver: Any) -> str | None:
         return replies.length ? replies[replies.length - 1].dataset.status : null;""")
 
 
+LAYOUT = """const box = (id) => document.querySelector(id).getBoundingClientRect();
+    return {messages: box('#messages').height / innerHeight, header: box('.toolbar').height};"""
+SIX_LINES = """const prompt = document.getElementById('prompt');
+    const before = prompt.offsetHeight;
+    prompt.value = ['one', 'two', 'three', 'four', 'five', 'six'].join('\\n');
+    prompt.dispatchEvent(new Event('input', {bubbles: true}));
+    const grown = prompt.offsetHeight - before;
+    prompt.value = '';
+    prompt.dispatchEvent(new Event('input', {bubbles: true}));
+    return grown;"""
+
+
 def test_webkit_smoke(webkit, live_server, fake_ollama):
     driver = webkit
     open_app(driver, live_server.url)
@@ -151,6 +163,13 @@ def test_webkit_smoke(webkit, live_server, fake_ollama):
         By.CSS_SELECTOR, ".message")) == 4)
     assert last_reply_status(driver) == "stopped"
 
+    # The conversation has the screen (a capped select keeps the header one row: WebKit
+    # has no `field-sizing`), and six lines make the composer taller (the script grows it).
+    layout = driver.execute_script(LAYOUT)
+    assert layout["messages"] >= 0.70 and layout["header"] <= 56, layout
+    taller = driver.execute_script(SIX_LINES)
+    assert taller > 40, f"six lines grew the composer by {taller} px"
+
     # Search finds the reply's word and marks it.
     driver.find_element(By.ID, "search-input").send_keys("bold")
     wait_for(driver, "a search hit", lambda d: d.find_elements(
@@ -168,6 +187,10 @@ def test_webkit_smoke(webkit, live_server, fake_ollama):
         "return document.documentElement.dataset.theme") in ("light", "dark"))
     driver.find_element(By.ID, "theme-toggle").click()
     wait_for(driver, "the other background", lambda d: d.execute_script(background) != before)
+    # Native controls (the selects) take the theme's scheme: no light select on a dark page.
+    assert driver.execute_script("""return [document.documentElement.dataset.theme,
+        getComputedStyle(document.getElementById('model-select')).colorScheme]""") in (
+        ["light", "light"], ["dark", "dark"])
 
     # The phone drawer: a small window hides the sidebar; the toggle brings it.
     driver.set_window_size(390, 844)

@@ -13,7 +13,7 @@ except ImportError:  # as in test_browser.py: a dev machine without it skips
     pytest.skip("the playwright Python package is not installed", allow_module_level=True)
 
 from ..support.live import LiveServer
-from ..support.page import open_chat, send, stored_reply, type_into
+from ..support.page import open_chat, open_settings, send, stored_reply, type_into
 from ..support.real import GEMMA, load, loaded_names, needs_real_ollama
 
 pytestmark = needs_real_ollama
@@ -26,6 +26,7 @@ def test_chat_with_the_real_model_then_unload_it_from_the_sidebar(
         page: Page, real_app: LiveServer) -> None:
     load(GEMMA)  # so the sidebar has it to show even before the reply ends
     open_chat(page, real_app.url)
+    open_settings(page)
     page.click("#params-box summary")
     type_into(page, "#p-num_predict", "8")
     expect(page.locator("#params-status")).to_have_text("Saved ✓")

@@ -29,6 +29,14 @@ def open_chat(page: Page, url: str) -> None:
     expect(page.locator("#send")).to_be_enabled()
 
 
+def open_settings(page: Page) -> None:
+    """Open the conversation's settings panel from the header's chip, if it is closed."""
+    chip = page.locator("#settings-chip")
+    if chip.get_attribute("aria-expanded") != "true":
+        chip.click()
+    expect(page.locator("#settings-panel")).to_be_visible()
+
+
 def send(page: Page, text: str) -> None:
     page.fill("#prompt", text)
     page.press("#prompt", "Enter")
