@@ -176,6 +176,7 @@ const settingsControl = new SettingsControl({ settings, system, installed, conve
     refreshHistory: () => history.refresh(),
     useSavedModel: (wanted) => models.useSaved(wanted),
     showContext: () => status.showContext(),
+    notSent: (why) => composer.notSent(why),
   } });
 const models = new ModelControl({ installed, settings, reachability, sidebar, toolbar,
   composer, pullForm, view, chrome, act: {
@@ -191,6 +192,10 @@ const memory = new LoadedControl({ loaded, installed, reply, conversation, reach
   } }, document.body.dataset.loadOnPick === "on");
 const downloads = new PullControl({ pulls, connection, sidebar, pullForm, view, act: {
   refreshModels: () => models.refresh(),
+  rightsKnown: (me) => {
+    params.limitKeepAlive(me.max_keep_alive);
+    chrome.showRole(me);
+  },
 } });
 const cloudSwitch = new CloudSwitch({ field: $("cloud-guests-field"), box: $("cloud-guests"),
   error: $("cloud-guests-error") });
@@ -226,7 +231,7 @@ const onFrame = frameRouter(replies.frames, settingsControl.frames, memory.frame
 // -- the page's own controls -------------------------------------------------------
 
 $("refresh-loaded").addEventListener("click", () => {
-  memory.refresh();
+  memory.refreshAsked();
   if (!installed.list.length) models.refresh();
 });
 $("unload-all").addEventListener("click", () => memory.unloadAll());

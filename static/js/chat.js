@@ -334,6 +334,13 @@ export class ChatView {
    * the next history holds (for notes about a reply still being stored).
    */
   addNote(text, kind = "info", deferred = false) {
+    // The same error again with nothing in between (Ollama down, each try refused): the
+    // one already shown says it; a wall of copies says nothing more.
+    const last = this.notes.at(-1);
+    if (kind === "error" && last && last.kind === kind && last.text === text
+        && last.element?.isConnected && last.afterId === (deferred ? null : this.maxId)) {
+      return last;
+    }
     const note = { afterId: deferred ? null : this.maxId, kind, text };
     this.notes.push(note);
     this.append(this.noteElement(note));

@@ -19,9 +19,41 @@ export class Chrome {
     els.replyGo.addEventListener("click", () => handlers.onGoToReply());
   }
 
-  showConnected(connected) {
-    this.els.connection.dataset.state = connected ? "connected" : "reconnecting";
-    this.els.connection.textContent = connected ? "Connected" : "Reconnecting…";
+  /** @param {boolean} connected the socket to WebChat is open
+   *  @param {boolean} ollamaDown WebChat answers but Ollama behind it does not: not green */
+  showConnected(connected, ollamaDown = false) {
+    const state = !connected ? "reconnecting" : ollamaDown ? "degraded" : "connected";
+    this.els.connection.dataset.state = state;
+    this.els.connection.textContent = { reconnecting: "Reconnecting…",
+      degraded: "Connected to WebChat · Ollama down", connected: "Connected" }[state];
+  }
+
+  /** A guest on a shared server is told so beside the connection badge, and what a
+   * guest may do (the admin sees nothing: the page is theirs). */
+  showRole(me) {
+    let badge = document.getElementById("role-badge");
+    if (me.role !== "guest") {
+      if (badge) badge.hidden = true;
+      return;
+    }
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.id = "role-badge";
+      badge.className = "role-badge";
+      badge.dataset.testid = "role-badge";
+      badge.tabIndex = 0; // the keyboard reaches what it says
+      this.els.connection.before(badge);
+    }
+    const may = ["chat", "keep your own conversations",
+      "unload a model nobody else is using"];
+    if (me.manage_models) may.push("download and delete models");
+    const said = `Guest: you can ${may.slice(0, -1).join(", ")} and ${may.at(-1)}.`
+      + (me.manage_models ? "" : " Downloading and deleting models is the admin's.");
+    badge.textContent = "Guest";
+    badge.title = said;
+    badge.setAttribute("aria-label", said);
+    badge.setAttribute("role", "note");
+    badge.hidden = false;
   }
 
   /** @param {string} text "" hides the line; `elsewhere`: it says where the reply runs

@@ -26,6 +26,19 @@ export class Composer {
     this.images = []; // {id, url, name, uploading}
     this.maxImageBytes = Number(document.body.dataset.maxImageBytes) || 8 * 1048576;
     this.canAttach = false;
+    // Why Send is blocked, or why the last Enter sent nothing: said in words beside it,
+    // not only in a tooltip (made here so the page's markup stays as it is).
+    this.reason = document.createElement("p");
+    this.reason.id = "send-reason";
+    this.reason.className = "hint send-reason";
+    this.reason.dataset.testid = "send-reason";
+    this.reason.setAttribute("role", "status");
+    this.reason.hidden = true;
+    els.attachReason.before(this.reason);
+    els.send.setAttribute("aria-describedby", "send-reason");
+    this.blockedWhy = ""; // the line says it only when Ollama is down (see #showReason)
+    this.ollamaDown = false;
+    this.notSentWhy = "";
     els.attach.addEventListener("click", () => els.attachFile.click());
     els.attachFile.addEventListener("change", () => {
       this.addFiles([...els.attachFile.files]);
@@ -81,6 +94,7 @@ export class Composer {
     }
     const images = this.images.map((image) => ({ id: image.id, url: image.url }));
     if (this.handlers.onSend(text, images)) {
+      this.notSent("");
       this.els.input.value = "";
       this.grow();
       this.images = [];
@@ -174,15 +188,38 @@ export class Composer {
     }
   }
 
-  /** @param {{connected: boolean, replying: boolean, blocked?: boolean}} state
-   * `blocked`: a reply runs in another conversation. */
-  update({ connected, replying, blocked = false }) {
+  /** @param {{connected: boolean, replying: boolean, blocked?: boolean,
+   *   ollamaDown?: boolean}} state `blocked`: a reply runs in another conversation;
+   *   `ollamaDown`: WebChat answers, Ollama does not, so nothing could be answered. */
+  update({ connected, replying, blocked = false, ollamaDown = false }) {
     this.els.send.hidden = replying;
-    this.els.send.disabled = !connected || blocked;
-    this.els.send.title = !connected ? "Not connected to the server"
-      : blocked ? "Wait for the reply in the other conversation, or go there to stop it" : "";
+    this.els.send.disabled = !connected || blocked || ollamaDown;
+    this.blockedWhy = !connected ? "Not connected to the server"
+      : blocked ? "Wait for the reply in the other conversation, or go there to stop it"
+        : ollamaDown ? "Send waits for Ollama: it does not answer (see the banner above)"
+          : "";
+    this.els.send.title = this.blockedWhy;
+    this.ollamaDown = connected && ollamaDown;
     this.els.stop.hidden = !replying;
     if (!replying) this.els.stop.disabled = false;
+    this.#showReason();
+  }
+
+  /** Why the last message was not sent (e.g. a parameter that is not a number); "" once
+   * one is sent, or the conversation changes. */
+  notSent(why) {
+    this.notSentWhy = why || "";
+    this.#showReason();
+  }
+
+  #showReason() {
+    // A reconnect is told by the badge and its note, a reply elsewhere by the line above
+    // the input: this line adds Ollama being down, and why a message was not sent.
+    const text = this.notSentWhy || (this.ollamaDown && !this.els.send.hidden
+      ? this.blockedWhy : "");
+    this.reason.textContent = text;
+    this.reason.hidden = !text;
+    this.reason.classList.toggle("send-refused", Boolean(this.notSentWhy));
   }
 
   focus() {

@@ -13,6 +13,7 @@ export class Loaded {
   #unloading = new Set(); // "host|model" being unloaded from here
   #awaited = ""; // the model a reply is waiting for, not yet listed
   #context = new Map(); // model name -> context length it was last loaded with
+  #unloadFailed = null; // {name, host, message}: kept beside the card until the next action
 
   /** @param {import("./store.js").Store} store */
   constructor(store) {
@@ -101,6 +102,16 @@ export class Loaded {
   unloadingNow(name, host, busy) {
     if (busy) this.#unloading.add(`${host}|${name}`);
     else this.#unloading.delete(`${host}|${name}`);
+  }
+
+  /** Why an Unload of `name` on `host` was refused; null clears it. A refresh of the list
+   * does not: a guest refused for a good reason must get to read it. */
+  unloadRefused(failure) {
+    this.#unloadFailed = failure;
+  }
+
+  get unloadFailed() {
+    return this.#unloadFailed;
   }
 
   /** A reply waits for `model` to load ("" = none waits). */

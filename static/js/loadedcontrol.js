@@ -22,6 +22,7 @@ export class LoadedControl {
     this.sidebar.renderLoaded(this.loaded.list, this.loaded.pendingNames(picked), hosts, {
       replyingWith: this.reply.running?.model || "",
       isUnloading: (name, host) => this.loaded.isUnloading(name, host),
+      unloadFailed: this.loaded.unloadFailed,
     });
   }
 
@@ -29,6 +30,7 @@ export class LoadedControl {
    * sidebar says "loading…" until /api/ps lists it. Not for a conversation that unloads
    * right after each reply (keep_alive 0). */
   async preload(name) {
+    this.loaded.unloadRefused(null); // the next action: an old refusal has been read
     if (!this.loadOnPick || !name || this.act.keepAlive() === 0) return;
     const loaded = this.loaded;
     if (!loaded.known) {
@@ -59,6 +61,12 @@ export class LoadedControl {
     if (wanted) this.preload(wanted);
   }
 
+  /** The user asked for a fresh list (↻): a new action, so an old refusal goes. */
+  refreshAsked() {
+    this.loaded.unloadRefused(null);
+    return this.refresh();
+  }
+
   async refresh() {
     const seq = this.loaded.asking();
     let body = null;
@@ -76,7 +84,8 @@ export class LoadedControl {
     } else if (error.ollamaDown) {
       this.reachability.setOllamaDown(error.message);
       this.sidebar.renderLoaded([], this.loaded.pendingNames([]), [], {
-        replyingWith: this.reply.running?.model || "", isUnloading: () => false });
+        replyingWith: this.reply.running?.model || "", isUnloading: () => false,
+        unloadFailed: null });
     } else {
       this.sidebar.showLoadedError(`Could not refresh: ${error.message}`);
     }
@@ -91,13 +100,15 @@ export class LoadedControl {
 
   /** @param {string} host "" = wherever it is loaded */
   async unload(name, host = "") {
+    this.loaded.unloadRefused(null);
     this.loaded.unloadingNow(name, host, true);
     this.render();
     try {
       await api.unloadModel(name, host);
       this.sidebar.showLoadedError("");
     } catch (err) {
-      this.sidebar.showLoadedError(`Could not unload ${name}: ${err.message}`);
+      // Beside the card, until the next action: the refresh below must not wipe it.
+      this.loaded.unloadRefused({ name, host, message: `Could not unload ${name}: ${err.message}` });
       if (err.ollamaDown) this.reachability.setOllamaDown(err.message);
     }
     await this.refresh();

@@ -51,6 +51,7 @@ export class Navigation {
     this.conversation.open(id);
     this.settings.forget(); // until its history comes, nothing is saved into it
     this.chrome.showConversationError(""); // an import or rename error was about the last
+    this.composer.notSent(""); // so was a message that was not sent
     this.view.clear();
     this.renderList();
     this.act.updateControls();

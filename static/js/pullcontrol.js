@@ -65,6 +65,7 @@ export class PullControl {
         : me.reason || "Only the admin may manage models here.");
       this.pullForm.lock(this.pulls.locked);
       this.#render();
+      this.act.rightsKnown(me);
     }, () => {});
   }
 

@@ -7,7 +7,8 @@ export class Sending {
    * @param {{connection: import("./connection.js").Connection,
    *          reply: import("./reply.js").Reply,
    *          conversation: import("./conversation.js").OpenConversation,
-   *          fields: () => object}} parts `fields`: what every reply frame carries
+   *          fields: () => ?object}} parts `fields`: what every reply frame carries
+   *   (null: the settings cannot be sent as they are, and the page has said why)
    */
   constructor({ connection, reply, conversation, fields }) {
     this.connection = connection;
@@ -20,7 +21,7 @@ export class Sending {
    * model and the conversation. */
   #send(frame, pending) {
     const fields = this.fields();
-    if (!this.connection.send({ ...frame, ...fields })) return false;
+    if (!fields || !this.connection.send({ ...frame, ...fields })) return false;
     this.reply.sent({ ...pending, model: fields.model, conversation: this.conversation.current });
     return true;
   }

@@ -8,7 +8,8 @@ export class SettingsControl {
   /**
    * @param {object} parts `settings` and `system` (the models it changes), `installed`,
    *   `conversation`, `connection`, the views `params`, `systemBox`, `toolbar`, `chrome`,
-   *   and `act`: ensureConversation, refreshHistory, useSavedModel, showContext
+   *   and `act`: ensureConversation, refreshHistory, useSavedModel, showContext, notSent
+   *   (why a message was not sent, said at the composer)
    */
   constructor({ settings, system, installed, conversation, connection, params, systemBox,
     toolbar, chrome, act }) {
@@ -18,6 +19,13 @@ export class SettingsControl {
 
   /** The fields every chat, retry, edit and regenerate frame carries. */
   fields() {
+    const bad = this.params.flagBadInput();
+    if (bad.length) { // the panel may be closed: said at the composer too
+      this.act.notSent(`Not sent: ${bad.join(", ")} in Parameters ${bad.length > 1 ? "are"
+        : "is"} not a number. Fix ${bad.length > 1 ? "them" : "it"} or clear ${bad.length > 1
+        ? "them" : "it"}.`);
+      return null;
+    }
     const part = this.params.read();
     const { installed, settings } = this;
     const fields = {

@@ -6,6 +6,14 @@ import { formatBytes, formatExpiry, formatMegabytes, formatProgress } from "./fo
 import { el } from "./dom.js";
 
 
+/** A model's name as a card shows it: cut with an ellipsis when long, so the whole name
+ * is its title (hover) and shows in full while the card has focus (sidebar.css). */
+function fullName(name) {
+  const span = el("span", "model-name", name);
+  span.title = name;
+  return span;
+}
+
 function emptyItem(title, detail) {
   const item = el("li", "empty-state");
   item.append(el("span", "empty-title", title));
@@ -51,7 +59,7 @@ export class Sidebar {
       pick.type = "button";
       pick.title = (on ? `Use ${m.name} on ${on}` : `Use ${m.name}`) // read out: what it shows
         + (m.cloud ? " (runs on ollama.com: the conversation leaves this machine)" : "");
-      pick.append(el("span", "model-name", m.name));
+      pick.append(fullName(m.name));
       const details = m.details || {};
       const facts = [m.cloud ? "cloud: runs on ollama.com" : "", on && `on ${on}`,
         m.cloud ? "" : formatBytes(m.size), details.parameter_size,
@@ -92,14 +100,23 @@ export class Sidebar {
     if (!hosts) {
       select.replaceChildren(...names.map((name) => option(name, named(name))));
     } else {
+      // A model on one host only goes there anyway: offered once, saying where; one on
+      // several hosts is offered on any host, and pinned to each.
+      const hostsOf = (name) => {
+        const row = models.find((m) => m.name === name);
+        return row?.on_hosts || [...new Set(models.filter((m) => m.name === name)
+          .map((m) => m.host))];
+      };
+      const several = (name) => hostsOf(name).length > 1;
       const any = el("optgroup");
       any.label = "Any host";
-      any.append(...names.map((name) => option(name, named(name))));
+      any.append(...names.map((name) => option(name, several(name) ? named(name)
+        : `${named(name)} (only on ${hostsOf(name)[0]})`)));
       const pinned = el("optgroup");
       pinned.label = "On one host";
-      pinned.append(...models.filter((m) => m.host)
+      pinned.append(...models.filter((m) => m.host && several(m.name))
         .map((m) => option(`${m.name}@${m.host}`, `${named(m.name)} on ${m.host}`)));
-      select.replaceChildren(any, pinned);
+      select.replaceChildren(...(pinned.children.length ? [any, pinned] : [any]));
     }
     select.disabled = false;
     select.value = selected;
@@ -116,26 +133,39 @@ export class Sidebar {
   /** @param {object[]} models as /api/loaded lists them
    *  @param {string[]} pending models loading (picked, or for a reply), not listed yet
    *  @param {object[]} hosts several hosts ({label, up, error}): grouped by host
-   *  @param {{replyingWith: string, isUnloading: (name: string, host: string) => boolean}}
+   *  @param {{replyingWith: string, isUnloading: (name: string, host: string) => boolean,
+   *    unloadFailed: ?{name: string, host: string, message: string}}}
    *    marks `replyingWith`: the model of this browser's reply; `isUnloading`: an
-   *    Unload clicked here and not answered yet */
+   *    Unload clicked here and not answered yet; `unloadFailed`: why the last one was
+   *    refused, drawn beside its card (or last, when the card is gone) */
   renderLoaded(models, pending, hosts, marks) {
     const list = this.els.loaded;
     this.els.unloadAll.hidden = models.length < 1;
     const grouped = hosts.length > 1;
-    const item = (m) => this.loadedItem(m, grouped, marks);
+    const failed = marks.unloadFailed;
+    let placed = !failed;
+    const item = (m) => {
+      const card = this.loadedItem(m, grouped, marks);
+      if (placed || m.name !== failed.name || (failed.host && failed.host !== m.host)) {
+        return [card];
+      }
+      placed = true;
+      card.setAttribute("aria-describedby", "unload-refused");
+      return [card, refusalItem(failed.message)];
+    };
+    let items;
     if (grouped) {
-      list.replaceChildren(...hosts.flatMap((host) => this.hostGroup(host,
+      items = [...hosts.flatMap((host) => this.hostGroup(host,
         models.filter((m) => m.host === host.label), item)), ...pending.map((name) =>
-        this.loadingItem(name)));
-      return;
+        this.loadingItem(name))];
+    } else if (!models.length && !pending.length) {
+      items = [emptyItem("No models loaded",
+        "A model is loaded when you pick it or send it a message.")];
+    } else {
+      items = [...models.flatMap(item), ...pending.map((name) => this.loadingItem(name))];
     }
-    if (!models.length && !pending.length) {
-      list.replaceChildren(emptyItem("No models loaded",
-        "A model is loaded when you pick it or send it a message."));
-      return;
-    }
-    list.replaceChildren(...models.map(item), ...pending.map((name) => this.loadingItem(name)));
+    if (!placed) items.push(refusalItem(failed.message));
+    list.replaceChildren(...items);
   }
 
   /** One host's heading (up, or down and why) and the models it holds. */
@@ -147,7 +177,7 @@ export class Sidebar {
     const state = host.up ? (models.length ? "" : "nothing loaded") : "down";
     if (state) head.append(el("span", host.up ? "host-state" : "host-state host-down", state));
     head.title = host.up ? host.url || host.label : `${host.url || host.label}: ${host.error}`;
-    return [head, ...models.map(item)];
+    return [head, ...models.flatMap(item)];
   }
 
   loadedItem(m, grouped, { replyingWith, isUnloading }) {
@@ -155,7 +185,7 @@ export class Sidebar {
     item.dataset.model = m.name;
     if (m.host) item.dataset.host = m.host;
     const info = el("div", "model-info");
-    info.append(el("span", "model-name", m.name));
+    info.append(fullName(m.name));
     const facts = el("span", "model-facts");
     facts.append(el("span", "loaded-size", formatMegabytes(m.size_mb)));
     facts.append(el("span", "loaded-processor", m.processor));
@@ -196,7 +226,7 @@ export class Sidebar {
     item.dataset.model = name;
     item.dataset.loading = "yes";
     const info = el("div", "model-info");
-    info.append(el("span", "model-name", name));
+    info.append(fullName(name));
     info.append(el("span", "model-facts loading-text", "loading…"));
     const button = el("button", "button small unload-button", "Unload");
     button.type = "button";
@@ -249,6 +279,15 @@ export class Sidebar {
     this.els.loadedError.textContent = message || "";
     this.els.loadedError.hidden = !message;
   }
+}
+
+/** Why an Unload was refused, as a row of the list right under the model's card. */
+function refusalItem(message) {
+  const item = el("li", "panel-error unload-refused", message);
+  item.id = "unload-refused";
+  item.setAttribute("role", "alert");
+  item.dataset.testid = "unload-refused";
+  return item;
 }
 
 function expiryText(m) {

@@ -18,10 +18,11 @@ export class Status {
     const here = replyingHere || conversation.remoteGenerating;
     // One reply per browser: elsewhere, Send waits and the page says where it runs.
     const elsewhere = Boolean(reply.running) && !replyingHere;
-    this.composer.update({ connected: connection.connected, replying: here, blocked: elsewhere });
+    this.composer.update({ connected: connection.connected, replying: here, blocked: elsewhere,
+      ollamaDown: Boolean(this.reachability.ollamaDown) });
     this.view.setReplying(here);
     this.systemBox.enableSave(connection.connected);
-    this.chrome.showConnected(connection.connected);
+    this.chrome.showConnected(connection.connected, Boolean(this.reachability.ollamaDown));
     let text = "";
     if (elsewhere) {
       const item = this.conversations.find(reply.running.conversation);
@@ -35,6 +36,7 @@ export class Status {
 
   showReachability() {
     this.chrome.showReachability(this.reachability);
+    this.update(); // the badge and Send say it too
   }
 
   /** The context the model runs with: num_ctx in the parameters, as loaded, as loaded
