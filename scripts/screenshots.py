@@ -61,10 +61,17 @@ def main() -> None:
                     context = browser.new_context(viewport=viewport, color_scheme=scheme)
                     page = context.new_page()
                     converse(page, server.url)
-                    if settings:
+                    if settings:  # a system prompt and one parameter: the chip says so
                         page.click("#settings-chip")
-                        page.click("#system-box summary")
                         expect(page.locator("#settings-panel")).to_be_visible()
+                        page.click("#system-box summary")
+                        page.fill("#system-prompt", "You are a concise assistant.")
+                        page.click("#system-save")
+                        page.click("#params-box summary")
+                        page.fill("#p-temperature", "0.3")
+                        page.press("#p-temperature", "Tab")
+                        expect(page.locator("#settings-summary")).to_have_text(
+                            "System prompt · 1 change")
                     page.mouse.move(0, viewport["height"] - 1)
                     page.screenshot(path=str(ROOT / "docs" / name))
                     print(f"docs/{name}")
