@@ -12,7 +12,16 @@ import pytest
 from ..support.fake_ollama import FakeOllama
 
 # The fixtures and helpers of the page tests (that module skips itself without Playwright).
-from ..support.page import AXE, MODEL, expect, open_chat, send, serious_violations, stored_reply
+from ..support.page import (
+    AXE,
+    MODEL,
+    expect,
+    open_chat,
+    open_settings,
+    send,
+    serious_violations,
+    stored_reply,
+)
 
 LONG = "some-organisation/an-exceedingly-long-model-name-for-the-sidebar:latest-q4_K_M"
 
@@ -79,6 +88,7 @@ def test_a_guest_is_offered_only_the_keep_alive_it_may_choose_and_told_it_is_a_g
     badge = page.locator("[data-testid=role-badge]")
     expect(badge).to_have_text("Guest")
     assert "you can chat" in (badge.get_attribute("aria-label") or "")
+    open_settings(page)
     page.click("#params-box summary")
     keep = page.locator("#p-keep_alive")
     for value in ("-1", "1h"):
@@ -88,6 +98,7 @@ def test_a_guest_is_offered_only_the_keep_alive_it_may_choose_and_told_it_is_a_g
         "Capped at 30 min for guests.")
 
     open_chat(page, live_server.url)  # the admin (loopback): everything, and no badge
+    open_settings(page)
     page.click("#params-box summary")
     assert not page.locator("#p-keep_alive option[value='-1']").evaluate("(o) => o.disabled")
     expect(page.locator("[data-testid=keep-alive-cap]")).to_have_count(0)
@@ -119,19 +130,21 @@ def test_a_parameter_that_is_not_a_number_is_flagged_and_said_at_the_composer(
     open_chat(page, live_server.url)
     send(page, "a first message")
     expect(stored_reply(page)).to_have_attribute("data-status", "ok")
+    open_settings(page)
     page.click("#params-box summary")
     page.locator("#p-temperature").press_sequentially("1e")
     error = page.locator(".field-error[data-field='options.temperature']")
     expect(error).to_contain_text("Not a number")
     expect(page.locator("#p-temperature")).to_have_attribute("aria-invalid", "true")
-    page.click("#params-box summary")  # the panel closed: the composer says it
+    page.click("#settings-chip")  # the panel closed: the composer says it
+    expect(page.locator("#settings-panel")).to_be_hidden()
     send(page, "with a bad temperature")
     reason = page.locator("[data-testid=send-reason]")
     expect(reason).to_contain_text("temperature in Parameters is not a number")
     expect(page.locator(".message.user")).to_have_count(1)
     expect(page.locator("#prompt")).to_have_value("with a bad temperature")
 
-    page.click("#params-box summary")
+    open_settings(page)  # its Parameters section still open
     page.locator("#p-temperature").press("Backspace")  # "1": a number again
     expect(error).to_have_text("")
     page.press("#prompt", "Enter")
