@@ -5,6 +5,7 @@
 //
 // Models:       store.js (what is remembered), connection.js, reachability.js,
 //               conversations.js (the list), conversation.js (the one on screen),
+//               drafts.js (what is typed in each conversation's composer),
 //               reply.js (this browser's reply), installed.js, loaded.js, pulls.js,
 //               settings.js, systemprompt.js
 // Views:        chat.js (with message.js, stream.js, scroll.js, versions.js), composer.js,
@@ -26,6 +27,7 @@ import { OpenConversation } from "./conversation.js";
 import { ConversationList } from "./conversationlist.js";
 import { Conversations } from "./conversations.js";
 import { showHelp } from "./dialogs.js";
+import { Drafts } from "./drafts.js";
 import { History } from "./history.js";
 import { Installed } from "./installed.js";
 import { Loaded } from "./loaded.js";
@@ -69,6 +71,7 @@ const connection = new Connection(socket);
 const reachability = new Reachability();
 const conversations = new Conversations();
 const conversation = new OpenConversation(store);
+const drafts = new Drafts(store);
 const reply = new Reply();
 const installed = new Installed(store);
 const loaded = new Loaded(store);
@@ -96,7 +99,8 @@ const composer = new Composer(
   { form: $("composer"), input: $("prompt"), send: $("send"), stop: $("stop"),
     attach: $("attach"), attachFile: $("attach-file"), attachments: $("attachments"),
     attachError: $("attach-error"), attachReason: $("attach-reason") },
-  { onSend: (text, images) => sending.chat(text, images), onStop: () => sending.stop() });
+  { onSend: (text, images) => sending.chat(text, images), onStop: () => sending.stop(),
+    onType: (text) => navigation.typed(text) });
 const list = new ConversationList($("conversation-list"), {
   onOpen: (id) => navigation.open(id), onRename: (id, title) => navigation.rename(id, title),
   onDelete: (id) => navigation.remove(id),
@@ -150,7 +154,8 @@ const history = new History({ conversation, reply, view, toolbar, act: {
   showContext: () => status.showContext(),
   updateControls: () => status.update(),
 } });
-const navigation = new Navigation({ conversations, conversation, settings, reply, list, view,
+const navigation = new Navigation({ conversations, conversation, settings, drafts, reply,
+  list, view,
   toolbar, composer, chrome, act: {
     refreshHistory: () => history.refresh(),
     showExport: () => history.showExport(),
@@ -161,7 +166,6 @@ const navigation = new Navigation({ conversations, conversation, settings, reply
   } });
 const settingsControl = new SettingsControl({ settings, system, installed, conversation,
   connection, params, systemBox, toolbar, chrome, act: {
-    ensureConversation: () => navigation.ensureConversation(),
     refreshHistory: () => history.refresh(),
     useSavedModel: (wanted) => models.useSaved(wanted),
     showContext: () => status.showContext(),
@@ -181,8 +185,8 @@ const memory = new LoadedControl({ loaded, installed, reply, conversation, reach
 const downloads = new PullControl({ pulls, connection, sidebar, pullForm, view, act: {
   refreshModels: () => models.refresh(),
 } });
-const sending = new Sending({ connection, reply, conversation,
-  fields: () => settingsControl.fields() });
+const sending = new Sending({ connection, reply, conversation, drafts,
+  fields: () => settingsControl.fields(), gone: () => navigation.sayGone() });
 const replies = new ReplyControl({ reply, conversation, connection, loaded, reachability,
   view, composer, chrome, act: {
     refreshHistory: () => history.refresh(),
@@ -208,7 +212,7 @@ const search = new Search({ conversation, searchBox, view, chrome, act: {
   refreshHistory: () => history.refresh(),
 } });
 const onFrame = frameRouter(replies.frames, settingsControl.frames, memory.frames,
-  downloads.frames);
+  downloads.frames, navigation.frames);
 
 // -- the page's own controls -------------------------------------------------------
 
@@ -257,6 +261,7 @@ navigation.refreshList();
 downloads.loadPulls();
 downloads.loadRights();
 history.refresh().then(() => {
+  navigation.showDraft();
   connection.connect();
   navigation.refreshList();
 });
