@@ -66,3 +66,11 @@ def test_a_new_chats_first_message_makes_its_own_conversation(live_server):
         assert len(listed["conversations"]) == 2
     finally:
         user.close()
+
+
+def test_a_new_chats_settings_are_checked_without_storing_anything(client):
+    good = client.post("/api/settings/check", json={"settings": {"endpoint": "generate"}})
+    assert good.status_code == 200 and good.get_json()["settings"]["endpoint"] == "generate"
+    bad = client.post("/api/settings/check", json={"settings": {"options": {"temperature": 500}}})
+    assert bad.status_code == 400 and bad.get_json()["field"] == "options.temperature"
+    assert client.get("/api/conversations").get_json()["conversations"] == []

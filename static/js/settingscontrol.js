@@ -83,16 +83,22 @@ export class SettingsControl {
 
   /** A chat not stored yet keeps its settings in the page: its first message carries
    * them, so a setting changed in a new chat that is never used stores nothing. */
-  #saveDraft(part) {
-    this.settings.stored({ ...this.settings.saved, ...part });
-    if ("options" in part || "keep_alive" in part) this.params.saved(this.params.read());
+  async #saveDraft(part) {
+    const wanted = { ...this.settings.saved, ...part };
+    try {
+      if (!Object.keys(part).every((key) => key === "model")) await api.checkSettings(wanted);
+      this.settings.stored(wanted);
+      if ("options" in part || "keep_alive" in part) this.params.saved(this.params.read());
+    } catch (err) {
+      this.#failed(err);
+    }
     this.act.showContext();
   }
 
   async save(part) {
     const { settings, conversation } = this;
     if (conversation.draft && !conversation.current) {
-      this.#saveDraft(part);
+      await this.#saveDraft(part);
       return;
     }
     // Only into the conversation the fields were filled from (its history has arrived).

@@ -426,8 +426,8 @@ def test_system_prompt_parameters_and_endpoint_per_conversation(page, live_serve
     expect(page.locator("#params-status")).to_have_text("Saved ✓")
     page.click("#system-box summary")
     page.fill("#system-prompt", "Be terse.")
-    page.click("#system-save")
-    expect(page.locator("#system-status")).to_have_text("Saved ✓")
+    page.click("#system-save")  # a new chat: kept until its first message stores it
+    expect(page.locator("#system-status")).to_have_text("Kept: saved with the first message")
 
     send(page, "hello there")
     expect(stored_reply(page)).to_have_attribute("data-status", "ok")

@@ -169,6 +169,13 @@ def _tell(services: Any, change: str, cid: int, title: str | None = None,
     services.tell_tabs(session["sid"], frame)
 
 
+@conversations_bp.post("/settings/check")
+def check_settings() -> Any:
+    """A new chat's settings checked, nothing stored (it has no row until its first
+    message): the settings as they would be saved, or the 400 a PATCH would give."""
+    return {"settings": validate_settings(json_object().get("settings"))}
+
+
 @conversations_bp.get("/conversations/<int:cid>")
 def get_conversation(cid: int) -> Any:
     return app_services().sessions.conversations.conversation(session["sid"], cid).to_json()
