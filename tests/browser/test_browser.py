@@ -766,7 +766,8 @@ def test_theme_shortcuts_help_and_phone(open_tab, live_server, fake_ollama):
     page.click("#new-chat")  # picking something closes the drawer
     expect(page.locator("#new-chat")).not_to_be_in_viewport()
     expect(sidebar).to_be_attached()
-    expect(page.locator("#conversation-list li")).to_have_count(2)
+    expect(page.locator("#messages")).to_contain_text("No messages yet")
+    expect(page.locator("#conversation-list li")).to_have_count(1)  # stored once used
 
 
 def test_page_weight_offline(engine, live_server, fake_ollama):
