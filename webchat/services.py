@@ -90,6 +90,13 @@ class Services:
         """Send a frame to every watching socket; returns how many got it."""
         return sum(1 for connection in self.watchers() if connection.send(frame))
 
+    def tell_tabs(self, sid: str, frame: dict[str, Any]) -> int:
+        """Send a frame to every watching tab of browser `sid` (the conversation list's
+        changes: each tab redraws its list, and one showing a conversation deleted
+        elsewhere says so instead of failing at the next Enter); returns how many got it."""
+        return sum(1 for connection in self.watchers()
+                   if getattr(connection, "sid", None) == sid and connection.send(frame))
+
     def close_sockets(self, reason: str = "The server is shutting down") -> None:
         """Say goodbye to every open socket so a graceful stop need not wait for them."""
         for connection in list(self.connections):

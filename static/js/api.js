@@ -97,6 +97,11 @@ export function updateConversation(id, fields) {
   return sendJson(`api/conversations/${id}`, "PATCH", fields);
 }
 
+/** A new chat's settings checked by the server, stored nowhere. */
+export function checkSettings(settings) {
+  return sendJson("api/settings/check", "POST", { settings });
+}
+
 export function deleteConversation(id) {
   return request(`api/conversations/${id}`, { method: "DELETE" });
 }

@@ -5,6 +5,7 @@
 //
 // Models:       store.js (what is remembered), connection.js, reachability.js,
 //               conversations.js (the list), conversation.js (the one on screen),
+//               drafts.js (what is typed in each conversation's composer),
 //               reply.js (this browser's reply), installed.js, loaded.js, pulls.js,
 //               settings.js, systemprompt.js
 // Views:        chat.js (with message.js, stream.js, scroll.js, versions.js), composer.js,
@@ -28,6 +29,7 @@ import { OpenConversation } from "./conversation.js";
 import { ConversationList } from "./conversationlist.js";
 import { Conversations } from "./conversations.js";
 import { showHelp } from "./dialogs.js";
+import { Drafts } from "./drafts.js";
 import { History } from "./history.js";
 import { Installed } from "./installed.js";
 import { Loaded } from "./loaded.js";
@@ -72,6 +74,7 @@ const connection = new Connection(socket);
 const reachability = new Reachability();
 const conversations = new Conversations();
 const conversation = new OpenConversation(store);
+const drafts = new Drafts(store);
 const reply = new Reply();
 const installed = new Installed(store);
 const loaded = new Loaded(store);
@@ -99,7 +102,8 @@ const composer = new Composer(
   { form: $("composer"), input: $("prompt"), send: $("send"), stop: $("stop"),
     attach: $("attach"), attachFile: $("attach-file"), attachments: $("attachments"),
     attachError: $("attach-error"), attachReason: $("attach-reason") },
-  { onSend: (text, images) => sending.chat(text, images), onStop: () => sending.stop() });
+  { onSend: (text, images) => sending.chat(text, images), onStop: () => sending.stop(),
+    onType: (text) => navigation.typed(text) });
 const list = new ConversationList($("conversation-list"), {
   onOpen: (id) => navigation.open(id), onRename: (id, title) => navigation.rename(id, title),
   onDelete: (id) => navigation.remove(id),
@@ -161,7 +165,8 @@ const history = new History({ conversation, reply, view, toolbar, act: {
   showContext: () => status.showContext(),
   updateControls: () => status.update(),
 } });
-const navigation = new Navigation({ conversations, conversation, settings, reply, list, view,
+const navigation = new Navigation({ conversations, conversation, settings, drafts, reply,
+  list, view,
   toolbar, composer, chrome, act: {
     refreshHistory: () => history.refresh(),
     showExport: () => history.showExport(),
@@ -172,7 +177,6 @@ const navigation = new Navigation({ conversations, conversation, settings, reply
   } });
 const settingsControl = new SettingsControl({ settings, system, installed, conversation,
   connection, params, systemBox, toolbar, chrome, act: {
-    ensureConversation: () => navigation.ensureConversation(),
     refreshHistory: () => history.refresh(),
     useSavedModel: (wanted) => models.useSaved(wanted),
     showContext: () => status.showContext(),
@@ -199,8 +203,8 @@ const downloads = new PullControl({ pulls, connection, sidebar, pullForm, view, 
 } });
 const cloudSwitch = new CloudSwitch({ field: $("cloud-guests-field"), box: $("cloud-guests"),
   error: $("cloud-guests-error") });
-const sending = new Sending({ connection, reply, conversation,
-  fields: () => settingsControl.fields() });
+const sending = new Sending({ connection, reply, conversation, drafts,
+  fields: () => settingsControl.fields(), gone: () => navigation.sayGone() });
 const replies = new ReplyControl({ reply, conversation, connection, loaded, reachability,
   view, composer, chrome, act: {
     refreshHistory: () => history.refresh(),
@@ -226,7 +230,7 @@ const search = new Search({ conversation, searchBox, view, chrome, act: {
   refreshHistory: () => history.refresh(),
 } });
 const onFrame = frameRouter(replies.frames, settingsControl.frames, memory.frames,
-  downloads.frames);
+  downloads.frames, navigation.frames);
 
 // -- the page's own controls -------------------------------------------------------
 
@@ -276,6 +280,7 @@ downloads.loadPulls();
 downloads.loadRights();
 cloudSwitch.load();
 history.refresh().then(() => {
+  navigation.showDraft();
   connection.connect();
   navigation.refreshList();
 });

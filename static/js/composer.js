@@ -18,7 +18,8 @@ export class Composer {
   /**
    * @param {{form: HTMLFormElement, input: HTMLTextAreaElement, send: HTMLButtonElement,
    *          stop: HTMLButtonElement}} els
-   * @param {{onSend: (text: string) => boolean, onStop: () => void}} handlers
+   * @param {{onSend: (text: string) => boolean, onStop: () => void,
+   *          onType?: (text: string) => void}} handlers `onType`: the text as typed now
    */
   constructor(els, handlers) {
     this.els = els;
@@ -55,6 +56,7 @@ export class Composer {
       event.preventDefault();
       this.submit();
     });
+    els.input.addEventListener("input", () => this.handlers.onType?.(els.input.value));
     els.input.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -178,6 +180,11 @@ export class Composer {
       item.append(img, remove);
       return item;
     }));
+  }
+
+  /** Another conversation's draft (or none) in the box. */
+  showText(text) {
+    this.els.input.value = text || "";
   }
 
   /** Give back text the server refused, unless something new was typed meanwhile. */

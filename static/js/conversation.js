@@ -13,6 +13,8 @@ export class OpenConversation {
   #remoteGenerating = false;
   #reveal = null; // message id to scroll to once its conversation is drawn (a search hit)
   #preloadOnOpen = true; // load the model of the conversation being opened (at start too)
+  #fresh = null; // "New chat": the settings it starts with; no row until its first message
+  #gone = false; // deleted in another tab while on screen here
 
   /** @param {import("./store.js").Store} store */
   constructor(store) {
@@ -36,6 +38,15 @@ export class OpenConversation {
     return this.#lastStats;
   }
 
+  /** A new chat (not stored until its first message): the settings it starts with. */
+  get fresh() {
+    return this.#fresh;
+  }
+
+  get gone() {
+    return this.#gone;
+  }
+
   get remoteGenerating() {
     return this.#remoteGenerating;
   }
@@ -46,12 +57,10 @@ export class OpenConversation {
   }
 
   /** Another conversation goes on screen; until its history comes, nothing is known. */
-  open(id) {
+  open(id, preload = true) {
+    this.close();
     this.#setCurrent(id);
-    this.#remoteGenerating = false;
-    this.#lastStats = null;
-    this.#messages = [];
-    this.#preloadOnOpen = true; // its model is loaded if it is not
+    this.#preloadOnOpen = preload; // its model is loaded if it is not
   }
 
   /** None on screen: the server's newest one, or else an empty chat. */
@@ -60,12 +69,32 @@ export class OpenConversation {
     this.#remoteGenerating = false;
     this.#lastStats = null;
     this.#messages = [];
+    this.#fresh = null;
+    this.#gone = false;
+  }
+
+  /** "New chat": an empty one with `settings`, stored by its first message. */
+  startNew(settings) {
+    this.close();
+    this.#fresh = settings;
+    this.#draft = true;
+  }
+
+  /** Another tab deleted it: it stays on screen, said so, until restored or left. */
+  goneElsewhere() {
+    this.#gone = true;
+  }
+
+  /** Restored: it is stored again. */
+  back() {
+    this.#gone = false;
   }
 
   /** The conversation the server made for this screen's chat is the one on screen. */
   adopt(id) {
     this.#setCurrent(id);
     this.#draft = false;
+    this.#fresh = null;
   }
 
   /** Its history arrived; true when the server showed another one than asked (the

@@ -45,6 +45,11 @@ export class History {
   async #fetch() {
     const seq = this.reply.seq;
     const ask = ++this.#asked;
+    const fresh = this.conversation.fresh;
+    if (fresh) { // a new chat: nothing stored to fetch
+      return { conversation: null, title: "", system: null, settings: fresh, messages: [],
+        generating: false };
+    }
     try {
       const history = await api.getHistory(this.conversation.current);
       if (ask !== this.#asked || seq !== this.reply.seq) return null;

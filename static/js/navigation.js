@@ -1,23 +1,42 @@
-// Moving between conversations: the list (refreshed from the server), opening one,
-// new, rename, delete (with Undo), import, and a chat not stored yet becoming a stored
-// conversation (its first message, or a save).
+// Moving between conversations: the list (refreshed from the server, and when another
+// tab changes it), opening one with its own draft, new (not stored until its first
+// message), rename, delete (with Undo, put back in place), import, and a chat not stored
+// yet becoming a stored conversation (its first message).
 
 import * as api from "./api.js";
 import { toast } from "./dialogs.js";
 
+/** "Deleted “Hi.”." has two full stops: a title ending a sentence gets none of ours. */
+export function deletedText(title) {
+  return `Deleted “${title}”${/[.!?…]$/.test(title) ? "" : "."}`;
+}
+
 export class Navigation {
-  #creating = null; // the POST in flight: two quick saves make one conversation
+  #deleting = new Set(); // deleted from this tab: its push is not "another tab"
+  #goneNote = null;
 
   /**
    * @param {object} parts the models it changes (`conversations`, `conversation`,
-   *   `settings`), reads (`reply`), the views (`list`, `view`, `toolbar`, `composer`,
-   *   `chrome`), and `act`: refreshHistory, showExport, updateControls, leaveSystem,
-   *   cleanSystem, newSettings
+   *   `settings`, `drafts`), reads (`reply`), the views (`list`, `view`, `toolbar`,
+   *   `composer`, `chrome`), and `act`: refreshHistory, showExport, updateControls,
+   *   leaveSystem, cleanSystem, newSettings
    */
-  constructor({ conversations, conversation, settings, reply, list, view, toolbar, composer,
-    chrome, act }) {
-    Object.assign(this, { conversations, conversation, settings, reply, list, view, toolbar,
-      composer, chrome, act });
+  constructor({ conversations, conversation, settings, drafts, reply, list, view, toolbar,
+    composer, chrome, act }) {
+    Object.assign(this, { conversations, conversation, settings, drafts, reply, list, view,
+      toolbar, composer, chrome, act });
+  }
+
+  // -- the draft in the composer ------------------------------------------------------
+
+  /** Typed in the composer: the draft of the conversation on screen. */
+  typed(text) {
+    this.drafts.keep(this.conversation.current, text);
+  }
+
+  /** The conversation on screen's own draft in the composer. */
+  showDraft() {
+    this.composer.showText(this.drafts.of(this.conversation.current));
   }
 
   async refreshList() {
@@ -41,14 +60,15 @@ export class Navigation {
     if (item) this.toolbar.showTitle(item.title);
   }
 
-  open(id) {
+  open(id, preload = true) {
     this.chrome.closeSidebarOnPhone();
-    if (id === this.conversation.current) {
+    if (id === this.conversation.current && !this.conversation.fresh) {
       this.composer.focus();
       return;
     }
     this.act.leaveSystem(); // unsaved text there is kept for coming back
-    this.conversation.open(id);
+    this.#dropGoneNote();
+    this.conversation.open(id, preload);
     this.settings.forget(); // until its history comes, nothing is saved into it
     this.chrome.showConversationError(""); // an import or rename error was about the last
     this.composer.notSent(""); // so was a message that was not sent
@@ -56,25 +76,33 @@ export class Navigation {
     this.renderList();
     this.act.updateControls();
     this.act.refreshHistory();
+    this.showDraft();
     this.composer.focus();
   }
 
-  async newChat() {
+  /** An empty chat with the fields' settings; nothing is stored until its first message
+   * (which carries the settings and system prompt chosen meanwhile), so an unused one
+   * leaves no row in the list. */
+  newChat() {
     this.chrome.closeSidebarOnPhone();
     const { conversation } = this;
     const empty = !this.view.hasMessages() && !this.reply.runsIn(conversation.current);
-    if (empty && (conversation.current || conversation.draft)) {
+    if (empty && !conversation.gone && (conversation.current || conversation.draft)) {
       this.composer.focus(); // this one is still empty: no need for another
       return;
     }
-    try {
-      const created = await api.createConversation({ settings: this.act.newSettings() });
-      this.chrome.showConversationError("");
-      this.conversations.add({ ...created, messages: 0 });
-      this.open(created.id);
-    } catch (err) {
-      this.chrome.showConversationError(err.message);
-    }
+    this.act.leaveSystem();
+    this.#dropGoneNote();
+    conversation.startNew(this.act.newSettings());
+    this.act.cleanSystem();
+    this.settings.forget();
+    this.chrome.showConversationError("");
+    this.view.clear();
+    this.renderList();
+    this.act.updateControls();
+    this.act.refreshHistory();
+    this.showDraft();
+    this.composer.focus();
   }
 
   async rename(id, title) {
@@ -89,29 +117,79 @@ export class Navigation {
 
   async remove(id) {
     const title = this.conversations.find(id)?.title || "New chat";
+    this.#deleting.add(id); // its push may come before the answer
     try {
       await api.deleteConversation(id);
       this.chrome.showConversationError("");
     } catch (err) {
+      this.#deleting.delete(id);
       this.chrome.showConversationError(`Could not delete: ${err.message}`);
       return;
     }
     this.conversations.remove(id);
-    if (id === this.conversation.current) {
+    const wasOpen = id === this.conversation.current;
+    if (wasOpen) {
       const next = this.conversations.items[0];
       if (next) this.open(next.id);
       else this.#startDraft(); // the last one went: an empty chat, stored once used
     }
+    const instead = this.conversation.current;
     this.renderList();
-    toast(`Deleted “${title}”.`, "Undo", async () => {
-      try {
-        await api.restoreConversation(id);
-        await this.refreshList();
-        this.open(id);
-      } catch (err) {
-        this.chrome.showConversationError(`Could not restore: ${err.message}`);
-      }
-    });
+    toast(deletedText(title), "Undo", () => this.#restore(id,
+      wasOpen && this.conversation.current === instead && !this.conversation.gone));
+  }
+
+  /** Undo: back in its place in the list (its last activity is unchanged); on screen
+   * again, without loading its model, only when this tab showed it and still shows what
+   * the delete put there instead. */
+  async #restore(id, reopen) {
+    try {
+      await api.restoreConversation(id);
+    } catch (err) {
+      this.chrome.showConversationError(`Could not restore: ${err.message}`);
+      return;
+    } finally {
+      this.#deleting.delete(id);
+    }
+    await this.refreshList();
+    if (reopen) this.open(id, false);
+  }
+
+  // -- changes made in another tab (a `conversations` frame) -------------------------
+
+  frames = {
+    conversations: (frame) => this.#changed(frame),
+  };
+
+  #changed(frame) {
+    const id = frame.conversation;
+    const here = id === this.conversation.current;
+    if (frame.change === "deleted" && here && !this.#deleting.has(id)) {
+      this.conversation.goneElsewhere();
+      this.sayGone(frame.undo_seconds > 0);
+    } else if (frame.change === "restored" && here && this.conversation.gone) {
+      this.conversation.back();
+      this.#dropGoneNote();
+      this.act.refreshHistory();
+    }
+    this.refreshList();
+  }
+
+  /** The conversation on screen was deleted in another tab: it stays on screen and its
+   * draft in the composer; Enter says so again instead of failing unseen. */
+  sayGone(undoable = true) {
+    this.#dropGoneNote();
+    this.#goneNote = this.view.addNote("This conversation was deleted in another tab. "
+      + "Undo puts it back; New chat starts another (your draft is kept).", "error");
+    const id = this.conversation.current;
+    if (undoable) {
+      toast("Deleted in another tab.", "Undo", () => this.#restore(id, false));
+    }
+  }
+
+  #dropGoneNote() {
+    if (this.#goneNote) this.view.removeNote(this.#goneNote);
+    this.#goneNote = null;
   }
 
   /** No conversation on screen: the server's newest one, or else an empty chat that
@@ -123,6 +201,7 @@ export class Navigation {
     this.view.clear();
     this.act.updateControls();
     this.act.refreshHistory();
+    this.showDraft();
   }
 
   async importFile(file) {
@@ -144,22 +223,5 @@ export class Navigation {
     this.conversation.adopt(id);
     this.settings.adopt(id); // what the fields hold now is this conversation's
     this.act.showExport();
-  }
-
-  /** The conversation on screen, created with the fields' settings when there is none yet
-   * (a system prompt or a parameter saved before the first message). */
-  ensureConversation() {
-    if (this.conversation.current) return Promise.resolve(this.conversation.current);
-    this.#creating ??= api.createConversation({
-      settings: { ...this.settings.saved, ...this.act.newSettings() },
-    }).then((created) => {
-      if (!this.conversation.current) this.adopt(created.id);
-      this.settings.stored(created.settings);
-      this.refreshList();
-      return this.conversation.current;
-    }).finally(() => {
-      this.#creating = null;
-    });
-    return this.#creating;
   }
 }

@@ -7,14 +7,18 @@ export class Sending {
    * @param {{connection: import("./connection.js").Connection,
    *          reply: import("./reply.js").Reply,
    *          conversation: import("./conversation.js").OpenConversation,
-   *          fields: () => ?object}} parts `fields`: what every reply frame carries
-   *   (null: the settings cannot be sent as they are, and the page has said why)
+   *          drafts: import("./drafts.js").Drafts,
+   *          fields: () => ?object, gone: () => void}} parts `fields`: what every reply
+   *   frame carries (null: the settings cannot be sent as they are, and the page has said
+   *   why); `gone`: say that the conversation on screen was deleted elsewhere
    */
-  constructor({ connection, reply, conversation, fields }) {
+  constructor({ connection, reply, conversation, drafts, fields, gone }) {
     this.connection = connection;
     this.reply = reply;
     this.conversation = conversation;
+    this.drafts = drafts;
     this.fields = fields;
+    this.gone = gone;
   }
 
   /** Send `frame` with the settings; what waits for its start is `pending` plus the
@@ -26,11 +30,20 @@ export class Sending {
     return true;
   }
 
+  /** A message; true when sent (the composer then empties, and the draft is gone). A
+   * conversation deleted in another tab sends nothing, and says so again. */
   chat(text, images = []) {
+    if (this.conversation.gone) {
+      this.gone();
+      return false;
+    }
     const ids = images.map((image) => image.id);
     const frame = { type: "chat", text };
     if (ids.length) frame.images = ids;
-    return this.#send(frame, { kind: "chat", text, images: ids });
+    const id = this.conversation.current;
+    const sent = this.#send(frame, { kind: "chat", text, images: ids });
+    if (sent) this.drafts.forget(id);
+    return sent;
   }
 
   retry(id) {

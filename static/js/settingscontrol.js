@@ -8,8 +8,8 @@ export class SettingsControl {
   /**
    * @param {object} parts `settings` and `system` (the models it changes), `installed`,
    *   `conversation`, `connection`, the views `params`, `systemBox`, `toolbar`, `chrome`,
-   *   and `act`: ensureConversation, refreshHistory, useSavedModel, showContext, notSent
-   *   (why a message was not sent, said at the composer)
+   *   and `act`: refreshHistory, useSavedModel, showContext, notSent (why a message was
+   *   not sent, said at the composer)
    */
   constructor({ settings, system, installed, conversation, connection, params, systemBox,
     toolbar, chrome, act }) {
@@ -37,6 +37,12 @@ export class SettingsControl {
     // `think` only goes to a model that says it can (others answer it with a 400), off too:
     // a thinking model thinks when it is left out. The server sends what fits the model.
     if (installed.capable(installed.model, "thinking")) fields.think = settings.think;
+    if (this.conversation.draft && !this.conversation.current) {
+      // A chat not stored yet: its first message makes it, with what was chosen for it.
+      fields.new = true;
+      fields.settings = { ...settings.saved, ...this.newSettings() };
+      if (this.system.kept) fields.system = this.system.kept;
+    }
     return fields;
   }
 
@@ -83,13 +89,13 @@ export class SettingsControl {
     }
   }
 
-  /** A chat not stored yet keeps a picked model in the page; any other setting saved
-   * creates its conversation, with every setting the fields hold. */
+  /** A chat not stored yet keeps its settings in the page: its first message carries
+   * them, so a setting changed in a new chat that is never used stores nothing. */
   async #saveDraft(part) {
-    this.settings.stored({ ...this.settings.saved, ...part });
-    if (Object.keys(part).every((key) => key === "model")) return;
+    const wanted = { ...this.settings.saved, ...part };
     try {
-      await this.act.ensureConversation();
+      if (!Object.keys(part).every((key) => key === "model")) await api.checkSettings(wanted);
+      this.settings.stored(wanted);
       if ("options" in part || "keep_alive" in part) this.params.saved(this.params.read());
     } catch (err) {
       this.#failed(err);
@@ -142,6 +148,9 @@ export class SettingsControl {
   /** The history's system prompt, unless the box holds text typed here. */
   showSystem(history) {
     const system = this.system;
+    if (history.conversation === null && system.kept) { // saved in this new chat
+      history = { ...history, system: system.kept };
+    }
     if (!system.dirty) {
       const draft = system.resumeDraft(this.conversation.current);
       if (draft !== undefined) this.systemBox.showText(draft, "Not saved (your draft)");
@@ -153,18 +162,11 @@ export class SettingsControl {
   async saveSystem() {
     const box = this.systemBox;
     const { conversation } = this;
-    if (conversation.draft && !conversation.current) { // the first save makes it
-      if (!this.connection.connected) {
-        box.showStatus("Not connected: not saved");
-        return;
-      }
-      box.showStatus("Saving…");
-      try {
-        await this.act.ensureConversation();
-      } catch (err) {
-        box.showStatus(`Not saved: ${err.message}`);
-        return;
-      }
+    if (conversation.draft && !conversation.current) { // kept for the first message
+      this.system.keep(box.text.trim());
+      box.showStatus(box.text.trim() ? "Kept: saved with the first message" : "Removed ✓");
+      box.showSet(Boolean(box.text.trim()));
+      return;
     }
     if (!this.connection.send({ type: "system", text: box.text,
       conversation: conversation.current })) {

@@ -6,6 +6,7 @@ export const KEYS = {
   conversation: "webchat.conversation", // the conversation last on screen
   theme: "webchat.theme", // system, light or dark
   context: (model) => `webchat.context.${model}`, // the context it was loaded with last
+  draft: (id) => `webchat.draft.${id || "new"}`, // what is typed in a conversation's composer
 };
 
 export class Store {
@@ -22,6 +23,14 @@ export class Store {
       localStorage.setItem(key, value);
     } catch {
       // private mode or storage full: the choice just is not remembered
+    }
+  }
+
+  remove(key) {
+    try {
+      localStorage.removeItem(key);
+    } catch {
+      // nothing was remembered
     }
   }
 }

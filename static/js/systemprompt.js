@@ -1,9 +1,21 @@
 // The system prompt being typed: whether the box holds unsaved text, and the unsaved
-// text of each conversation left meanwhile (given back on coming back to it).
+// text of each conversation left meanwhile (given back on coming back to it), and the one
+// saved in a new chat, kept until its first message stores it.
 
 export class SystemPrompt {
   #dirty = false;
   #drafts = new Map(); // conversation id -> system prompt typed there, not saved
+  #kept = ""; // saved in a new chat: sent with its first message
+
+  get kept() {
+    return this.#kept;
+  }
+
+  /** Saved in a new chat, which has no row yet: its first message carries it. */
+  keep(text) {
+    this.#kept = text;
+    this.#dirty = false;
+  }
 
   get dirty() {
     return this.#dirty;
@@ -22,6 +34,7 @@ export class SystemPrompt {
   /** Nothing typed here (a new screen, the server's text shown). */
   clean() {
     this.#dirty = false;
+    this.#kept = "";
   }
 
   /** The text typed in `id` before leaving it (undefined when none); the box holds

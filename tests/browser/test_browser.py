@@ -431,8 +431,8 @@ def test_system_prompt_parameters_and_endpoint_per_conversation(page, live_serve
     open_settings(page)
     page.click("#system-box summary")
     page.fill("#system-prompt", "Be terse.")
-    page.click("#system-save")
-    expect(page.locator("#system-status")).to_have_text("Saved ✓")
+    page.click("#system-save")  # a new chat: kept until its first message stores it
+    expect(page.locator("#system-status")).to_have_text("Kept: saved with the first message")
 
     send(page, "hello there")
     expect(stored_reply(page)).to_have_attribute("data-status", "ok")
@@ -457,7 +457,8 @@ def test_system_prompt_parameters_and_endpoint_per_conversation(page, live_serve
     expect(page.locator("#system-prompt")).to_have_value("Be terse.")
 
     page.click("#new-chat")  # a new conversation starts with defaults of its own
-    expect(page.locator("#conversation-list li")).to_have_count(2)
+    expect(page.locator("#messages")).to_contain_text("No messages yet")
+    expect(page.locator("#conversation-list li")).to_have_count(1)  # none until used
     expect(page.locator("#system-prompt")).to_have_value("")
     expect(page.locator("#p-temperature")).to_have_value("")
 
@@ -515,8 +516,8 @@ def test_conversations_switch_without_interrupting_rename_delete_undo(
     send(page, "long story")
     expect(last_reply(page).locator(".message-content")).to_contain_text("w2")
     page.keyboard.press("Control+Shift+O")  # a new chat while the reply streams
-    expect(page.locator("#conversation-list li")).to_have_count(2)
     expect(page.locator("#messages")).to_contain_text("No messages yet")
+    expect(page.locator("#conversation-list li")).to_have_count(1)  # stored once used
     busy = page.locator("#conversation-list li.generating")
     expect(busy).to_have_count(1)
     expect(busy).to_contain_text("long story")
@@ -535,10 +536,10 @@ def test_conversations_switch_without_interrupting_rename_delete_undo(
     expect(page.locator("#chat-title")).to_have_text("Renamed story")
 
     page.locator("#conversation-list li").first.locator(".conversation-delete").click()
-    expect(page.locator("#conversation-list li")).to_have_count(1)
+    expect(page.locator("#conversation-list li.empty-state")).to_have_count(1)
     expect(page.locator("#toast")).to_contain_text("Deleted “Renamed story”")
     page.click("#toast-action")  # Undo
-    expect(page.locator("#conversation-list li")).to_have_count(2)
+    expect(page.locator("#conversation-list li.conversation-item")).to_have_count(1)
     expect(stored_reply(page).locator(".message-content")).to_contain_text("w59")
 
     page.click("#export-menu summary")
@@ -546,7 +547,7 @@ def test_conversations_switch_without_interrupting_rename_delete_undo(
         page.click("#export-md")
     assert "### You\n\n```markdown\nlong story" in Path(md.value.path()).read_text()
     export_json_then_import(page, tmp_path / "story.json")
-    expect(page.locator("#conversation-list li")).to_have_count(3)
+    expect(page.locator("#conversation-list li")).to_have_count(2)
     expect(page.locator("#chat-title")).to_have_text("Renamed story")
     expect(stored_reply(page).locator(".message-content")).to_contain_text("w59")
 
@@ -770,7 +771,8 @@ def test_theme_shortcuts_help_and_phone(open_tab, live_server, fake_ollama):
     page.click("#new-chat")  # picking something closes the drawer
     expect(page.locator("#new-chat")).not_to_be_in_viewport()
     expect(sidebar).to_be_attached()
-    expect(page.locator("#conversation-list li")).to_have_count(2)
+    expect(page.locator("#messages")).to_contain_text("No messages yet")
+    expect(page.locator("#conversation-list li")).to_have_count(1)  # stored once used
 
 
 def test_page_weight_offline(engine, live_server, fake_ollama):

@@ -155,7 +155,25 @@ def new_conversation() -> Any:
     conversation = services.sessions.conversations.new_conversation(
         session["sid"], services.config["MAX_CONVERSATIONS"], fields.get("title", ""),
         fields.get("system"), fields.get("settings"))
+    _tell(services, "created", conversation.id, conversation.title)
     return conversation.to_json(), 201
+
+
+def _tell(services: Any, change: str, cid: int, title: str | None = None,
+          **extra: Any) -> None:
+    """Every tab of this browser hears of a change to its conversation list (the tab that
+    asked too: it cannot be told apart over HTTP, and a redraw is harmless)."""
+    frame = {"type": "conversations", "change": change, "conversation": cid, **extra}
+    if title is not None:
+        frame["title"] = title
+    services.tell_tabs(session["sid"], frame)
+
+
+@conversations_bp.post("/settings/check")
+def check_settings() -> Any:
+    """A new chat's settings checked, nothing stored (it has no row until its first
+    message): the settings as they would be saved, or the 400 a PATCH would give."""
+    return {"settings": validate_settings(json_object().get("settings"))}
 
 
 @conversations_bp.get("/conversations/<int:cid>")
@@ -166,8 +184,11 @@ def get_conversation(cid: int) -> Any:
 @conversations_bp.patch("/conversations/<int:cid>")
 def update_conversation(cid: int) -> Any:
     fields = _conversation_fields(json_object())
-    conversations = app_services().sessions.conversations
-    return conversations.update_conversation(session["sid"], cid, **fields).to_json()
+    services = app_services()
+    updated = services.sessions.conversations.update_conversation(session["sid"], cid, **fields)
+    if "title" in fields:
+        _tell(services, "renamed", cid, updated.title)
+    return updated.to_json()
 
 
 @conversations_bp.delete("/conversations/<int:cid>")
@@ -178,12 +199,16 @@ def delete_conversation(cid: int) -> Any:
     if running_in(sid) == cid:
         raise InvalidInput("A reply is being generated in this conversation: stop it first")
     services.sessions.conversations.delete_conversation(sid, cid)
+    _tell(services, "deleted", cid, undo_seconds=600)
     return {"deleted": cid, "undo_seconds": 600}
 
 
 @conversations_bp.post("/conversations/<int:cid>/restore")
 def restore_conversation(cid: int) -> Any:
-    return app_services().sessions.conversations.restore_conversation(session["sid"], cid).to_json()
+    services = app_services()
+    restored = services.sessions.conversations.restore_conversation(session["sid"], cid)
+    _tell(services, "restored", cid, restored.title)
+    return restored.to_json()
 
 
 @conversations_bp.get("/conversations/<int:cid>/export")
@@ -204,4 +229,7 @@ def export_conversation(cid: int) -> Any:
 
 @conversations_bp.post("/conversations/import")
 def import_conversation() -> Any:
-    return receive_import()  # webchat/api/imports.py
+    answer = receive_import()  # webchat/api/imports.py
+    if isinstance(answer, tuple) and answer[1] == 201 and isinstance(answer[0], dict):
+        _tell(app_services(), "created", answer[0]["id"], answer[0].get("title", ""))
+    return answer

@@ -23,6 +23,7 @@ from ..validation import (
     validate_keep_alive,
     validate_model_name,
     validate_options,
+    validate_settings,
     validate_think,
 )
 
@@ -57,6 +58,17 @@ class FrameFields:
         `not_found` while it has none."""
         return self.services.sessions.conversations.resolve(self.sid, frame.get("conversation"),
                                               self.services.config["MAX_CONVERSATIONS"], create)
+
+    def new_conversation(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """A `chat` frame's `new: true` (sent from a chat not stored yet): the system prompt
+        and settings chosen before its first message, checked now; the conversation is
+        made only when that message is stored, so a new chat left unused leaves no row."""
+        system = frame.get("system")
+        if system is not None:
+            system = self.text({"text": system}, allow_empty=True).strip() or None
+        settings = frame.get("settings")
+        return {"system": system,
+                "settings": validate_settings(settings) if settings is not None else None}
 
     def message_id(self, frame: dict[str, Any], what: str) -> int:
         message_id = frame.get("id")

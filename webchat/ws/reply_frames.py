@@ -79,12 +79,20 @@ class ReplyFrames:
     def on_chat(self, frame: dict[str, Any], text: str) -> None:
         """A message (`text`, already read: a command never gets here) to answer."""
         named = self.fields.conversation(frame) if frame.get("conversation") is not None else None
+        fresh = self.fields.new_conversation(frame) if named is None and frame.get("new") is True \
+            else None
         request = self.fields.reply_settings(frame)
         images = self.fields.images(frame, request["model"], request["host"])
         if self.busy() or self._rate_limited():
             return
-        # Only a message that will be sent makes the browser's first conversation.
-        cid = named if named is not None else self.fields.conversation(frame, create=True)
+        # Only a message that will be sent makes a conversation: the browser's first, or
+        # (`new`) a new chat's, with what was chosen for it before this message.
+        if fresh is not None:
+            cid = self.services.sessions.conversations.new_conversation(
+                self.sid, self.config["MAX_CONVERSATIONS"], "", fresh["system"],
+                fresh["settings"]).id
+        else:
+            cid = named if named is not None else self.fields.conversation(frame, create=True)
         self._start_reply(cid, request, lambda: self.services.sessions.exchanges.add_user(
             self.sid, cid, text, request["model"], images), (text, len(images)))
 
