@@ -1,21 +1,25 @@
 """The stand-in Ollama (tests/support/fake_ollama.py) as its own process, for the benchmarks.
 
 `python bench/_fake_server.py --token-delay 0.02` prints the URL it listens on, then
-serves until it is terminated or its stdin closes. Every reply is the stand-in's default
-echo ("You said:" + one token per word of the last user message), so a benchmark shapes
-a reply by the words it sends and needs no control channel into this process.
+serves until it is terminated or its stdin closes. It answers as Ollama 0.32.15 (the
+stand-in's default) unless WEBCHAT_BENCH_RELEASE names another release, e.g. 0.24.0,
+whose cache needs no warm-up after each reply (webchat/relay/cache_warm.py). Every reply
+is the stand-in's default echo ("You said:" + one token per word of the last user
+message), so a benchmark shapes a reply by the words it sends and needs no control
+channel into this process.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
 
 import _common  # noqa: F401  (puts the repository root on sys.path)
 
-from tests.support.fake_ollama import FakeOllama, _Handler
+from tests.support.fake_ollama import DEFAULT_RELEASE, FakeOllama, _Handler
 
 _pause = _Handler._pause
 
@@ -42,7 +46,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.paced:
         _Handler._pause = _paced  # type: ignore[method-assign]
-    fake = FakeOllama()
+    fake = FakeOllama(release=os.environ.get("WEBCHAT_BENCH_RELEASE", DEFAULT_RELEASE))
     fake.token_delay = args.token_delay
     fake.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -77,10 +77,9 @@ class Chat:
         self.durations.append(stats.get("prompt_eval_duration", 0) / 1e6)
         self.counts.append(stats.get("prompt_eval_count", 0))
         warmer = self.user.server.services.cache_warm
-        before = len(warmer.read)
+        before = warmer.prompt_eval_ns
         warmer.idle(180)
-        self.warm_ms.append(sum(s.get("prompt_eval_duration", 0) for s in warmer.read[before:])
-                            / 1e6)
+        self.warm_ms.append((warmer.prompt_eval_ns - before) / 1e6)
         history = self.user.history(self.cid)
         asked = [m["content"] for m in history["messages"][:-1]]
         self.questions.append(history["messages"][-2]["id"])

@@ -55,7 +55,9 @@ class CacheWarmer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running: dict[str, list[tuple[Cancellation, threading.Thread]]] = {}
-        self.read: list[dict[str, Any]] = []  # each warm-up's stats (bench/prompt_cache.py)
+        # What the warm-ups cost Ollama, summed (bench/prompt_cache.py): a sum, not a list
+        # of each one's stats, which grew by one dict per reply for the server's life.
+        self.prompt_eval_ns = 0
 
     def warm(self, host: Host, version: str, payload: dict[str, Any], endpoint: str,
              reply: str) -> None:
@@ -74,7 +76,10 @@ class CacheWarmer:
             for batch in host.client.stream_batches("/api/chat", body, cancel):
                 for event in batch:
                     if event.kind == "done":
-                        self.read.append(dict(event.stats))
+                        spent = event.stats.get("prompt_eval_duration")
+                        if isinstance(spent, int):
+                            with self._lock:
+                                self.prompt_eval_ns += spent
         except OllamaError as exc:  # stopped for a reply, or Ollama busy: no matter
             log.debug("warming the prompt cache ended: %s", exc)
         except Exception:
