@@ -91,6 +91,7 @@ def test_seed_commands(fake_ollama, user):
     info = ws.recv()
     assert info["command"] == "exit" and info["unloaded"] == ["gemma3:270m"]
     assert "unloaded 'gemma3:270m'" in info["text"]
+    assert "ended" not in info["text"] and "conversations stay" in info["text"]  # truthful
     assert wait_until(lambda: fake_ollama.loaded_names() == [])
 
     ws.send({"type": "chat", "text": "/clear", "model": "gemma3:270m"})

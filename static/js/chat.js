@@ -85,10 +85,15 @@ export class ChatView {
   }
 
   /** The text of the newest reply as shown (markdown rendered), for reading out. */
+  /** The last reply's text as it is read out: each block (heading, paragraph, list item,
+   * code line) ends as a sentence, so a screen reader pauses between them. Its
+   * `textContent` ran "Title" and "First point" together as "TitleFirst point". */
   lastReplyText() {
     const shown = [...this.container.querySelectorAll(".message.assistant .message-content")]
       .pop();
-    return shown?.textContent || "";
+    const lines = (shown?.innerText ?? shown?.textContent ?? "").split(/\n+/)
+      .map((line) => line.trim()).filter(Boolean);
+    return lines.map((line) => (/[.!?:;…]$/.test(line) ? line : `${line}.`)).join(" ");
   }
 
   /** After a version switch: the keyboard stays on the switcher of message `id`. */
@@ -203,8 +208,10 @@ export class ChatView {
   showEmptyState() {
     const empty = el("div", "chat-empty");
     empty.append(el("p", "chat-empty-title", "No messages yet"));
-    empty.append(el("p", null, "Pick a model, write a message and press Enter. "
-      + "Type /help to see the commands."));
+    // True whether or not a model is picked yet ("Pick a model" read wrong once one was):
+    // the picker and the composer say what is missing.
+    empty.append(el("p", null, "Write a message and press Enter to chat with the model "
+      + "chosen above. Type /help to see the commands."));
     this.container.replaceChildren(empty);
   }
 

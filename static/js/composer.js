@@ -40,7 +40,10 @@ export class Composer {
     this.blockedWhy = ""; // the line says it only when Ollama is down (see #showReason)
     this.ollamaDown = false;
     this.notSentWhy = "";
-    els.attach.addEventListener("click", () => els.attachFile.click());
+    els.attach.addEventListener("click", () => {
+      if (this.canAttach) els.attachFile.click();
+      else this.showAttachError(els.attachReason.textContent); // why, where it shows
+    });
     els.attachFile.addEventListener("change", () => {
       this.addFiles([...els.attachFile.files]);
       els.attachFile.value = "";
@@ -107,10 +110,12 @@ export class Composer {
   // -- images ---------------------------------------------------------------------
 
   /** Enable attaching for a vision model; otherwise say why it is off — on the button
-   * (its title and description), and once under the input only when an image is pasted. */
+   * (its title and description), and under the input when it is pressed or an image is
+   * pasted. Off, the button stays focusable (`aria-disabled`): a disabled one kept its
+   * reason in a tooltip that neither the keyboard nor a touch could reach. */
   setVision(enabled, reason) {
     this.canAttach = enabled;
-    this.els.attach.disabled = !enabled;
+    this.els.attach.setAttribute("aria-disabled", String(!enabled));
     this.els.attach.title = enabled ? "Attach an image (or paste one)" : reason;
     this.els.attachReason.textContent = enabled ? "" : reason;
     this.els.attachReason.hidden = true;

@@ -208,11 +208,16 @@ export class MessageView {
     row.append(send, cancel);
     box.append(area, note, row);
     const content = article.querySelector(".message-content");
+    // While editing, the message's own Copy and Edit are hidden: they acted on the text
+    // the editor replaces, and a second Edit did nothing.
+    const actions = article.querySelector(".message-actions");
     content.hidden = true;
+    if (actions) actions.hidden = true;
     content.after(box);
     const close = () => {
       box.remove();
       content.hidden = false;
+      if (actions) actions.hidden = false;
     };
     cancel.addEventListener("click", close);
     box.addEventListener("submit", (event) => {

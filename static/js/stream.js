@@ -20,6 +20,13 @@ export class StreamTarget {
       { id: 0, role: "assistant", model, content: "", status: "streaming", in_context: true },
       false);
     article.querySelector(".muted.small")?.remove();
+    // Until the first token the bubble shows that a reply is coming (three pulsing dots,
+    // read out once as "writing"), with the reason it is slow below when there is one.
+    const typing = el("div", "reply-typing");
+    typing.setAttribute("role", "img");
+    typing.setAttribute("aria-label", `${model} is writing`);
+    typing.append(el("span"), el("span"), el("span"));
+    article.querySelector(".message-content").before(typing);
     if (waiting) {
       article.querySelector(".message-content").before(el("div", "reply-wait muted small",
         waiting));
@@ -70,7 +77,10 @@ export class StreamTarget {
   flush() {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
-    if (this.pending || this.pendingThinking) this.article.querySelector(".reply-wait")?.remove();
+    if (this.pending || this.pendingThinking) {
+      this.article.querySelector(".reply-wait")?.remove();
+      this.article.querySelector(".reply-typing")?.remove();
+    }
     if (this.pendingThinking) {
       if (!this.thinkingText) {
         const box = thinkingBox("", true);
@@ -107,6 +117,8 @@ export class StreamTarget {
   end(stats, error, cutStatus, showHosts) {
     this.finish();
     const article = this.article;
+    article.querySelector(".reply-typing")?.remove(); // ended before its first token
+    article.querySelector(".reply-wait")?.remove();
     article.classList.remove("streaming", "status-streaming");
     const status = error ? cutStatus : stats && stats.stopped ? "stopped" : "ok";
     article.classList.add(`status-${status}`);

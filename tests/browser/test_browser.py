@@ -692,13 +692,19 @@ def test_images_for_vision_models(make_server, page, tmp_path, fake_ollama):
     fake_ollama.add_model("eyes:latest", capabilities=("completion", "vision"))
     server = make_server(MAX_IMAGE_BYTES=4096)
     open_chat(page, server.url)
-    expect(page.locator("#attach")).to_be_disabled()
+    attach = page.locator("#attach")
+    expect(attach).to_have_attribute("aria-disabled", "true")
     expect(page.locator("#attach-reason")).to_have_text(
         "gemma3:270m cannot see images: attach works with vision models.")
-    expect(page.locator("#attach-reason")).to_be_hidden()  # said when an image comes
+    expect(page.locator("#attach-reason")).to_be_hidden()  # said when asked
+    attach.focus()  # reachable from the keyboard, and pressing it says why
+    page.keyboard.press("Enter")
+    expect(page.locator("#attach-error")).to_have_text(
+        "gemma3:270m cannot see images: attach works with vision models.")
     page.select_option("#model-select", "eyes:latest")
-    expect(page.locator("#attach")).to_be_enabled()
+    expect(attach).to_have_attribute("aria-disabled", "false")
     expect(page.locator("#attach-reason")).to_be_hidden()
+    expect(page.locator("#attach-error")).to_be_hidden()
 
     png = tiny_png()
     page.set_input_files("#attach-file", files=[

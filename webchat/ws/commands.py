@@ -88,8 +88,12 @@ def _exit(conn: Caller, current: Any) -> None:
     conn.services.loaded_watch.poke()
     unloaded = [name for name in unloaded if name in loaded]
     what = ", ".join(f"'{n}'" for n in unloaded) if unloaded else "nothing was loaded"
-    text = f"Session ended: unloaded {what}."
+    # Said as what it does: the models go, nothing else ends (the page stays connected,
+    # the conversations stay, and the next message loads its model again). The seed's
+    # "Session ended… Great work today!" told a new user the chat was over.
+    text = f"Released this browser's models: unloaded {what}."
     if kept:
         text += f" Kept {', '.join(repr(n) for n in kept)}: another session is using it."
     conn.send({"type": "info", "command": "exit", "unloaded": unloaded, "kept": kept,
-               "text": text + " Great work today!"})
+               "text": text + " Your conversations stay; the next message loads its "
+               "model again."})
