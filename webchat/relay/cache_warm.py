@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..ollama.cancellation import Cancellation
@@ -56,6 +57,8 @@ class CacheWarmer:
         self._lock = threading.Lock()
         self._running: dict[str, list[tuple[Cancellation, threading.Thread]]] = {}
         self.read: list[dict[str, Any]] = []  # each warm-up's stats (bench/prompt_cache.py)
+        # Told (model, host label) when a warm-up ends: it moved the model's expiry too.
+        self.on_done: Callable[[str, str], None] | None = None
 
     def warm(self, host: Host, version: str, payload: dict[str, Any], endpoint: str,
              reply: str) -> None:
@@ -83,6 +86,8 @@ class CacheWarmer:
             with self._lock:
                 running = self._running.get(host.label, [])
                 self._running[host.label] = [r for r in running if r[0] is not cancel]
+            if self.on_done is not None:
+                self.on_done(str(body.get("model") or ""), host.label)
 
     def cancel(self, host: Host) -> None:
         """A reply is about to start on `host`: nothing of ours may make it wait."""
