@@ -8,7 +8,7 @@ import pytest
 from webchat.ollama.names import canonical
 
 from .support.fake_ollama import FakeOllama
-from .support.live import BrowserClient, LiveServer
+from .support.live import BrowserClient, LiveServer, wait_until
 from .support.roles import guest, unload
 
 MODEL = "gemma3:270m"
@@ -81,3 +81,41 @@ def test_the_admin_may_unload_any_spelling(tmp_path, fake_ollama):
         assert unload(boss, "library/GEMMA3:270m").status_code == 200
     finally:
         server.stop()
+
+
+def _decided(server: LiveServer) -> bool:
+    """The server's leave has settled its claims: unloaded, or left to someone else."""
+    usage = server.services.usage
+    return not usage._timers and not usage._models and not usage.loaded_by_us
+
+
+def test_a_leave_spares_a_model_another_instance_touched_since(tmp_path, fake_ollama):
+    """Two app instances on one Ollama: a browser of the first leaves, but a browser of
+    the second preloaded the model after the first's last reply (its expiry moved in
+    /api/ps), so the first leaves it loaded; with nobody else, the leave unloads."""
+    first = LiveServer(tmp_path / "a", fake_ollama.url, UNLOAD_GRACE=0.1)
+    second = LiveServer(tmp_path / "b", fake_ollama.url, UNLOAD_GRACE=0.1)
+    try:
+        alone = BrowserClient(first)
+        ws = alone.socket()
+        ws.chat("only me")
+        ws.close()
+        assert wait_until(lambda: _decided(first), 10)
+        assert wait_until(lambda: MODEL in fake_ollama.unloads, 5), fake_ollama.unloads
+        unloads = len(fake_ollama.unloads)
+
+        mine = BrowserClient(first)
+        ws = mine.socket()
+        ws.chat("mine first")
+        usage = first.services.usage
+        assert wait_until(lambda: usage._seen, 5)  # the look after our reply was taken
+        theirs = BrowserClient(second)
+        loaded = theirs.http.post(second.url + "/api/load", json={"model": MODEL}, timeout=10)
+        assert loaded.status_code == 200, loaded.text
+        ws.close()
+        assert wait_until(lambda: _decided(first), 10)
+        assert len(fake_ollama.unloads) == unloads, fake_ollama.unloads
+        assert fake_ollama.loaded_names() == [MODEL]
+    finally:
+        first.stop()
+        second.stop()

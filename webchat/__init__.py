@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from .guard import auth, bodies, headers, ids, own_names, safejson
 from .guard.limits import PartialBudget, RateLimiter, SocketCounter, budget_for
 from .guard.peers import PeerLimits, client_address
 from .guard.secret import load_or_create_secret, make_private
-from .models.usage import ModelUsage
+from .models.usage import ModelUsage, ps_look
 from .ollama.hosts import Hosts
 from .relay.running import ActiveReplies
 from .services import Services
@@ -90,7 +91,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     make_private(data_dir)  # after SQLite made its files
     install_storage(db)
     usage = ModelUsage(ollama_hosts.release, app.config["UNLOAD_GRACE"],
-                       unload_on_leave=not app.config["KEEP_MODELS_ON_LEAVE"])
+                       unload_on_leave=not app.config["KEEP_MODELS_ON_LEAVE"],
+                       look=partial(ps_look, ollama_hosts))
     replies = ActiveReplies(sessions.exchanges.save_partials, app.config["REPLY_GRACE"],
                             app.config["SILENCE_NOTICE"])
     app.extensions["webchat"] = Services(

@@ -68,6 +68,7 @@ class Services:
         self.preloads = Preloads(self.client)
         self.models = ModelControl(self.hosts, self.usage, self.preloads, self.loaded_watch,
                                    self.replying_with, on_unload=self.cache_warm.cancel)
+        self.cache_warm.on_done = self.usage.seen  # a warm-up moves the model's expiry too
 
     @property
     def client(self) -> OllamaClient:

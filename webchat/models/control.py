@@ -60,6 +60,7 @@ class ModelControl:
         finally:
             target.forget("ps")
             self.loaded_watch.poke()
+            self.usage.seen(name, target.label)
 
     def unload(self, name: str, host: Host | None = None) -> dict[str, Any]:
         """Unload from `host`, or by default from every host where it is loaded.

@@ -9,6 +9,14 @@ same model loaded on two machines is two things to release. Models are compared 
 Ollama names them (webchat/ollama/names.py): `GEMMA3:270m` and
 `registry.ollama.ai/library/gemma3:270m` are the model another browser uses as
 `gemma3:270m`.
+
+Several app instances may share one Ollama, and none knows the others' browsers. So at a
+leave a model is unloaded only if it still looks as this instance left it: `/api/ps`
+shows the `expires_at` and `size` it showed just after this instance's last request with
+it (`seen`). Ollama moves `expires_at` on every request that uses a model (keep_alive
+counts from the request's end), so another instance's preload or reply since ours shows
+as a changed expiry, and the model is left to that other user and its own keep_alive.
+What this cannot tell is in the README ("Several instances on one Ollama").
 """
 
 from __future__ import annotations
@@ -18,18 +26,28 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 
+from ..ollama.hosts import Hosts
 from ..ollama.names import canonical
 
 log = logging.getLogger(__name__)
 
 
 Claim = tuple[str, str]  # (host label, model); "" as host: wherever it is loaded
+Look = tuple[str, int]  # what /api/ps shows of a loaded model: (expires_at, size)
+# After one of our requests ends, Ollama moves the expiry a moment later (its scheduler
+# hears of the end on a channel): the look is taken this long after.
+SEEN_DELAY = 0.3
 
 
 class ModelUsage:
     def __init__(self, unload: Callable[[str, str], object], grace: float,
-                 unload_on_leave: bool = True) -> None:
+                 unload_on_leave: bool = True,
+                 look: Callable[[str, str], Look | None] | None = None) -> None:
+        """`look(model, host)`: what /api/ps shows of the model on that host now (None:
+        not loaded); without it every claim is unloaded at a leave, as before."""
         self._unload = unload
+        self._look = look
+        self._seen: dict[Claim, Look] = {}  # as /api/ps showed it after our last request
         self.grace = grace
         self.unload_on_leave = unload_on_leave
         self._lock = threading.Lock()
@@ -62,6 +80,42 @@ class ModelUsage:
         with self._lock:
             self._models[sid].add((host, model))
             self.loaded_by_us.add((host, model))
+
+    def seen(self, model: str, host: str = "") -> None:
+        """One of this instance's requests with `model` on `host` ended (a reply, a
+        preload, a warm-up): remember how /api/ps shows it, a moment later."""
+        if self._look is None:
+            return
+        timer = threading.Timer(SEEN_DELAY, self._take_look, args=((host, model),))
+        timer.daemon = True
+        timer.start()
+
+    def _take_look(self, claim: Claim) -> None:
+        try:
+            look = self._look(claim[1], claim[0]) if self._look is not None else None
+        except Exception as exc:  # Ollama down: nothing to compare with later
+            log.debug("could not read /api/ps for %s: %s", claim[1], exc)
+            return
+        with self._lock:
+            if look is None:
+                self._seen.pop(claim, None)
+            else:
+                self._seen[claim] = look
+
+    def touched_elsewhere(self, model: str, host: str = "") -> bool:
+        """/api/ps shows the model otherwise than it did after our last request with it:
+        someone else (another app, `ollama run`) has used or reloaded it since."""
+        if self._look is None:
+            return False
+        with self._lock:
+            mine = self._seen.get((host, model))
+        if mine is None:
+            return False  # never seen after a request of ours: as before, ours to free
+        try:
+            now = self._look(model, host)
+        except Exception:
+            return False  # Ollama down: the unload fails quietly anyway
+        return now is not None and now != mine
 
     def others_using(self, sid: str, model: str, host: str = "") -> bool:
         """Another browser, still open or within its grace period, has used the model on
@@ -107,6 +161,11 @@ class ModelUsage:
             if _covers(held, canonical(model), host):
                 _add(kept, model)
                 continue
+            if self.touched_elsewhere(model, host):  # another instance's user: theirs now
+                _add(kept, model)
+                with self._lock:
+                    self.loaded_by_us.discard(claim)
+                continue
             try:
                 self._unload(model, host)
                 _add(unloaded, model)
@@ -135,12 +194,26 @@ class ModelUsage:
             self.loaded_by_us.clear()
         done: list[str] = []
         for host, model in claims:
+            if self.touched_elsewhere(model, host):
+                continue
             try:
                 self._unload(model, host)
                 _add(done, model)
             except Exception as exc:
                 log.warning("could not unload %s on %s: %s", model, host or "its host", exc)
         return done
+
+
+def ps_look(hosts: Hosts, model: str, label: str = "") -> Look | None:
+    """How `/api/ps` on the labelled host (default: the first) shows the model now:
+    (expires_at, size), or None when it is not loaded there."""
+    host = hosts.get(label) if label else hosts.primary
+    key = canonical(model)
+    for entry in host.client.list_loaded_models():
+        names = (str(entry.get("name") or ""), str(entry.get("model") or ""))
+        if key in {canonical(name) for name in names}:
+            return str(entry.get("expires_at") or ""), int(entry.get("size") or 0)
+    return None
 
 
 def _covers(claims: set[Claim], key: str, host: str) -> bool:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..ollama.cancellation import Cancellation
@@ -58,6 +59,8 @@ class CacheWarmer:
         # What the warm-ups cost Ollama, summed (bench/prompt_cache.py): a sum, not a list
         # of each one's stats, which grew by one dict per reply for the server's life.
         self.prompt_eval_ns = 0
+        # Told (model, host label) when a warm-up ends: it moved the model's expiry too.
+        self.on_done: Callable[[str, str], None] | None = None
 
     def warm(self, host: Host, version: str, payload: dict[str, Any], endpoint: str,
              reply: str) -> None:
@@ -88,6 +91,8 @@ class CacheWarmer:
             with self._lock:
                 running = self._running.get(host.label, [])
                 self._running[host.label] = [r for r in running if r[0] is not cancel]
+            if self.on_done is not None:
+                self.on_done(str(body.get("model") or ""), host.label)
 
     def cancel(self, host: Host) -> None:
         """A reply is about to start on `host`: nothing of ours may make it wait."""

@@ -186,11 +186,17 @@ class ReplyFrames:
                 services.cache_warm.warm(host, services.context_lengths.version(host),
                                          prepared.payload, request["endpoint"], text)
 
+        def ended() -> None:
+            services.loaded_watch.poke()
+            # How /api/ps shows the model after our request: unloaded at a leave only if
+            # nobody (another app instance) has touched it since (models/usage.py).
+            services.usage.seen(request["model"], host.label)
+
         reply = Reply(ReplyRequest(self.sid, cid, user_id, request["model"],
                                    request["endpoint"], prepared.payload, host,
                                    name_host=services.hosts.several, refit=prepared.refit,
                                    learn=learn, context_stats=prepared.stats),
-                      sessions.exchanges, active, tabs, on_end=services.loaded_watch.poke,
+                      sessions.exchanges, active, tabs, on_end=lambda: ended(),
                       load_times=services.load_times)
         active.begin(self.sid, reply)
         services.last_host[cid] = host.label
