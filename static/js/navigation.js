@@ -97,6 +97,7 @@ export class Navigation {
     this.act.cleanSystem();
     this.settings.forget();
     this.chrome.showConversationError("");
+    this.composer.notSent(""); // a message not sent was about the last one
     this.view.clear();
     this.renderList();
     this.act.updateControls();
