@@ -9,9 +9,19 @@ from ..support.page import expect, open_chat, send, stored_reply
 
 def test_the_first_tab_stop_skips_to_the_message_box(page, live_server):
     open_chat(page, live_server.url)
-    page.locator("body").focus()
-    page.evaluate("document.activeElement.blur()")
-    page.keyboard.press("Tab")
+    # The page's tabbable elements in order (shown, not disabled, tabindex not -1): the
+    # skip link comes first, and Shift+Tab from the second reaches it.
+    first, second = page.evaluate("""() => {
+        const all = [...document.querySelectorAll(
+            'a[href], button, input, select, textarea, [tabindex]')];
+        const tabbable = all.filter((el) => !el.disabled && el.tabIndex >= 0
+            && el.getClientRects().length > 0);
+        tabbable[1].focus();
+        return [tabbable[0].dataset.testid || tabbable[0].id,
+                tabbable[1].dataset.testid || tabbable[1].id];
+    }""")
+    assert first == "skip-link", (first, second)
+    page.keyboard.press("Shift+Tab")
     skip = page.locator("[data-testid=skip-link]")
     expect(skip).to_be_focused()
     box = skip.bounding_box()
