@@ -326,8 +326,9 @@ def rows(live_server) -> tuple[int, int]:
 
 
 def test_a_fresh_page_stores_nothing_until_the_first_save(page, live_server, fake_ollama):
-    """Issue 8: opening the page and picking a model write no row; a system prompt saved
-    before the first message makes the conversation, which the message then goes to."""
+    """Issue 8: opening the page and picking a model write no row. Issue 19 (item 9): a
+    system prompt saved before the first message is kept by the page, not stored, and
+    goes with the first message, which makes the conversation (no empty row before)."""
     open_chat(page, live_server.url)  # picks the model too
     expect(page.locator("#conversation-list")).to_contain_text("No conversations yet")
     expect(page.locator("#export-menu")).to_be_hidden()
@@ -337,9 +338,9 @@ def test_a_fresh_page_stores_nothing_until_the_first_save(page, live_server, fak
     page.click("#system-box summary")
     page.fill("#system-prompt", "Answer like a pirate.")
     page.click("#system-save")
-    expect(page.locator("#system-status")).to_have_text("Saved ✓")
-    assert rows(live_server) == (1, 1)
-    expect(page.locator("#conversation-list li")).to_have_count(1)
+    expect(page.locator("#system-status")).to_contain_text("Kept")
+    expect(page.locator("#conversation-list")).to_contain_text("No conversations yet")
+    assert rows(live_server) == (0, 0)
 
     fake_ollama.script(tokens=["Arr", ",", " matey"], delay=0.05)
     send(page, "hello there")
