@@ -80,6 +80,12 @@ def history_of(page: Page) -> dict:
 def serious_violations(tab) -> list[dict]:
     """axe-core's serious and critical findings on the page as it is now."""
     return tab.evaluate("""async () => {
+        // A colour still in its transition (a button enabled a moment ago fades in over
+        // 0.15 s) is measured half-way: on a busy machine axe read Send at 3.15:1 between
+        // its disabled and enabled looks. Let every finite animation end first.
+        await Promise.all(document.getAnimations()
+            .filter((a) => a.effect && a.effect.getTiming().iterations !== Infinity)
+            .map((a) => a.finished.catch(() => null)));
         // Messages far from the view skip layout (content-visibility), so axe would not
         // see their background: draw them all while it measures.
         const skipped = [...document.querySelectorAll(".message")];
