@@ -5,7 +5,7 @@ was, and a second tab of the browser hears of renames and deletes (issue 19: 5, 
 
 from __future__ import annotations
 
-from ..support.page import expect, open_chat, send, stored_reply
+from ..support.page import expect, open_chat, open_settings, send, stored_reply
 
 ITEMS = "#conversation-list li.conversation-item"
 
@@ -61,6 +61,7 @@ def test_a_new_chat_is_stored_only_by_its_first_message(page, live_server):
     answered(page, "the only one")
     page.click("#new-chat")
     expect(page.locator("#messages")).to_contain_text("No messages yet")
+    open_settings(page)  # the conversation's settings panel (the layout)
     page.select_option("#endpoint-select", "generate")  # a setting before any message
     page.click("#system-box summary")
     page.fill("#system-prompt", "Be brief.")
