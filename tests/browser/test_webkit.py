@@ -199,6 +199,12 @@ def test_webkit_smoke(webkit, live_server, fake_ollama):
     in_view = """const r = document.getElementById('new-chat').getBoundingClientRect();
                  return r.right > 0 && r.left < innerWidth;"""
     wait_for(driver, "the sidebar off screen", lambda d: not d.execute_script(in_view))
+    # The sidebar slides away (a 0.2 s transform) after the resize: click the toggle once
+    # nothing covers it any more (a click mid-slide was intercepted on a busy machine).
+    wait_for(driver, "the toggle uncovered", lambda d: d.execute_script(
+        """const t = document.getElementById('sidebar-toggle').getBoundingClientRect();
+           const hit = document.elementFromPoint(t.left + t.width / 2, t.top + t.height / 2);
+           return hit !== null && hit.closest('#sidebar-toggle') !== null;"""))
     driver.find_element(By.ID, "sidebar-toggle").click()
     wait_for(driver, "the drawer open", lambda d: d.execute_script(in_view))
     assert re.search(r"\bsidebar-open\b", driver.find_element(By.TAG_NAME, "body")
